@@ -1,0 +1,22 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+pub mod bundle;
+pub mod codec;
+pub mod crypto;
+mod error;
+pub mod fingerprint;
+pub mod keys;
+pub mod limits;
+pub mod wire;
+
+pub use bundle::{BundleKeys, VerifiedBundle};
+pub use error::Error;
+pub use keys::{IdentityKeyPair, IdentityPublicKey, MemoryPrekeyStore, PrekeyStore};
+pub use wire::PrekeyBundle;
+
+/// The crate's version of the protocol specification in `spec/`.
+pub const SPEC_VERSION: &str = "1.0-draft";

@@ -1,0 +1,10 @@
+//! Message structures as plain data with their canonical encodings (spec §2, §5–§9).
+//! Ciphertexts are opaque byte fields; this layer never imports `crate::crypto`.
+
+mod bundle;
+mod identity;
+
+pub use bundle::{KemPrekeyPublic, PrekeyBundle, PrekeyKind, X25519PrekeyPublic};
+pub use identity::{IdentityPublicKey, IDENTITY_PUBLIC_KEY_LEN};
+#[allow(unused_imports)]
+pub(crate) use identity::HexBytes;
