@@ -11,6 +11,8 @@ mod error;
 pub mod fingerprint;
 pub mod keys;
 pub mod limits;
+#[allow(dead_code)]
+mod seed;
 pub mod wire;
 
 pub use bundle::{BundleKeys, VerifiedBundle};
