@@ -9,6 +9,7 @@ pub mod codec;
 pub mod crypto;
 mod error;
 pub mod fingerprint;
+pub mod handshake;
 pub mod keys;
 pub mod limits;
 #[allow(dead_code)]

@@ -10,3 +10,8 @@ pub const IDENTITY_X25519_INFO: &[u8] = b"blindrelay v1 identity x25519";
 pub const PREKEY_SIGNATURE_CONTEXT: &[u8] = b"blindrelay v1 prekey signature";
 /// Hash prefix of the safety-number fingerprint (spec §4.3).
 pub const FINGERPRINT_LABEL: &[u8] = b"blindrelay v1 fingerprint";
+/// Prefix of the handshake transcript hash (spec §6.4).
+pub const HANDSHAKE_TRANSCRIPT_LABEL: &[u8] = b"blindrelay v1 handshake transcript";
+/// HKDF info prefix of the handshake key derivation (spec §6.4); the transcript hash
+/// follows it.
+pub const HANDSHAKE_INFO: &[u8] = b"blindrelay v1 handshake keys";
