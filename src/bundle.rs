@@ -34,14 +34,29 @@ pub struct BundleKeys<'a> {
     pub one_time_kem_prekey: Option<(u32, &'a OneTimeKemPrekeySecret)>,
 }
 
-fn sign_x25519(id: &IdentityKeyPair, kind: PrekeyKind, pid: u32, key: [u8; 32]) -> X25519PrekeyPublic {
-    let input = PrekeyBundle::signature_input(PREKEY_SIGNATURE_CONTEXT, kind, &[&pid.to_be_bytes(), &key]);
-    X25519PrekeyPublic { id: pid, key, signature: id.sign(&input) }
+fn sign_x25519(
+    id: &IdentityKeyPair,
+    kind: PrekeyKind,
+    pid: u32,
+    key: [u8; 32],
+) -> X25519PrekeyPublic {
+    let input =
+        PrekeyBundle::signature_input(PREKEY_SIGNATURE_CONTEXT, kind, &[&pid.to_be_bytes(), &key]);
+    X25519PrekeyPublic {
+        id: pid,
+        key,
+        signature: id.sign(&input),
+    }
 }
 
 fn sign_kem(id: &IdentityKeyPair, kind: PrekeyKind, pid: u32, key: [u8; 1184]) -> KemPrekeyPublic {
-    let input = PrekeyBundle::signature_input(PREKEY_SIGNATURE_CONTEXT, kind, &[&pid.to_be_bytes(), &key]);
-    KemPrekeyPublic { id: pid, key: Box::new(key), signature: id.sign(&input) }
+    let input =
+        PrekeyBundle::signature_input(PREKEY_SIGNATURE_CONTEXT, kind, &[&pid.to_be_bytes(), &key]);
+    KemPrekeyPublic {
+        id: pid,
+        key: Box::new(key),
+        signature: id.sign(&input),
+    }
 }
 
 impl PrekeyBundle {
@@ -75,9 +90,9 @@ impl PrekeyBundle {
             one_time_prekey: keys
                 .one_time_prekey
                 .map(|(pid, s)| sign_x25519(id, PrekeyKind::OneTimeX25519, pid, s.public_key())),
-            one_time_kem_prekey: keys.one_time_kem_prekey.map(|(pid, s)| {
-                sign_kem(id, PrekeyKind::OneTimeKem, pid, s.encapsulation_key())
-            }),
+            one_time_kem_prekey: keys
+                .one_time_kem_prekey
+                .map(|(pid, s)| sign_kem(id, PrekeyKind::OneTimeKem, pid, s.encapsulation_key())),
         }
     }
 
@@ -101,18 +116,37 @@ impl PrekeyBundle {
             &self.sealing_signature,
         )?;
         let spk = &self.signed_prekey;
-        check(PrekeyKind::SignedX25519, &[&spk.id.to_be_bytes(), &spk.key], &spk.signature)?;
+        check(
+            PrekeyKind::SignedX25519,
+            &[&spk.id.to_be_bytes(), &spk.key],
+            &spk.signature,
+        )?;
         let kp = &self.kem_prekey;
-        check(PrekeyKind::SignedKem, &[&kp.id.to_be_bytes(), &*kp.key], &kp.signature)?;
+        check(
+            PrekeyKind::SignedKem,
+            &[&kp.id.to_be_bytes(), &*kp.key],
+            &kp.signature,
+        )?;
         kem::validate(&kp.key)?;
         if let Some(opk) = &self.one_time_prekey {
-            check(PrekeyKind::OneTimeX25519, &[&opk.id.to_be_bytes(), &opk.key], &opk.signature)?;
+            check(
+                PrekeyKind::OneTimeX25519,
+                &[&opk.id.to_be_bytes(), &opk.key],
+                &opk.signature,
+            )?;
         }
         if let Some(otk) = &self.one_time_kem_prekey {
-            check(PrekeyKind::OneTimeKem, &[&otk.id.to_be_bytes(), &*otk.key], &otk.signature)?;
+            check(
+                PrekeyKind::OneTimeKem,
+                &[&otk.id.to_be_bytes(), &*otk.key],
+                &otk.signature,
+            )?;
             kem::validate(&otk.key)?;
         }
-        Ok(VerifiedBundle { bundle: self, _proof: SignaturesChecked(()) })
+        Ok(VerifiedBundle {
+            bundle: self,
+            _proof: SignaturesChecked(()),
+        })
     }
 
     /// Verifies the bundle and checks that it belongs to `expected` (a contact whose
@@ -199,7 +233,12 @@ pub(crate) mod tests {
         if otk {
             store.insert_one_time_kem_prekey(4, q);
         }
-        Party { identity, sealing, store, bundle }
+        Party {
+            identity,
+            sealing,
+            store,
+            bundle,
+        }
     }
 
     #[test]
@@ -225,7 +264,9 @@ pub(crate) mod tests {
         bytes[last] = 0x04;
         assert_eq!(
             PrekeyBundle::decode_exact(&bytes),
-            Err(Error::InvalidEncoding { field: "bundle.flags" })
+            Err(Error::InvalidEncoding {
+                field: "bundle.flags"
+            })
         );
     }
 
@@ -248,7 +289,10 @@ pub(crate) mod tests {
             assert!(result.is_err(), "tampered byte {i} accepted");
         }
         assert_eq!(
-            p.bundle.clone().verify_for(other.identity.public()).unwrap_err(),
+            p.bundle
+                .clone()
+                .verify_for(other.identity.public())
+                .unwrap_err(),
             Error::BadSignature
         );
     }

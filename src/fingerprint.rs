@@ -124,6 +124,9 @@ mod tests {
         }
         assert_eq!(&fingerprint_half(a.public())[..], &h[..30]);
         let v = u64::from_be_bytes([0, 0, 0, h[0], h[1], h[2], h[3], h[4]]) % 100_000;
-        assert_eq!(&digits(&fingerprint_half(a.public()))[..5], format!("{v:05}"));
+        assert_eq!(
+            &digits(&fingerprint_half(a.public()))[..5],
+            format!("{v:05}")
+        );
     }
 }

@@ -10,6 +10,8 @@ pub mod crypto;
 mod error;
 pub mod fingerprint;
 pub mod handshake;
+#[cfg(feature = "hazmat")]
+pub mod hazmat;
 pub mod keys;
 pub mod limits;
 #[allow(dead_code)]

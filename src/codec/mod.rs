@@ -140,7 +140,11 @@ pub(crate) mod testing {
         longer.push(0);
         assert_eq!(T::decode_exact(&longer).unwrap_err(), Error::TrailingBytes);
         let decoded = T::decode_exact(bytes).expect("valid encoding decodes");
-        assert_eq!(decoded.to_bytes(), bytes, "decode then encode is not canonical");
+        assert_eq!(
+            decoded.to_bytes(),
+            bytes,
+            "decode then encode is not canonical"
+        );
     }
 }
 
@@ -151,14 +155,20 @@ mod tests {
     #[test]
     fn header_checks_version_then_type() {
         let mut r = Reader::new(&[2, 1]);
-        assert_eq!(read_header(&mut r, MessageType::PREKEY_BUNDLE), Err(Error::UnknownVersion(2)));
+        assert_eq!(
+            read_header(&mut r, MessageType::PREKEY_BUNDLE),
+            Err(Error::UnknownVersion(2))
+        );
         let mut r = Reader::new(&[1, 9]);
         assert_eq!(
             read_header(&mut r, MessageType::PREKEY_BUNDLE),
             Err(Error::UnknownMessageType(9))
         );
         let mut r = Reader::new(&[1]);
-        assert_eq!(read_header(&mut r, MessageType::PREKEY_BUNDLE), Err(Error::Truncated));
+        assert_eq!(
+            read_header(&mut r, MessageType::PREKEY_BUNDLE),
+            Err(Error::Truncated)
+        );
         assert_eq!(peek_type(&[1, 0x42, 7]), Ok(MessageType(0x42)));
     }
 }

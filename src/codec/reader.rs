@@ -133,7 +133,9 @@ impl<'a> Reader<'a> {
         if count > max {
             return Err(Error::LengthOverMax { field });
         }
-        let needed = count.checked_mul(min_elem_len).ok_or(Error::LengthOverMax { field })?;
+        let needed = count
+            .checked_mul(min_elem_len)
+            .ok_or(Error::LengthOverMax { field })?;
         if needed > self.remaining() {
             return Err(Error::Truncated);
         }
@@ -211,7 +213,10 @@ mod tests {
         let mut r = Reader::new(&[0, 3, 1]);
         assert_eq!(r.count_u16(10, 2, "c"), Err(Error::Truncated));
         let mut r = Reader::new(&[0, 11]);
-        assert_eq!(r.count_u16(10, 0, "c"), Err(Error::LengthOverMax { field: "c" }));
+        assert_eq!(
+            r.count_u16(10, 0, "c"),
+            Err(Error::LengthOverMax { field: "c" })
+        );
     }
 
     #[test]

@@ -20,32 +20,50 @@ pub fn seal(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], aad: &[u8], pt: &[u8])
     let cipher = ChaCha20Poly1305::new(key.into());
     // Encryption fails only for plaintexts over 2^38 bytes, far beyond MAX_MESSAGE_LEN;
     // an empty output on that impossible path fails to open rather than panicking.
-    cipher.encrypt(nonce.into(), Payload { msg: pt, aad }).unwrap_or_default()
+    cipher
+        .encrypt(nonce.into(), Payload { msg: pt, aad })
+        .unwrap_or_default()
 }
 
 /// ChaCha20-Poly1305 open.
 ///
 /// # Errors
 /// [`Error::Decrypt`] if the tag does not verify.
-pub fn open(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], aad: &[u8], ct: &[u8]) -> Result<Vec<u8>, Error> {
+pub fn open(
+    key: &[u8; KEY_LEN],
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    ct: &[u8],
+) -> Result<Vec<u8>, Error> {
     let cipher = ChaCha20Poly1305::new(key.into());
-    cipher.decrypt(nonce.into(), Payload { msg: ct, aad }).map_err(|_| Error::Decrypt)
+    cipher
+        .decrypt(nonce.into(), Payload { msg: ct, aad })
+        .map_err(|_| Error::Decrypt)
 }
 
 /// XChaCha20-Poly1305 seal (24-byte nonce, safe to choose at random).
 #[must_use]
 pub fn xseal(key: &[u8; KEY_LEN], nonce: &[u8; XNONCE_LEN], aad: &[u8], pt: &[u8]) -> Vec<u8> {
     let cipher = XChaCha20Poly1305::new(key.into());
-    cipher.encrypt(nonce.into(), Payload { msg: pt, aad }).unwrap_or_default()
+    cipher
+        .encrypt(nonce.into(), Payload { msg: pt, aad })
+        .unwrap_or_default()
 }
 
 /// XChaCha20-Poly1305 open.
 ///
 /// # Errors
 /// [`Error::Decrypt`] if the tag does not verify.
-pub fn xopen(key: &[u8; KEY_LEN], nonce: &[u8; XNONCE_LEN], aad: &[u8], ct: &[u8]) -> Result<Vec<u8>, Error> {
+pub fn xopen(
+    key: &[u8; KEY_LEN],
+    nonce: &[u8; XNONCE_LEN],
+    aad: &[u8],
+    ct: &[u8],
+) -> Result<Vec<u8>, Error> {
     let cipher = XChaCha20Poly1305::new(key.into());
-    cipher.decrypt(nonce.into(), Payload { msg: ct, aad }).map_err(|_| Error::Decrypt)
+    cipher
+        .decrypt(nonce.into(), Payload { msg: ct, aad })
+        .map_err(|_| Error::Decrypt)
 }
 
 #[cfg(test)]
@@ -60,7 +78,10 @@ mod tests {
                 .unwrap()
                 .try_into()
                 .unwrap();
-        let nonce: [u8; 12] = hex::decode("070000004041424344454647").unwrap().try_into().unwrap();
+        let nonce: [u8; 12] = hex::decode("070000004041424344454647")
+            .unwrap()
+            .try_into()
+            .unwrap();
         let aad = hex::decode("50515253c0c1c2c3c4c5c6c7").unwrap();
         let pt = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
         let ct = seal(&key, &nonce, &aad, pt);

@@ -28,3 +28,15 @@ pub fn diffie_hellman(
 pub fn public_key(secret: &StaticSecret) -> [u8; X25519_LEN] {
     PublicKey::from(secret).to_bytes()
 }
+
+/// X25519(`scalar`, `u`) on raw bytes, with the contributory check (for test vectors and
+/// for protocols above this crate that hold raw scalars).
+///
+/// # Errors
+/// [`Error::NonContributory`] if the output is all zero.
+pub fn x25519(
+    scalar: &[u8; X25519_LEN],
+    u: &[u8; X25519_LEN],
+) -> Result<Zeroizing<[u8; X25519_LEN]>, Error> {
+    diffie_hellman(&StaticSecret::from(*scalar), u)
+}

@@ -39,7 +39,8 @@ pub fn verify(
     sig: &[u8; SIGNATURE_LEN],
 ) -> Result<(), Error> {
     let key = verifying_key(public)?;
-    key.verify_strict(msg, &Signature::from_bytes(sig)).map_err(|_| Error::BadSignature)
+    key.verify_strict(msg, &Signature::from_bytes(sig))
+        .map_err(|_| Error::BadSignature)
 }
 
 #[cfg(test)]

@@ -42,7 +42,10 @@ pub struct HandshakeTrace {
 impl fmt::Debug for HandshakeTrace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HandshakeTrace")
-            .field("transcript_hash", &crate::wire::HexBytes(&self.transcript_hash))
+            .field(
+                "transcript_hash",
+                &crate::wire::HexBytes(&self.transcript_hash),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -104,8 +107,11 @@ fn finish(
             *d = *b;
         }
     }
-    let (local, remote) =
-        if local_is_initiator { (*initiator, *responder) } else { (*responder, *initiator) };
+    let (local, remote) = if local_is_initiator {
+        (*initiator, *responder)
+    } else {
+        (*responder, *initiator)
+    };
     let seed = SessionSeed {
         root_key: root,
         initiator_header_key: hka,
@@ -146,7 +152,10 @@ pub(crate) fn initiator_secrets(
         None => (PrekeyKind::SignedKem, b.kem_prekey.id, &*b.kem_prekey.key),
     };
     let mut dhs = Vec::with_capacity(4);
-    dhs.push(dh::diffie_hellman(&ours.agreement_secret(), &b.signed_prekey.key)?);
+    dhs.push(dh::diffie_hellman(
+        &ours.agreement_secret(),
+        &b.signed_prekey.key,
+    )?);
     dhs.push(dh::diffie_hellman(&ek, &b.identity.agreement)?);
     dhs.push(dh::diffie_hellman(&ek, &b.signed_prekey.key)?);
     if let Some(opk) = &b.one_time_prekey {
@@ -183,38 +192,40 @@ pub(crate) struct ResponderUse {
 }
 
 /// The responder's side (spec §6.5): recomputes the handshake secret from the header and
-/// the store, changing nothing. Public (hidden) for the conformance runner.
+/// the store, changing nothing.
 ///
 /// # Errors
 /// [`Error::UnknownPrekey`] if a named prekey is not in the store;
 /// [`Error::ReplayedInitialMessage`] if the ephemeral key was already accepted under this
 /// signed prekey; [`Error::NonContributory`] if a DH output is all zero.
-#[doc(hidden)]
-pub fn responder_secrets(
-    ours: &IdentityKeyPair,
-    store: &impl PrekeyStore,
-    header: &InitialHeader,
-) -> Result<(HandshakeTrace, [u8; 32]), Error> {
-    let (seed, _use, trace) = responder_seed(ours, store, header)?;
-    Ok((trace, *seed.root_key))
-}
-
-/// As [`responder_secrets`], returning the session seed (crate-internal).
 pub(crate) fn responder_seed(
     ours: &IdentityKeyPair,
     store: &impl PrekeyStore,
     header: &InitialHeader,
 ) -> Result<(SessionSeed, ResponderUse, HandshakeTrace), Error> {
-    let spk = store.signed_prekey(header.signed_prekey_id).ok_or(Error::UnknownPrekey)?;
+    let spk = store
+        .signed_prekey(header.signed_prekey_id)
+        .ok_or(Error::UnknownPrekey)?;
     let (kem_seed, one_time_kem_prekey_id) = match header.kem_kind {
         PrekeyKind::OneTimeKem => (
-            store.one_time_kem_prekey(header.kem_prekey_id).ok_or(Error::UnknownPrekey)?.seed(),
+            store
+                .one_time_kem_prekey(header.kem_prekey_id)
+                .ok_or(Error::UnknownPrekey)?
+                .seed(),
             Some(header.kem_prekey_id),
         ),
-        PrekeyKind::SignedKem => {
-            (store.kem_prekey(header.kem_prekey_id).ok_or(Error::UnknownPrekey)?.seed(), None)
+        PrekeyKind::SignedKem => (
+            store
+                .kem_prekey(header.kem_prekey_id)
+                .ok_or(Error::UnknownPrekey)?
+                .seed(),
+            None,
+        ),
+        _ => {
+            return Err(Error::InvalidEncoding {
+                field: "initial.kem_kind",
+            })
         }
-        _ => return Err(Error::InvalidEncoding { field: "initial.kem_kind" }),
     };
     let opk = match header.one_time_prekey_id {
         Some(id) => Some(store.one_time_prekey(id).ok_or(Error::UnknownPrekey)?),
@@ -226,7 +237,10 @@ pub(crate) fn responder_seed(
     let spk_secret = spk.static_secret();
     let mut dhs = Vec::with_capacity(4);
     dhs.push(dh::diffie_hellman(&spk_secret, &header.identity.agreement)?);
-    dhs.push(dh::diffie_hellman(&ours.agreement_secret(), &header.ephemeral)?);
+    dhs.push(dh::diffie_hellman(
+        &ours.agreement_secret(),
+        &header.ephemeral,
+    )?);
     dhs.push(dh::diffie_hellman(&spk_secret, &header.ephemeral)?);
     let opk_public = opk.map(|o| o.public_key());
     if let Some(o) = opk {

@@ -23,8 +23,9 @@
 
 mod derive;
 
-pub use derive::{responder_secrets, HandshakeTrace};
-pub(crate) use derive::{initiator_secrets, ResponderUse};
+pub use derive::HandshakeTrace;
+#[allow(unused_imports)]
+pub(crate) use derive::{initiator_secrets, responder_seed, ResponderUse};
 
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,3 @@
-use super::derive::responder_seed;
 use super::*;
 use crate::bundle::tests::party;
 use rand_chacha::rand_core::SeedableRng;
@@ -16,7 +15,10 @@ fn both_roles_derive_identical_keys_in_every_bundle_variant() {
         let (seed_b, used, trace_b) = responder_seed(&bob.identity, &bob.store, &header).unwrap();
         assert_eq!(*seed_a.root_key, *seed_b.root_key);
         assert_eq!(*seed_a.initiator_header_key, *seed_b.initiator_header_key);
-        assert_eq!(*seed_a.responder_next_header_key, *seed_b.responder_next_header_key);
+        assert_eq!(
+            *seed_a.responder_next_header_key,
+            *seed_b.responder_next_header_key
+        );
         assert_eq!(seed_a.associated_data, seed_b.associated_data);
         assert_eq!(seed_a.remote_identity, *bob.identity.public());
         assert_eq!(seed_b.remote_identity, *alice.identity.public());
@@ -27,7 +29,10 @@ fn both_roles_derive_identical_keys_in_every_bundle_variant() {
         assert_eq!(used.one_time_kem_prekey_id, otk.then_some(4));
         // The three output keys are distinct.
         assert_ne!(*seed_a.root_key, *seed_a.initiator_header_key);
-        assert_ne!(*seed_a.initiator_header_key, *seed_a.responder_next_header_key);
+        assert_ne!(
+            *seed_a.initiator_header_key,
+            *seed_a.responder_next_header_key
+        );
     }
 }
 
@@ -42,17 +47,26 @@ fn tampered_header_fields_change_the_keys_or_fail() {
     let mut h = header.clone();
     h.kem_ciphertext[10] ^= 1;
     let (seed_b, _, _) = responder_seed(&bob.identity, &bob.store, &h).unwrap();
-    assert_ne!(*seed_a.root_key, *seed_b.root_key, "ML-KEM implicit rejection");
+    assert_ne!(
+        *seed_a.root_key, *seed_b.root_key,
+        "ML-KEM implicit rejection"
+    );
     let mut h = header.clone();
     h.ephemeral[3] ^= 1;
     let (seed_b, _, _) = responder_seed(&bob.identity, &bob.store, &h).unwrap();
     assert_ne!(*seed_a.root_key, *seed_b.root_key);
     let mut h = header.clone();
     h.signed_prekey_id = 99;
-    assert_eq!(responder_seed(&bob.identity, &bob.store, &h).unwrap_err(), crate::Error::UnknownPrekey);
+    assert_eq!(
+        responder_seed(&bob.identity, &bob.store, &h).unwrap_err(),
+        crate::Error::UnknownPrekey
+    );
     let mut h = header.clone();
     h.one_time_prekey_id = Some(77);
-    assert_eq!(responder_seed(&bob.identity, &bob.store, &h).unwrap_err(), crate::Error::UnknownPrekey);
+    assert_eq!(
+        responder_seed(&bob.identity, &bob.store, &h).unwrap_err(),
+        crate::Error::UnknownPrekey
+    );
     let mut h = header.clone();
     h.ephemeral = [0; 32];
     assert_eq!(

@@ -82,7 +82,9 @@ impl IdentityKeyPair {
 impl fmt::Debug for IdentityKeyPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Self { seed: _, public } = self;
-        f.debug_struct("IdentityKeyPair").field("public", public).finish_non_exhaustive()
+        f.debug_struct("IdentityKeyPair")
+            .field("public", public)
+            .finish_non_exhaustive()
     }
 }
 

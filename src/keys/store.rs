@@ -126,7 +126,9 @@ impl PrekeyStore for MemoryPrekeyStore {
         self.one_time_kem.remove(&id);
     }
     fn is_replay(&self, spk_id: u32, replay_id: &[u8; 32]) -> bool {
-        self.replay.get(&spk_id).is_some_and(|s| s.contains(replay_id))
+        self.replay
+            .get(&spk_id)
+            .is_some_and(|s| s.contains(replay_id))
     }
     fn record_replay(&mut self, spk_id: u32, replay_id: [u8; 32]) {
         self.replay.entry(spk_id).or_default().insert(replay_id);

@@ -92,7 +92,8 @@ impl PrekeyBundle {
     /// identity record.
     #[must_use]
     pub fn signature_input(context: &[u8], kind: PrekeyKind, body: &[&[u8]]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(context.len() + 1 + body.iter().map(|b| b.len()).sum::<usize>());
+        let mut out =
+            Vec::with_capacity(context.len() + 1 + body.iter().map(|b| b.len()).sum::<usize>());
         out.extend_from_slice(context);
         out.push(kind as u8);
         for part in body {
@@ -111,7 +112,11 @@ impl Encode for X25519PrekeyPublic {
 }
 impl Decode for X25519PrekeyPublic {
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
-        Ok(Self { id: r.u32()?, key: r.array()?, signature: r.array()? })
+        Ok(Self {
+            id: r.u32()?,
+            key: r.array()?,
+            signature: r.array()?,
+        })
     }
 }
 impl Encode for KemPrekeyPublic {
@@ -123,7 +128,11 @@ impl Encode for KemPrekeyPublic {
 }
 impl Decode for KemPrekeyPublic {
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
-        Ok(Self { id: r.u32()?, key: Box::new(r.array()?), signature: r.array()? })
+        Ok(Self {
+            id: r.u32()?,
+            key: Box::new(r.array()?),
+            signature: r.array()?,
+        })
     }
 }
 
@@ -164,12 +173,20 @@ impl Decode for PrekeyBundle {
         let kem_prekey = KemPrekeyPublic::decode(r)?;
         let flags = r.u8()?;
         if flags & !(FLAG_OPK | FLAG_OTKEM) != 0 {
-            return Err(Error::InvalidEncoding { field: "bundle.flags" });
+            return Err(Error::InvalidEncoding {
+                field: "bundle.flags",
+            });
         }
-        let one_time_prekey =
-            if flags & FLAG_OPK != 0 { Some(X25519PrekeyPublic::decode(r)?) } else { None };
-        let one_time_kem_prekey =
-            if flags & FLAG_OTKEM != 0 { Some(KemPrekeyPublic::decode(r)?) } else { None };
+        let one_time_prekey = if flags & FLAG_OPK != 0 {
+            Some(X25519PrekeyPublic::decode(r)?)
+        } else {
+            None
+        };
+        let one_time_kem_prekey = if flags & FLAG_OTKEM != 0 {
+            Some(KemPrekeyPublic::decode(r)?)
+        } else {
+            None
+        };
         Ok(Self {
             identity,
             mailbox,

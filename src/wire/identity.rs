@@ -68,6 +68,9 @@ impl Encode for IdentityPublicKey {
 
 impl Decode for IdentityPublicKey {
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
-        Ok(Self { signing: r.array()?, agreement: r.array()? })
+        Ok(Self {
+            signing: r.array()?,
+            agreement: r.array()?,
+        })
     }
 }

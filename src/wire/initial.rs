@@ -82,11 +82,18 @@ impl Decode for InitialHeader {
         let kem_kind = match r.u8()? {
             0x02 => PrekeyKind::SignedKem,
             0x04 => PrekeyKind::OneTimeKem,
-            _ => return Err(Error::InvalidEncoding { field: "initial.kem_kind" }),
+            _ => {
+                return Err(Error::InvalidEncoding {
+                    field: "initial.kem_kind",
+                })
+            }
         };
         let kem_prekey_id = r.u32()?;
-        let one_time_prekey_id =
-            if r.bool("initial.opk_present")? { Some(r.u32()?) } else { None };
+        let one_time_prekey_id = if r.bool("initial.opk_present")? {
+            Some(r.u32()?)
+        } else {
+            None
+        };
         let kem_ciphertext = Box::new(r.array()?);
         Ok(Self {
             identity,

@@ -6,7 +6,7 @@ mod identity;
 mod initial;
 
 pub use bundle::{KemPrekeyPublic, PrekeyBundle, PrekeyKind, X25519PrekeyPublic};
-pub use identity::{IdentityPublicKey, IDENTITY_PUBLIC_KEY_LEN};
-pub use initial::{InitialHeader, InitialMessage};
 #[allow(unused_imports)]
 pub(crate) use identity::HexBytes;
+pub use identity::{IdentityPublicKey, IDENTITY_PUBLIC_KEY_LEN};
+pub use initial::{InitialHeader, InitialMessage};

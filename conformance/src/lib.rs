@@ -1,0 +1,93 @@
+//! blindrelay's conformance suite as a library (the binary in `main.rs` is its CLI): `generate` writes `test-vectors/*.json` deterministically,
+//! `verify` checks them against this crate, `check` regenerates in memory and fails on any
+//! difference from the committed files. See `test-vectors/README.md`.
+
+pub mod bundles;
+pub mod identities;
+pub mod party;
+pub mod primitives;
+pub mod util;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub type Generator = fn() -> (String, Value);
+pub type Verifier = fn(&Value) -> Result<(), String>;
+
+/// Every vector file, in the order the spec introduces them.
+pub const FILES: &[(Generator, Verifier)] = &[
+    (primitives::generate, primitives::verify),
+    (identities::generate, identities::verify),
+    (bundles::generate, bundles::verify),
+];
+
+pub fn render(v: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).expect("JSON values serialize");
+    s.push('\n');
+    s
+}
+
+pub fn default_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors")
+}
+
+pub fn verifier_for(name: &str) -> Option<Verifier> {
+    FILES.iter().find(|(g, _)| g().0 == name).map(|(_, v)| *v)
+}
+
+pub fn verify_dir(dir: &Path) -> ExitCode {
+    let (mut total_pass, mut total_fail) = (0usize, 0usize);
+    for (gen, ver) in FILES {
+        let name = gen().0;
+        let path = dir.join(&name);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                println!("{name}: cannot read {}: {e}", path.display());
+                total_fail += 1;
+                continue;
+            }
+        };
+        let (pass, fail) = verify_file(&name, &text, *ver);
+        println!("{name}: {pass} passed, {fail} failed");
+        total_pass += pass;
+        total_fail += fail;
+    }
+    println!("conformance: {total_pass} passed, {total_fail} failed");
+    if total_fail == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+pub fn verify_file(name: &str, text: &str, ver: Verifier) -> (usize, usize) {
+    let v: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            println!("{name}: not JSON: {e}");
+            return (0, 1);
+        }
+    };
+    let tests = v["tests"].as_array().cloned().unwrap_or_default();
+    if v["numberOfTests"].as_u64() != Some(tests.len() as u64) {
+        println!("{name}: numberOfTests does not match the tests array");
+        return (0, 1);
+    }
+    let (mut pass, mut fail) = (0, 0);
+    for case in &tests {
+        match ver(case) {
+            Ok(()) => pass += 1,
+            Err(e) => {
+                fail += 1;
+                println!(
+                    "  FAIL {name} tcId {} ({}): {e}",
+                    case["tcId"],
+                    case["comment"].as_str().unwrap_or("")
+                );
+            }
+        }
+    }
+    (pass, fail)
+}

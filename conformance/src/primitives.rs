@@ -1,0 +1,256 @@
+//! `primitives.json`: the suite's primitives pinned by their RFCs' published vectors, exactly
+//! as the spec uses them (spec §3). The expected values are copied from the RFCs, not computed.
+
+use crate::util::*;
+use blindrelay::crypto::{aead, dh, kdf, kem, sig};
+use serde_json::{json, Value};
+use sha2::Digest;
+
+const SUNSCREEN: &str = "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
+
+pub fn generate() -> (String, Value) {
+    let mut f = FileBuilder::new(
+        "primitives.json",
+        "Primitive pins: RFC 7748 X25519, RFC 8032 Ed25519, RFC 8439 ChaCha20-Poly1305, draft-irtf-cfrg-xchacha XChaCha20-Poly1305, RFC 5869 HKDF-SHA256, RFC 4231 HMAC-SHA256, FIPS 180-4 SHA-2, and an ML-KEM-768 regression pin.",
+        &["§3.1", "§3.2"],
+    );
+    f.note("LowOrderPoint", "EDGE_CASE", "X25519 with a low-order u-coordinate gives the all-zero output, which the protocol rejects as non-contributory (RFC 7748 §6.1).");
+    f.note(
+        "ModifiedTag",
+        "AUTH_BYPASS",
+        "The AEAD tag was modified; opening must fail.",
+    );
+    f.note("InvalidKey", "MODIFIED_PARAMETER", "An ML-KEM-768 encapsulation key with a coefficient >= q fails the FIPS 203 §7.2 modulus check.");
+    f.valid(
+        "x25519",
+        "RFC 7748 §5.2 test 1",
+        json!({
+        "scalar": "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
+        "u": "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c",
+        "output": "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552" }),
+    );
+    f.valid(
+        "x25519",
+        "RFC 7748 §5.2 test 2",
+        json!({
+        "scalar": "4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d",
+        "u": "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493",
+        "output": "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957" }),
+    );
+    f.valid(
+        "x25519",
+        "RFC 7748 §6.1 Alice's secret and Bob's public key",
+        json!({
+        "scalar": "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+        "u": "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f",
+        "output": "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742" }),
+    );
+    f.valid(
+        "x25519",
+        "RFC 7748 §6.1 Bob's secret and Alice's public key",
+        json!({
+        "scalar": "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb",
+        "u": "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a",
+        "output": "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742" }),
+    );
+    f.invalid(
+        "x25519",
+        "u = 0 (low order) gives the all-zero output",
+        &["LowOrderPoint"],
+        json!({
+        "scalar": "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+        "u": "0000000000000000000000000000000000000000000000000000000000000000" }),
+        blindrelay::Error::NonContributory,
+    );
+    f.invalid(
+        "x25519",
+        "u = 1 (low order) gives the all-zero output",
+        &["LowOrderPoint"],
+        json!({
+        "scalar": "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+        "u": "0100000000000000000000000000000000000000000000000000000000000000" }),
+        blindrelay::Error::NonContributory,
+    );
+    f.valid("ed25519", "RFC 8032 §7.1 TEST 1", json!({
+        "secretKey": "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+        "publicKey": "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+        "message": "",
+        "signature": "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b" }));
+    f.valid("ed25519", "RFC 8032 §7.1 TEST 2", json!({
+        "secretKey": "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+        "publicKey": "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+        "message": "72",
+        "signature": "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00" }));
+    f.valid("ed25519", "RFC 8032 §7.1 TEST 3", json!({
+        "secretKey": "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+        "publicKey": "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+        "message": "af82",
+        "signature": "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a" }));
+    let aead_fields = json!({
+        "key": "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f",
+        "nonce": "070000004041424344454647",
+        "aad": "50515253c0c1c2c3c4c5c6c7",
+        "plaintext": hex::encode(SUNSCREEN),
+        "ciphertext": "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc3ff4def08e4b7a9de576d26586cec64b6116",
+        "tag": "1ae10b594f09e26a7e902ecbd0600691" });
+    f.valid("chacha20poly1305", "RFC 8439 §2.8.2", aead_fields.clone());
+    let mut bad = aead_fields;
+    bad["tag"] = json!("1ae10b594f09e26a7e902ecbd0600690");
+    f.invalid(
+        "chacha20poly1305",
+        "RFC 8439 §2.8.2 with the last tag bit flipped",
+        &["ModifiedTag"],
+        bad,
+        blindrelay::Error::Decrypt,
+    );
+    f.valid("xchacha20poly1305", "draft-irtf-cfrg-xchacha-03 §A.3.1", json!({
+        "key": "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f",
+        "nonce": "404142434445464748494a4b4c4d4e4f5051525354555657",
+        "aad": "50515253c0c1c2c3c4c5c6c7",
+        "plaintext": hex::encode(SUNSCREEN),
+        "ciphertext": "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b4522f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff921f9664c97637da9768812f615c68b13b52e",
+        "tag": "c0875924c1c7987947deafd8780acf49" }));
+    f.valid("hkdf-sha256", "RFC 5869 A.1 (test case 1)", json!({
+        "ikm": "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
+        "salt": "000102030405060708090a0b0c",
+        "info": "f0f1f2f3f4f5f6f7f8f9",
+        "okm": "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865" }));
+    f.valid("hkdf-sha256", "RFC 5869 A.3 (test case 3: empty salt and info, as the identity derivation uses)", json!({
+        "ikm": "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
+        "salt": "",
+        "info": "",
+        "okm": "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8" }));
+    f.valid(
+        "hmac-sha256",
+        "RFC 4231 §4.3 (test case 2)",
+        json!({
+        "key": hex::encode("Jefe"),
+        "data": hex::encode("what do ya want for nothing?"),
+        "mac": "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843" }),
+    );
+    f.valid(
+        "sha256",
+        "FIPS 180-2 B.1 (\"abc\")",
+        json!({
+        "message": "616263",
+        "digest": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" }),
+    );
+    f.valid("sha512", "FIPS 180-2 C.1 (\"abc\")", json!({
+        "message": "616263",
+        "digest": "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f" }));
+    // ML-KEM-768: a regression pin generated by libcrux-ml-kem (formally verified); the
+    // full encapsulation key and ciphertext are given so another implementation can compare.
+    let mut r = rng("primitives ml-kem");
+    let seed: [u8; 64] = fill(&mut r);
+    let m: [u8; 32] = fill(&mut r);
+    let ek = kem::encapsulation_key(&seed);
+    let (ct, ss) = kem::encapsulate(&ek, &m).expect("valid key");
+    f.valid("ml-kem-768", "FIPS 203 ML-KEM.KeyGen_internal(d, z) from seed = d || z, then Encaps_internal(ek, m); regression pin from libcrux-ml-kem", json!({
+        "seed": h(seed), "encapsulationKey": h(ek), "m": h(m), "ciphertext": h(ct), "sharedSecret": h(*ss),
+        "encapsulationKeySha256": h(sha2::Sha256::digest(ek)) }));
+    let mut bad_ek = ek;
+    bad_ek[0] = 0xff;
+    bad_ek[1] |= 0x0f;
+    f.invalid(
+        "ml-kem-768-ek",
+        "first coefficient 0xfff >= q",
+        &["InvalidKey"],
+        json!({ "encapsulationKey": h(bad_ek) }),
+        blindrelay::Error::InvalidPublicKey,
+    );
+    f.build()
+}
+
+pub fn verify(case: &Value) -> Result<(), String> {
+    match kind(case)?.as_str() {
+        "x25519" => {
+            let r = dh::x25519(&arr(case, "scalar")?, &arr(case, "u")?);
+            if is_valid(case) {
+                expect_eq(case, "output", *r.map_err(|e| e.to_string())?)
+            } else {
+                expect_error(case, r)
+            }
+        }
+        "ed25519" => {
+            let sk = arr::<32>(case, "secretKey")?;
+            let key = ed25519_from_secret(&sk);
+            expect_eq(case, "publicKey", key.0)?;
+            let msg = bytes(case, "message")?;
+            expect_eq(case, "signature", key.1(&msg))?;
+            sig::verify(&arr(case, "publicKey")?, &msg, &arr(case, "signature")?)
+                .map_err(|e| e.to_string())
+        }
+        "chacha20poly1305" | "xchacha20poly1305" => {
+            let key = arr::<32>(case, "key")?;
+            let aad = bytes(case, "aad")?;
+            let pt = bytes(case, "plaintext")?;
+            let mut ct = bytes(case, "ciphertext")?;
+            ct.extend_from_slice(&bytes(case, "tag")?);
+            let x = kind(case)? == "xchacha20poly1305";
+            let opened = if x {
+                aead::xopen(&key, &arr(case, "nonce")?, &aad, &ct)
+            } else {
+                aead::open(&key, &arr(case, "nonce")?, &aad, &ct)
+            };
+            if !is_valid(case) {
+                return expect_error(case, opened);
+            }
+            let sealed = if x {
+                aead::xseal(&key, &arr(case, "nonce")?, &aad, &pt)
+            } else {
+                aead::seal(&key, &arr(case, "nonce")?, &aad, &pt)
+            };
+            if sealed != ct {
+                return Err("sealed ciphertext || tag differs from the vector".into());
+            }
+            let opened = opened.map_err(|e| e.to_string())?;
+            if opened != pt {
+                return Err("opened plaintext differs".into());
+            }
+            Ok(())
+        }
+        "hkdf-sha256" => {
+            let okm: zeroize::Zeroizing<[u8; 42]> = kdf::hkdf(
+                &bytes(case, "salt")?,
+                &bytes(case, "ikm")?,
+                &bytes(case, "info")?,
+            );
+            expect_eq(case, "okm", *okm)
+        }
+        "hmac-sha256" => expect_eq(
+            case,
+            "mac",
+            *kdf::hmac_sha256(&bytes(case, "key")?, &bytes(case, "data")?),
+        ),
+        "sha256" => expect_eq(
+            case,
+            "digest",
+            sha2::Sha256::digest(bytes(case, "message")?),
+        ),
+        "sha512" => expect_eq(
+            case,
+            "digest",
+            sha2::Sha512::digest(bytes(case, "message")?),
+        ),
+        "ml-kem-768" => {
+            let seed = arr::<64>(case, "seed")?;
+            let ek = kem::encapsulation_key(&seed);
+            expect_eq(case, "encapsulationKey", ek)?;
+            let (ct, ss) = kem::encapsulate(&ek, &arr(case, "m")?).map_err(|e| e.to_string())?;
+            expect_eq(case, "ciphertext", ct)?;
+            expect_eq(case, "sharedSecret", *ss)?;
+            expect_eq(case, "sharedSecret", *kem::decapsulate(&seed, &ct))
+        }
+        "ml-kem-768-ek" => expect_error(case, kem::validate(&arr(case, "encapsulationKey")?)),
+        other => Err(format!("unknown kind {other}")),
+    }
+}
+
+/// The Ed25519 public key and a signing closure for a raw RFC 8032 secret key.
+fn ed25519_from_secret(sk: &[u8; 32]) -> ([u8; 32], impl Fn(&[u8]) -> [u8; 64] + '_) {
+    let signing = blindrelay::hazmat::ed25519_signing_key(sk);
+    let public = signing.verifying_key().to_bytes();
+    (public, move |m: &[u8]| {
+        sig::sign(&blindrelay::hazmat::ed25519_signing_key(sk), m)
+    })
+}

@@ -1,0 +1,34 @@
+//! `cargo test` runs the conformance suite over the committed vectors and checks that the
+//! generator reproduces them byte for byte.
+
+use blindrelay_conformance::{default_dir, render, verify_file, FILES};
+
+#[test]
+fn committed_vectors_verify_and_are_reproducible() {
+    let dir = default_dir();
+    for (gen, ver) in FILES {
+        let (name, value) = gen();
+        let committed = std::fs::read_to_string(dir.join(&name)).expect("vector file exists");
+        assert_eq!(
+            committed,
+            render(&value),
+            "{name} is stale: regenerate the vectors"
+        );
+        let (pass, fail) = verify_file(&name, &committed, *ver);
+        assert_eq!(fail, 0, "{name}: {fail} cases failed");
+        assert!(pass > 0, "{name} has no cases");
+    }
+}
+
+#[test]
+fn a_corrupted_vector_is_caught() {
+    // The runner must fail a file whose expected value was altered.
+    let (name, mut value) = blindrelay_conformance::primitives::generate();
+    value["tests"][0]["output"] = serde_json::json!("00".repeat(32));
+    let (_, fail) = verify_file(
+        &name,
+        &render(&value),
+        blindrelay_conformance::primitives::verify,
+    );
+    assert_eq!(fail, 1);
+}
