@@ -199,6 +199,7 @@ pub(crate) mod tests {
     use rand_chacha::ChaCha20Rng;
 
     /// A party with a published bundle and the store holding its secrets.
+    #[allow(dead_code, reason = "the sealing key is used by the envelope tests")]
     pub(crate) struct Party {
         pub(crate) identity: IdentityKeyPair,
         pub(crate) sealing: SealingKeySecret,

@@ -184,6 +184,7 @@ pub(crate) fn initiator_secrets(
 
 /// What the responder must delete and record once the first message authenticates.
 #[derive(Debug)]
+#[allow(dead_code, reason = "consumed by `accept` once sessions land")]
 pub(crate) struct ResponderUse {
     pub(crate) signed_prekey_id: u32,
     pub(crate) one_time_prekey_id: Option<u32>,
