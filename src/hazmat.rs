@@ -33,7 +33,8 @@ pub fn identity_secrets(seed: &[u8; 32]) -> (Zeroizing<[u8; 32]>, Zeroizing<[u8;
 /// (spec §6.2, §6.4): returns the initial header and every intermediate value.
 ///
 /// # Errors
-/// As [`crate::session::initiate`].
+/// [`Error::NonContributory`] if a DH output is all zero; [`Error::InvalidPublicKey`] if
+/// the ML-KEM key fails validation.
 pub fn handshake_initiator(
     ours: &IdentityKeyPair,
     theirs: &VerifiedBundle,

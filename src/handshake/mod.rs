@@ -16,7 +16,7 @@
 //! used with its id and kind, the ephemeral key, and the KEM encapsulation key and
 //! ciphertext (against re-encapsulation attacks on PQXDH).
 //!
-//! Typestate: only a [`VerifiedBundle`] can start a handshake; the ephemeral secret is
+//! Typestate: only a [`VerifiedBundle`](crate::VerifiedBundle) can start a handshake; the ephemeral secret is
 //! created and consumed inside; the responder gets a session only after the first message
 //! inside the initial message authenticates, and only then are one-time prekeys deleted and
 //! the replay id recorded.
