@@ -1,0 +1,154 @@
+//! Spec ↔ code consistency: every label and limit in `src/` appears in `spec/` with the same
+//! value, the error registry in `spec/errors.md` equals the code's, and the byte-level layers
+//! do not import the crypto layer.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            files(&p, ext, out);
+        } else if p.extension().is_some_and(|e| e == ext) {
+            out.push(p);
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn spec_text() -> String {
+    let mut v = Vec::new();
+    files(&root().join("spec"), "md", &mut v);
+    v.iter()
+        .map(|p| fs::read_to_string(p).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn sources() -> Vec<(PathBuf, String)> {
+    let mut v = Vec::new();
+    files(&root().join("src"), "rs", &mut v);
+    v.into_iter()
+        .map(|p| {
+            let t = fs::read_to_string(&p).unwrap();
+            (p, t)
+        })
+        .collect()
+}
+
+#[test]
+fn every_label_in_src_is_in_the_spec() {
+    let spec = spec_text();
+    let mut found = 0;
+    for (path, text) in sources() {
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find("b\"blindrelay v1") {
+            let tail = &rest[i + 2..];
+            let end = tail.find('"').unwrap();
+            let label = &tail[..end];
+            assert!(
+                spec.contains(&format!("`{label}`")),
+                "label `{label}` ({}) is not in spec/",
+                path.display()
+            );
+            found += 1;
+            rest = &tail[end..];
+        }
+    }
+    assert!(
+        found >= 6,
+        "expected the foundation's labels, found {found}"
+    );
+}
+
+/// Every limit constant's name found in `src/`, with its value as the code sees it. A new
+/// limit must be added here and to `spec/10-limits.md`.
+fn known_limits() -> Vec<(&'static str, u64)> {
+    vec![
+        (
+            "MAX_PLAINTEXT_LEN",
+            blindrelay::limits::MAX_PLAINTEXT_LEN as u64,
+        ),
+        (
+            "MAX_RATCHET_MESSAGE_LEN",
+            blindrelay::limits::MAX_RATCHET_MESSAGE_LEN as u64,
+        ),
+        (
+            "FINGERPRINT_ITERATIONS",
+            u64::from(blindrelay::fingerprint::FINGERPRINT_ITERATIONS),
+        ),
+    ]
+}
+
+#[test]
+fn every_limit_is_in_the_limits_table_with_its_value() {
+    let table = fs::read_to_string(root().join("spec/10-limits.md")).unwrap();
+    let known = known_limits();
+    for (path, text) in sources() {
+        for line in text.lines() {
+            let line = line.trim();
+            let Some(rest) = line.strip_prefix("pub const MAX_") else {
+                continue;
+            };
+            let name = format!("MAX_{}", rest.split(':').next().unwrap());
+            assert!(
+                known.iter().any(|(n, _)| *n == name),
+                "limit {name} ({}) is missing from known_limits() in this test",
+                path.display()
+            );
+        }
+    }
+    for (name, value) in known {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{name}` |")))
+            .unwrap_or_else(|| panic!("{name} is not in spec/10-limits.md"));
+        let cell = row.split('|').nth(2).unwrap().trim();
+        assert_eq!(
+            cell,
+            value.to_string(),
+            "{name}: spec says {cell}, code says {value}"
+        );
+    }
+}
+
+#[test]
+fn the_error_registry_matches_the_spec() {
+    let text = fs::read_to_string(root().join("spec/errors.md")).unwrap();
+    let rows: Vec<(u16, String)> = text
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let code = cells.get(1)?.parse::<u16>().ok()?;
+            Some((code, cells.get(2)?.to_string()))
+        })
+        .collect();
+    let code: Vec<(u16, String)> = blindrelay::Error::REGISTRY
+        .iter()
+        .map(|(c, n)| (*c, n.to_string()))
+        .collect();
+    assert_eq!(rows, code, "spec/errors.md and Error::REGISTRY differ");
+}
+
+#[test]
+fn codec_and_wire_do_not_import_crypto() {
+    for (path, text) in sources() {
+        let s = path.to_string_lossy();
+        if s.contains("/src/codec/") || s.contains("/src/wire/") {
+            let text: String = text
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(
+                !text.contains("crate::crypto"),
+                "{s} imports the crypto layer"
+            );
+            assert!(!text.contains("crate::keys"), "{s} imports the keys layer");
+        }
+    }
+}
