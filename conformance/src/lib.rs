@@ -3,6 +3,7 @@
 //! difference from the committed files. See `test-vectors/README.md`.
 
 pub mod bundles;
+pub mod handshake;
 pub mod identities;
 pub mod party;
 pub mod primitives;
@@ -20,6 +21,7 @@ pub const FILES: &[(Generator, Verifier)] = &[
     (primitives::generate, primitives::verify),
     (identities::generate, identities::verify),
     (bundles::generate, bundles::verify),
+    (handshake::generate, handshake::verify),
 ];
 
 pub fn render(v: &Value) -> String {

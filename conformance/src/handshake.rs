@@ -1,0 +1,249 @@
+//! `handshake.json`: the hybrid handshake with every intermediate value (spec §6), for every
+//! bundle variant, and negative cases of the responder's checks.
+
+use crate::party;
+use crate::util::*;
+use blindrelay::codec::{Decode, Encode};
+use blindrelay::hazmat::{handshake_initiator, handshake_responder};
+use blindrelay::keys::PrekeyStore;
+use blindrelay::wire::InitialHeader;
+use blindrelay::{Error, IdentityKeyPair, PrekeyBundle};
+use serde_json::{json, Value};
+
+fn header_bytes(h: &InitialHeader) -> Vec<u8> {
+    h.to_bytes()
+}
+
+pub fn generate() -> (String, Value) {
+    let mut f = FileBuilder::new(
+        "handshake.json",
+        "Hybrid X25519 + ML-KEM-768 handshakes: inputs (both parties' secrets, the ephemeral secret and the ML-KEM randomness), the initial header, every DH output, the ML-KEM secret and ciphertext, the transcript hash, the HKDF input, info and output, and the associated data. Negative cases exercise the responder's checks.",
+        &["§6.2", "§6.3", "§6.4", "§6.5"],
+    );
+    f.note("UnknownPrekey", "MISSING_STEP", "The header names a prekey id the responder does not hold (never issued, or already consumed).");
+    f.note(
+        "NonContributory",
+        "EDGE_CASE",
+        "The ephemeral key is a low-order point, so a DH output is all zero.",
+    );
+    f.note(
+        "Replay",
+        "EDGE_CASE",
+        "The ephemeral key was already accepted under this signed prekey.",
+    );
+    f.note(
+        "BadSignature",
+        "AUTH_BYPASS",
+        "The bundle's signed prekey signature does not verify, so no handshake may start.",
+    );
+    f.note(
+        "WrongVersion",
+        "BASIC",
+        "The header's version byte is not 0x01.",
+    );
+    f.note(
+        "BadKemKind",
+        "MALLEABILITY",
+        "The ML-KEM prekey kind byte is neither 0x02 nor 0x04.",
+    );
+    let mut r = rng("handshake");
+    let mut last = None;
+    for (opk, otk) in [(false, false), (true, false), (false, true), (true, true)] {
+        let alice_seed: [u8; 32] = fill(&mut r);
+        let bob = party::generate(&mut r, opk, otk);
+        let ephemeral: [u8; 32] = fill(&mut r);
+        let m: [u8; 32] = fill(&mut r);
+        let case = derive_case(&alice_seed, &bob, &ephemeral, &m).expect("handshake");
+        f.valid(
+            "handshake",
+            &format!("one-time X25519 prekey: {opk}, one-time ML-KEM prekey: {otk}"),
+            case,
+        );
+        last = Some((alice_seed, bob, ephemeral, m));
+    }
+    let (alice_seed, bob, ephemeral, m) = last.expect("generated");
+    let p = party::build(&bob).expect("party");
+    let alice = IdentityKeyPair::from_seed(&alice_seed);
+    let verified = p.bundle.clone().verify().expect("valid");
+    let (header, _) = handshake_initiator(&alice, &verified, &ephemeral, &m).expect("handshake");
+    let mut neg = |comment: &str, flag: &str, hdr: Vec<u8>, e: Error, extra: Value| {
+        let mut fields = json!({ "responder": bob.clone(), "header": h(&hdr) });
+        if let (Value::Object(a), Value::Object(b)) = (&mut fields, extra) {
+            a.extend(b);
+        }
+        f.invalid("responder-negative", comment, &[flag], fields, e);
+    };
+    let good = header_bytes(&header);
+    let mut t = header.clone();
+    t.signed_prekey_id = 77;
+    neg(
+        "unknown signed prekey id",
+        "UnknownPrekey",
+        header_bytes(&t),
+        Error::UnknownPrekey,
+        json!({}),
+    );
+    let mut t = header.clone();
+    t.kem_prekey_id = 77;
+    neg(
+        "unknown one-time ML-KEM prekey id",
+        "UnknownPrekey",
+        header_bytes(&t),
+        Error::UnknownPrekey,
+        json!({}),
+    );
+    let mut t = header.clone();
+    t.one_time_prekey_id = Some(77);
+    neg(
+        "unknown one-time X25519 prekey id",
+        "UnknownPrekey",
+        header_bytes(&t),
+        Error::UnknownPrekey,
+        json!({}),
+    );
+    let mut t = header.clone();
+    t.ephemeral = [0; 32];
+    neg(
+        "ephemeral key is the point u = 0",
+        "NonContributory",
+        header_bytes(&t),
+        Error::NonContributory,
+        json!({}),
+    );
+    let mut t = header.clone();
+    t.ephemeral = [0; 32];
+    t.ephemeral[0] = 1;
+    neg(
+        "ephemeral key is the point u = 1",
+        "NonContributory",
+        header_bytes(&t),
+        Error::NonContributory,
+        json!({}),
+    );
+    neg(
+        "ephemeral key already accepted under this signed prekey",
+        "Replay",
+        good.clone(),
+        Error::ReplayedInitialMessage,
+        json!({ "replayCache": [{ "signedPrekeyId": header.signed_prekey_id, "ephemeral": h(header.ephemeral) }] }),
+    );
+    let mut t = good.clone();
+    t[64 + 32 + 4] = 0x03;
+    neg(
+        "ML-KEM prekey kind 0x03",
+        "BadKemKind",
+        t,
+        Error::InvalidEncoding {
+            field: "initial.kem_kind",
+        },
+        json!({}),
+    );
+    // A bundle whose signed prekey signature was altered: the initiator must refuse it.
+    let mut b = p.bundle.clone();
+    b.signed_prekey.signature[5] ^= 0x20;
+    f.invalid(
+        "bundle-refused",
+        "signed prekey signature altered: verification fails before any handshake",
+        &["BadSignature"],
+        json!({ "bundle": h(b.to_bytes()) }),
+        Error::BadSignature,
+    );
+    f.build()
+}
+
+fn derive_case(
+    alice_seed: &[u8; 32],
+    bob: &Value,
+    ephemeral: &[u8; 32],
+    m: &[u8; 32],
+) -> Result<Value, String> {
+    let p = party::build(bob)?;
+    let alice = IdentityKeyPair::from_seed(alice_seed);
+    let verified = p.bundle.clone().verify().map_err(|e| e.to_string())?;
+    let (header, t) =
+        handshake_initiator(&alice, &verified, ephemeral, m).map_err(|e| e.to_string())?;
+    let dh: Vec<Value> = t.dh.iter().map(h).collect();
+    Ok(json!({
+        "initiatorIdentitySeed": h(alice_seed),
+        "initiatorIdentity": h(alice.public().to_array()),
+        "responder": bob,
+        "bundle": h(p.bundle.to_bytes()),
+        "ephemeralSecret": h(ephemeral),
+        "kemRandomness": h(m),
+        "header": h(header_bytes(&header)),
+        "kemCiphertext": h(*header.kem_ciphertext),
+        "dh": dh,
+        "kemSharedSecret": h(t.kem_shared_secret),
+        "transcriptHash": h(t.transcript_hash),
+        "ikm": h(&t.ikm),
+        "info": h(&t.info),
+        "okm": h(&t.okm),
+        "rootKey": h(&t.okm[..32]),
+        "initiatorHeaderKey": h(&t.okm[32..64]),
+        "responderNextHeaderKey": h(&t.okm[64..]),
+        "associatedData": h(&t.associated_data),
+    }))
+}
+
+fn header_from(case: &Value) -> Result<InitialHeader, String> {
+    let bytes = bytes(case, "header")?;
+    let mut r = blindrelay::codec::Reader::new(&bytes);
+    let hdr = InitialHeader::decode(&mut r).map_err(|e| format!("header: {e}"))?;
+    r.finish().map_err(|e| format!("header: {e}"))?;
+    Ok(hdr)
+}
+
+pub fn verify(case: &Value) -> Result<(), String> {
+    match kind(case)?.as_str() {
+        "handshake" => {
+            let alice_seed = arr::<32>(case, "initiatorIdentitySeed")?;
+            let ephemeral = arr::<32>(case, "ephemeralSecret")?;
+            let m = arr::<32>(case, "kemRandomness")?;
+            let expected = derive_case(&alice_seed, &case["responder"], &ephemeral, &m)?;
+            for key in [
+                "initiatorIdentity",
+                "bundle",
+                "header",
+                "kemCiphertext",
+                "kemSharedSecret",
+                "transcriptHash",
+                "ikm",
+                "info",
+                "okm",
+                "associatedData",
+            ] {
+                expect_eq(case, key, bytes(&expected, key)?)?;
+            }
+            if case["dh"] != expected["dh"] {
+                return Err("DH outputs differ".into());
+            }
+            // The responder recomputes the same values from the header alone.
+            let p = party::build(&case["responder"])?;
+            let hdr = header_from(case)?;
+            let t = handshake_responder(&p.identity, &p.store, &hdr).map_err(|e| e.to_string())?;
+            expect_eq(case, "okm", &t.okm)?;
+            expect_eq(case, "associatedData", &t.associated_data)?;
+            expect_eq(case, "transcriptHash", t.transcript_hash)
+        }
+        "responder-negative" => {
+            let mut p = party::build(&case["responder"])?;
+            if let Some(cache) = case.get("replayCache").and_then(Value::as_array) {
+                for e in cache {
+                    let id = u32::try_from(uint(e, "signedPrekeyId")?).map_err(|_| "id")?;
+                    p.store.record_replay(id, arr(e, "ephemeral")?);
+                }
+            }
+            let bytes = bytes(case, "header")?;
+            let mut r = blindrelay::codec::Reader::new(&bytes);
+            let result = InitialHeader::decode(&mut r)
+                .and_then(|hdr| r.finish().map(|()| hdr))
+                .and_then(|hdr| handshake_responder(&p.identity, &p.store, &hdr).map(|_| ()));
+            expect_error(case, result)
+        }
+        "bundle-refused" => expect_error(
+            case,
+            PrekeyBundle::decode_exact(&bytes(case, "bundle")?).and_then(PrekeyBundle::verify),
+        ),
+        other => Err(format!("unknown kind {other}")),
+    }
+}
