@@ -9,6 +9,8 @@ pub mod codec;
 pub mod crypto;
 mod error;
 pub mod fingerprint;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handshake;
 #[cfg(feature = "hazmat")]
 pub mod hazmat;

@@ -93,3 +93,37 @@ pub fn verify_file(name: &str, text: &str, ver: Verifier) -> (usize, usize) {
     }
     (pass, fail)
 }
+
+/// Which vector fields seed which fuzz target's corpus (`corpus` command).
+pub const CORPUS_FIELDS: &[(&str, &[&str])] = &[
+    ("bundle_decode", &["bundle"]),
+    ("initial_decode", &["initialMessage"]),
+];
+
+/// Writes every vector field named in [`CORPUS_FIELDS`] as a seed file under
+/// `dir/<target>/`, named after the vector file, case and field. Returns the count.
+pub fn write_corpus(dir: &Path) -> std::io::Result<usize> {
+    let mut n = 0;
+    for (gen, _) in FILES {
+        let (name, v) = gen();
+        let stem = name.trim_end_matches(".json");
+        let tests = v["tests"].as_array().cloned().unwrap_or_default();
+        for (target, fields) in CORPUS_FIELDS {
+            let out = dir.join(target);
+            std::fs::create_dir_all(&out)?;
+            for case in &tests {
+                for field in *fields {
+                    let Some(hex) = case.get(*field).and_then(Value::as_str) else {
+                        continue;
+                    };
+                    let Ok(bytes) = hex::decode(hex) else {
+                        continue;
+                    };
+                    std::fs::write(out.join(format!("{stem}-{}-{field}", case["tcId"])), bytes)?;
+                    n += 1;
+                }
+            }
+        }
+    }
+    Ok(n)
+}

@@ -20,6 +20,22 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         "verify" => verify_dir(&dir),
+        "corpus" => {
+            let dir = args
+                .get(1)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus"));
+            match blindrelay_conformance::write_corpus(&dir) {
+                Ok(n) => {
+                    println!("wrote {n} seed files under {}", dir.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("corpus: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         "check" => {
             let mut stale = 0;
             for (gen, _) in FILES {
@@ -63,7 +79,7 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: blindrelay-conformance [generate|verify|check|verify-file] [DIR|FILE]"
+                "usage: blindrelay-conformance [generate|verify|check|verify-file|corpus] [DIR|FILE]"
             );
             ExitCode::from(2)
         }
