@@ -8,8 +8,11 @@
 use crate::codec::{Decode, Encode};
 use crate::wire::{InitialMessage, PrekeyBundle};
 
+/// A fuzz oracle: panics only on a broken invariant.
+pub type Oracle = fn(&[u8]);
+
 /// Every fuzz target, by name, with its oracle.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Oracle)] = &[
     ("bundle_decode", bundle_decode),
     ("initial_decode", initial_decode),
 ];
