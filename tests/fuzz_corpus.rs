@@ -1,6 +1,13 @@
 //! Replays every checked-in fuzz corpus file through its target's oracle, so `cargo test`
 //! catches a regression on any input the fuzzers ever kept, without nightly.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::fs;
 use std::path::PathBuf;
 

@@ -2,6 +2,13 @@
 //! value, the error registry in `spec/errors.md` equals the code's, and the byte-level layers
 //! do not import the crypto layer.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
