@@ -7,6 +7,24 @@ use subtle::{Choice, ConstantTimeEq};
 use x25519_dalek::StaticSecret;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+/// Constant-time equality for a secret newtype over a boxed byte array, and `PartialEq`
+/// built on it (never derived on secret bytes).
+macro_rules! secret_eq {
+    ($name:ident) => {
+        impl ConstantTimeEq for $name {
+            fn ct_eq(&self, other: &Self) -> Choice {
+                self.0.ct_eq(&*other.0)
+            }
+        }
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                bool::from(self.ct_eq(other))
+            }
+        }
+        impl Eq for $name {}
+    };
+}
+
 macro_rules! x25519_secret {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -50,17 +68,7 @@ macro_rules! x25519_secret {
             }
         }
 
-        impl ConstantTimeEq for $name {
-            fn ct_eq(&self, other: &Self) -> Choice {
-                self.0.ct_eq(&*other.0)
-            }
-        }
-        impl PartialEq for $name {
-            fn eq(&self, other: &Self) -> bool {
-                bool::from(self.ct_eq(other))
-            }
-        }
-        impl Eq for $name {}
+        secret_eq!($name);
     };
 }
 
@@ -105,17 +113,7 @@ macro_rules! kem_secret {
             }
         }
 
-        impl ConstantTimeEq for $name {
-            fn ct_eq(&self, other: &Self) -> Choice {
-                self.0.ct_eq(&*other.0)
-            }
-        }
-        impl PartialEq for $name {
-            fn eq(&self, other: &Self) -> bool {
-                bool::from(self.ct_eq(other))
-            }
-        }
-        impl Eq for $name {}
+        secret_eq!($name);
     };
 }
 

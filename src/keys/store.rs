@@ -75,32 +75,17 @@ impl MemoryPrekeyStore {
     pub fn state_digest(&self) -> [u8; 32] {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
-        for (id, s) in &self.signed {
-            h.update(b"s");
+        let mut entry = |tag: &[u8], id: &u32, bytes: &[u8]| {
+            h.update(tag);
             h.update(id.to_be_bytes());
-            h.update(*s.to_bytes());
-        }
-        for (id, s) in &self.kem {
-            h.update(b"k");
-            h.update(id.to_be_bytes());
-            h.update(*s.to_bytes());
-        }
-        for (id, s) in &self.one_time {
-            h.update(b"o");
-            h.update(id.to_be_bytes());
-            h.update(*s.to_bytes());
-        }
-        for (id, s) in &self.one_time_kem {
-            h.update(b"q");
-            h.update(id.to_be_bytes());
-            h.update(*s.to_bytes());
-        }
+            h.update(bytes);
+        };
+        self.signed.iter().for_each(|(id, s)| entry(b"s", id, &*s.to_bytes()));
+        self.kem.iter().for_each(|(id, s)| entry(b"k", id, &*s.to_bytes()));
+        self.one_time.iter().for_each(|(id, s)| entry(b"o", id, &*s.to_bytes()));
+        self.one_time_kem.iter().for_each(|(id, s)| entry(b"q", id, &*s.to_bytes()));
         for (id, set) in &self.replay {
-            for r in set {
-                h.update(b"r");
-                h.update(id.to_be_bytes());
-                h.update(r);
-            }
+            set.iter().for_each(|r| entry(b"r", id, r));
         }
         h.finalize().into()
     }
