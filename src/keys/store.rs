@@ -80,10 +80,18 @@ impl MemoryPrekeyStore {
             h.update(id.to_be_bytes());
             h.update(bytes);
         };
-        self.signed.iter().for_each(|(id, s)| entry(b"s", id, &*s.to_bytes()));
-        self.kem.iter().for_each(|(id, s)| entry(b"k", id, &*s.to_bytes()));
-        self.one_time.iter().for_each(|(id, s)| entry(b"o", id, &*s.to_bytes()));
-        self.one_time_kem.iter().for_each(|(id, s)| entry(b"q", id, &*s.to_bytes()));
+        self.signed
+            .iter()
+            .for_each(|(id, s)| entry(b"s", id, &*s.to_bytes()));
+        self.kem
+            .iter()
+            .for_each(|(id, s)| entry(b"k", id, &*s.to_bytes()));
+        self.one_time
+            .iter()
+            .for_each(|(id, s)| entry(b"o", id, &*s.to_bytes()));
+        self.one_time_kem
+            .iter()
+            .for_each(|(id, s)| entry(b"q", id, &*s.to_bytes()));
         for (id, set) in &self.replay {
             set.iter().for_each(|r| entry(b"r", id, r));
         }

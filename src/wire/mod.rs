@@ -10,3 +10,6 @@ pub use bundle::{KemPrekeyPublic, PrekeyBundle, PrekeyKind, X25519PrekeyPublic};
 pub(crate) use identity::HexBytes;
 pub use identity::{IdentityPublicKey, IDENTITY_PUBLIC_KEY_LEN};
 pub use initial::{InitialHeader, InitialMessage};
+
+#[cfg(test)]
+mod tests;
