@@ -41,6 +41,31 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Zeroizing<[u8; 32]> {
     out
 }
 
+/// SHA-256 over the concatenation of `parts`.
+#[must_use]
+pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// Splits a 96-byte KDF output into three 32-byte keys, in order.
+#[must_use]
+pub fn split3(okm: &[u8; 96]) -> [Zeroizing<[u8; 32]>; 3] {
+    let mut out = [
+        Zeroizing::new([0u8; 32]),
+        Zeroizing::new([0u8; 32]),
+        Zeroizing::new([0u8; 32]),
+    ];
+    for (dst, src) in out.iter_mut().zip(okm.chunks_exact(32)) {
+        dst.copy_from_slice(src);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

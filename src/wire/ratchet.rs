@@ -1,0 +1,100 @@
+//! Ratchet messages and their (plaintext) headers (spec §7.5).
+
+use crate::codec::{read_header, write_header, Decode, Encode, MessageType, Reader, Writer};
+use crate::limits::MAX_PLAINTEXT_LEN;
+use crate::Error;
+use alloc::vec::Vec;
+
+/// Length of an encoded [`RatchetHeader`]: ratchet key (32), PN (4), N (4).
+pub const RATCHET_HEADER_LEN: usize = 40;
+/// Length of an encrypted header: nonce (24) || XChaCha20-Poly1305(header) (40 + 16).
+pub const ENCRYPTED_HEADER_LEN: usize = 24 + RATCHET_HEADER_LEN + 16;
+/// Length of the body nonce (XChaCha20-Poly1305).
+pub const BODY_NONCE_LEN: usize = 24;
+/// The largest body ciphertext: the largest plaintext plus the 16-byte tag.
+pub const MAX_BODY_LEN: usize = MAX_PLAINTEXT_LEN + 16;
+
+/// The header of a ratchet message before encryption (spec §7.5). The relay never sees
+/// it: it travels only inside [`RatchetMessage::encrypted_header`].
+///
+/// ```text
+/// +--------------------+------------+-----------+
+/// | ratchet key (32)   | PN (u32)   | N (u32)   |
+/// +--------------------+------------+-----------+
+/// ```
+/// No version or type bytes: the header is never parsed outside an authenticated
+/// decryption under a header key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RatchetHeader {
+    /// The sender's current ratchet public key (X25519).
+    pub ratchet_key: [u8; 32],
+    /// PN: the number of messages in the sender's previous sending chain.
+    pub previous_chain_length: u32,
+    /// N: this message's number in the current sending chain.
+    pub message_number: u32,
+}
+
+impl Encode for RatchetHeader {
+    fn encode(&self, w: &mut Writer) {
+        w.bytes(&self.ratchet_key);
+        w.u32(self.previous_chain_length);
+        w.u32(self.message_number);
+    }
+}
+
+impl Decode for RatchetHeader {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        Ok(Self {
+            ratchet_key: r.array()?,
+            previous_chain_length: r.u32()?,
+            message_number: r.u32()?,
+        })
+    }
+}
+
+/// A ratchet message (spec §7.5): everything a relay could see of it is its length.
+///
+/// ```text
+/// +--------+------+-------------------------+-----------------+--------------------------+
+/// | ver=01 | 0x03 | encrypted header (80)   | body nonce (24) | body: opaque32 (≤ 65552) |
+/// +--------+------+-------------------------+-----------------+--------------------------+
+/// encrypted header = header nonce (24) || XChaCha20-Poly1305(HK, header nonce, AD, header)
+/// body             = XChaCha20-Poly1305(MK, body nonce, AD || encrypted header, plaintext)
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RatchetMessage {
+    /// The encrypted header, nonce first.
+    pub encrypted_header: [u8; ENCRYPTED_HEADER_LEN],
+    /// The body's random XChaCha20-Poly1305 nonce.
+    pub body_nonce: [u8; BODY_NONCE_LEN],
+    /// The body ciphertext with its 16-byte tag at the end.
+    pub body: Vec<u8>,
+}
+
+impl Encode for RatchetMessage {
+    fn encode(&self, w: &mut Writer) {
+        write_header(w, MessageType::RATCHET_MESSAGE);
+        w.bytes(&self.encrypted_header);
+        w.bytes(&self.body_nonce);
+        w.opaque_u32(&self.body);
+    }
+}
+
+impl Decode for RatchetMessage {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        read_header(r, MessageType::RATCHET_MESSAGE)?;
+        let encrypted_header = r.array()?;
+        let body_nonce = r.array()?;
+        let body = r.vec_u32(MAX_BODY_LEN, "ratchet.body")?;
+        if body.len() < 16 {
+            return Err(Error::InvalidEncoding {
+                field: "ratchet.body",
+            });
+        }
+        Ok(Self {
+            encrypted_header,
+            body_nonce,
+            body,
+        })
+    }
+}
