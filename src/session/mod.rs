@@ -10,6 +10,7 @@
 mod persist;
 mod storage;
 
+pub use persist::MAX_SESSION_STATE_LEN;
 pub use storage::StorageKey;
 
 use crate::codec::{peek_type, Decode, Encode, MessageType};
