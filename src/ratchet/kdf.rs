@@ -1,6 +1,6 @@
 //! The ratchet's two KDFs (spec §7.2).
 
-use crate::crypto::kdf::{hkdf, hmac_sha256, split3};
+use crate::crypto::kdf::{hkdf, hmac_sha256_pair, split3};
 use zeroize::Zeroizing;
 
 /// HKDF info of the root KDF `KDF_RK_HE` (spec §7.2).
@@ -34,10 +34,7 @@ pub(crate) fn root_step(root_key: &[u8; 32], dh_out: &[u8; 32]) -> RootStep {
 /// `KDF_CK(ck)` (spec §7.2): `(message key, next chain key) =
 /// (HMAC-SHA256(ck, 0x01), HMAC-SHA256(ck, 0x02))`.
 pub(crate) fn chain_step(chain_key: &[u8; 32]) -> (Zeroizing<[u8; 32]>, Zeroizing<[u8; 32]>) {
-    (
-        hmac_sha256(chain_key, MESSAGE_KEY_CONSTANT),
-        hmac_sha256(chain_key, CHAIN_KEY_CONSTANT),
-    )
+    hmac_sha256_pair(chain_key, MESSAGE_KEY_CONSTANT, CHAIN_KEY_CONSTANT)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::kdf::{chain_step, root_step};
 use super::skipped::{SkippedKey, SkippedKeys, SkippedSlot, MAX_SKIP};
-use crate::codec::{Decode, Encode};
+use crate::codec::Decode;
 use crate::crypto::aead::{self, TAG_LEN, XNONCE_LEN};
 use crate::crypto::dh::{public_from_secret, x25519};
 use crate::crypto::{random_array, CryptoRng, RngCore};
@@ -137,19 +137,29 @@ fn seal_header(
     header: &RatchetHeader,
 ) -> [u8; ENCRYPTED_HEADER_LEN] {
     let nonce = random_array::<XNONCE_LEN>(rng);
-    let ct = aead::xseal(header_key, &nonce, ad, &header.to_bytes());
+    // Layout: nonce (24) || encrypted header (40) || tag (16), built on the stack.
+    let mut plain = header.to_array();
+    let tag = aead::xseal_in_place(header_key, &nonce, ad, &mut plain);
     let mut out = [0u8; ENCRYPTED_HEADER_LEN];
-    for (dst, src) in out.iter_mut().zip(nonce.iter().chain(ct.iter())) {
+    for (dst, src) in out
+        .iter_mut()
+        .zip(nonce.iter().chain(plain.iter()).chain(tag.iter()))
+    {
         *dst = *src;
     }
+    plain.zeroize();
     out
 }
 
-/// The body's associated data: `AD || encrypted header` (spec §7.5).
-fn body_ad(ad: &[u8; AD_LEN], encrypted_header: &[u8; ENCRYPTED_HEADER_LEN]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(AD_LEN + ENCRYPTED_HEADER_LEN);
-    out.extend_from_slice(ad);
-    out.extend_from_slice(encrypted_header);
+/// The body's associated data: `AD || encrypted header` (spec §7.5), on the stack.
+fn body_ad(
+    ad: &[u8; AD_LEN],
+    encrypted_header: &[u8; ENCRYPTED_HEADER_LEN],
+) -> [u8; AD_LEN + ENCRYPTED_HEADER_LEN] {
+    let mut out = [0u8; AD_LEN + ENCRYPTED_HEADER_LEN];
+    for (dst, src) in out.iter_mut().zip(ad.iter().chain(encrypted_header)) {
+        *dst = *src;
+    }
     out
 }
 

@@ -34,11 +34,26 @@ pub struct RatchetHeader {
     pub message_number: u32,
 }
 
+impl RatchetHeader {
+    /// The 40-byte encoding on the stack (the sender encrypts it in place).
+    #[must_use]
+    pub fn to_array(&self) -> [u8; RATCHET_HEADER_LEN] {
+        let mut out = [0u8; RATCHET_HEADER_LEN];
+        let pn = self.previous_chain_length.to_be_bytes();
+        let n = self.message_number.to_be_bytes();
+        for (dst, src) in out
+            .iter_mut()
+            .zip(self.ratchet_key.iter().chain(&pn).chain(&n))
+        {
+            *dst = *src;
+        }
+        out
+    }
+}
+
 impl Encode for RatchetHeader {
     fn encode(&self, w: &mut Writer) {
-        w.bytes(&self.ratchet_key);
-        w.u32(self.previous_chain_length);
-        w.u32(self.message_number);
+        w.bytes(&self.to_array());
     }
 }
 
