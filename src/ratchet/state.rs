@@ -8,7 +8,7 @@ use crate::crypto::aead::{self, TAG_LEN, XNONCE_LEN};
 use crate::crypto::dh::{public_from_secret, x25519};
 use crate::crypto::{random_array, CryptoRng, RngCore};
 use crate::limits::MAX_PLAINTEXT_LEN;
-use crate::wire::{RatchetHeader, RatchetMessage, ENCRYPTED_HEADER_LEN};
+use crate::wire::{RatchetHeader, RatchetMessageRef, ENCRYPTED_HEADER_LEN};
 use crate::Error;
 use alloc::vec::Vec;
 use subtle::ConstantTimeEq;
@@ -171,7 +171,7 @@ impl RatchetState {
         rng: &mut (impl CryptoRng + RngCore),
         ad: &[u8; AD_LEN],
         plaintext: &[u8],
-    ) -> Result<RatchetMessage, Error> {
+    ) -> Result<Vec<u8>, Error> {
         if plaintext.len() > MAX_PLAINTEXT_LEN {
             return Err(Error::MessageTooLarge);
         }
@@ -210,22 +210,28 @@ impl RatchetState {
         };
         let encrypted_header = seal_header(rng, &header_key, ad, &header);
         let body_nonce = random_array::<XNONCE_LEN>(rng);
-        let mut body = Vec::with_capacity(plaintext.len() + TAG_LEN);
-        body.extend_from_slice(plaintext);
-        let tag = aead::xseal_in_place(
-            &message_key,
+        // Encrypt straight into the message buffer: one copy of the plaintext, as a raw
+        // AEAD seal makes.
+        let mut out = RatchetMessageRef::start_encoding(
+            &encrypted_header,
             &body_nonce,
-            &body_ad(ad, &encrypted_header),
-            &mut body,
+            plaintext.len() + TAG_LEN,
         );
-        body.extend_from_slice(&tag);
+        let body_start = out.len();
+        out.extend_from_slice(plaintext);
+        let body_ad = body_ad(ad, &encrypted_header);
+        let tag = match out.get_mut(body_start..) {
+            Some(body) => aead::xseal_in_place(&message_key, &body_nonce, &body_ad, body),
+            None => {
+                return Err(Error::ApiMisuse {
+                    reason: "unreachable: empty buffer",
+                })
+            }
+        };
+        out.extend_from_slice(&tag);
         self.sending_chain = Some(*next_chain);
         self.sending_number = next_number;
-        Ok(RatchetMessage {
-            encrypted_header,
-            body_nonce,
-            body,
-        })
+        Ok(out)
     }
 
     /// Decrypts one message (spec §7.6): computes every change as a plan, authenticates
@@ -234,28 +240,29 @@ impl RatchetState {
     pub(crate) fn decrypt(
         &mut self,
         ad: &[u8; AD_LEN],
-        message: RatchetMessage,
+        message: &RatchetMessageRef<'_>,
     ) -> Result<Vec<u8>, Error> {
-        let plan = self.plan(ad, &message.encrypted_header)?;
-        let RatchetMessage {
-            encrypted_header,
-            body_nonce,
-            mut body,
-        } = message;
-        let tag_start = body.len().checked_sub(TAG_LEN).ok_or(Error::Decrypt)?;
-        let (ct, tag) = body.split_at_mut_checked(tag_start).ok_or(Error::Decrypt)?;
-        let tag: &[u8; TAG_LEN] = (&*tag).try_into().map_err(|_| Error::Decrypt)?;
-        let tag = *tag;
+        let plan = self.plan(ad, message.encrypted_header)?;
+        let tag_start = message
+            .body
+            .len()
+            .checked_sub(TAG_LEN)
+            .ok_or(Error::Decrypt)?;
+        let (ct, tag) = message
+            .body
+            .split_at_checked(tag_start)
+            .ok_or(Error::Decrypt)?;
+        let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| Error::Decrypt)?;
+        let mut plaintext = ct.to_vec();
         aead::xopen_in_place(
             plan.message_key(),
-            &body_nonce,
-            &body_ad(ad, &encrypted_header),
-            ct,
-            &tag,
+            message.body_nonce,
+            &body_ad(ad, message.encrypted_header),
+            &mut plaintext,
+            tag,
         )?;
-        body.truncate(tag_start);
         self.commit(plan);
-        Ok(body)
+        Ok(plaintext)
     }
 
     fn plan(

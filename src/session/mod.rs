@@ -19,7 +19,7 @@ use crate::crypto::{random_array, CryptoRng, RngCore};
 use crate::keys::{IdentityPublicKey, SignedPrekeySecret};
 use crate::ratchet::{RatchetState, SkippedKeys, AD_LEN};
 use crate::seed::SessionSeed;
-use crate::wire::{InitialHeader, InitialMessage, RatchetMessage};
+use crate::wire::{InitialHeader, InitialMessage, RatchetMessageRef};
 use crate::Error;
 use alloc::vec::Vec;
 use core::fmt;
@@ -161,10 +161,10 @@ impl Session {
         Ok(match &self.pending_initial_header {
             Some(header) => InitialMessage {
                 header: header.clone(),
-                message: message.to_bytes(),
+                message,
             }
             .to_bytes(),
-            None => message.to_bytes(),
+            None => message,
         })
     }
 
@@ -181,21 +181,20 @@ impl Session {
     /// authenticate, including duplicates and messages of another session.
     pub fn decrypt(&mut self, message: &[u8]) -> Result<Vec<u8>, Error> {
         let ty = peek_type(message)?;
-        let ratchet_message = if ty == MessageType::RATCHET_MESSAGE {
-            RatchetMessage::decode_exact(message)?
+        let plaintext = if ty == MessageType::RATCHET_MESSAGE {
+            let inner = RatchetMessageRef::parse(message)?;
+            self.ratchet.decrypt(&self.associated_data, &inner)?
         } else if ty == MessageType::INITIAL_MESSAGE {
             let initial = InitialMessage::decode_exact(message)?;
             let ours = self.initial_header_digest.ok_or(Error::SessionMismatch)?;
             if !bool::from(ours.ct_eq(&header_digest(&initial.header))) {
                 return Err(Error::SessionMismatch);
             }
-            RatchetMessage::decode_exact(&initial.message)?
+            let inner = RatchetMessageRef::parse(&initial.message)?;
+            self.ratchet.decrypt(&self.associated_data, &inner)?
         } else {
             return Err(Error::UnknownMessageType(ty.0));
         };
-        let plaintext = self
-            .ratchet
-            .decrypt(&self.associated_data, ratchet_message)?;
         self.pending_initial_header = None;
         Ok(plaintext)
     }

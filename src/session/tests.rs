@@ -3,6 +3,7 @@ use crate::bundle::tests::{party, Party};
 use crate::handshake::{accept, initiate};
 use crate::keys::{MemoryPrekeyStore, PrekeyStore};
 use crate::ratchet::{MAX_SKIP, MAX_SKIPPED_KEYS};
+use crate::wire::RatchetMessage;
 use proptest::prelude::*;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;

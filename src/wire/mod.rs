@@ -12,8 +12,8 @@ pub(crate) use identity::HexBytes;
 pub use identity::{IdentityPublicKey, IDENTITY_PUBLIC_KEY_LEN};
 pub use initial::{InitialHeader, InitialMessage};
 pub use ratchet::{
-    RatchetHeader, RatchetMessage, BODY_NONCE_LEN, ENCRYPTED_HEADER_LEN, MAX_BODY_LEN,
-    RATCHET_HEADER_LEN,
+    RatchetHeader, RatchetMessage, RatchetMessageRef, BODY_NONCE_LEN, ENCRYPTED_HEADER_LEN,
+    MAX_BODY_LEN, RATCHET_HEADER_LEN, RATCHET_PREFIX_LEN,
 };
 
 #[cfg(test)]

@@ -86,6 +86,70 @@ pub struct RatchetMessage {
     pub body: Vec<u8>,
 }
 
+/// Length of everything in a ratchet message before the body: version, type, encrypted
+/// header, body nonce and the body's length prefix.
+pub const RATCHET_PREFIX_LEN: usize = 2 + ENCRYPTED_HEADER_LEN + BODY_NONCE_LEN + 4;
+
+/// A ratchet message borrowed from its encoding: lets a receiver decrypt without first
+/// copying the body (same strictness as [`RatchetMessage::decode_exact`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RatchetMessageRef<'a> {
+    /// The encrypted header, nonce first.
+    pub encrypted_header: &'a [u8; ENCRYPTED_HEADER_LEN],
+    /// The body's random XChaCha20-Poly1305 nonce.
+    pub body_nonce: &'a [u8; BODY_NONCE_LEN],
+    /// The body ciphertext with its tag.
+    pub body: &'a [u8],
+}
+
+impl<'a> RatchetMessageRef<'a> {
+    /// Parses a whole ratchet message without copying.
+    ///
+    /// # Errors
+    /// As [`RatchetMessage::decode_exact`].
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(bytes);
+        read_header(&mut r, MessageType::RATCHET_MESSAGE)?;
+        let encrypted_header = r
+            .bytes(ENCRYPTED_HEADER_LEN)?
+            .try_into()
+            .map_err(|_| Error::Truncated)?;
+        let body_nonce = r
+            .bytes(BODY_NONCE_LEN)?
+            .try_into()
+            .map_err(|_| Error::Truncated)?;
+        let body = r.opaque_u32(MAX_BODY_LEN, "ratchet.body")?;
+        r.finish()?;
+        if body.len() < 16 {
+            return Err(Error::InvalidEncoding {
+                field: "ratchet.body",
+            });
+        }
+        Ok(Self {
+            encrypted_header,
+            body_nonce,
+            body,
+        })
+    }
+
+    /// Starts an encoding in place: writes the prefix of a message whose body will be
+    /// `body_len` bytes into a buffer with room for the body, so that a sender can encrypt
+    /// straight into it. `body_len` is at most [`MAX_BODY_LEN`] (checked by the caller).
+    #[must_use]
+    pub fn start_encoding(
+        encrypted_header: &[u8; ENCRYPTED_HEADER_LEN],
+        body_nonce: &[u8; BODY_NONCE_LEN],
+        body_len: usize,
+    ) -> Vec<u8> {
+        let mut w = Writer::with_capacity(RATCHET_PREFIX_LEN + body_len);
+        write_header(&mut w, MessageType::RATCHET_MESSAGE);
+        w.bytes(encrypted_header);
+        w.bytes(body_nonce);
+        w.u32(u32::try_from(body_len).unwrap_or(u32::MAX));
+        w.into_inner()
+    }
+}
+
 impl Encode for RatchetMessage {
     fn encode(&self, w: &mut Writer) {
         write_header(w, MessageType::RATCHET_MESSAGE);
