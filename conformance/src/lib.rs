@@ -7,6 +7,7 @@ pub mod handshake;
 pub mod identities;
 pub mod party;
 pub mod primitives;
+pub mod ratchet;
 pub mod util;
 
 use serde_json::Value;
@@ -22,6 +23,7 @@ pub const FILES: &[(Generator, Verifier)] = &[
     (identities::generate, identities::verify),
     (bundles::generate, bundles::verify),
     (handshake::generate, handshake::verify),
+    (ratchet::generate, ratchet::verify),
 ];
 
 pub fn render(v: &Value) -> String {

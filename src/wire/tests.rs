@@ -2,9 +2,9 @@
 //! values (proptest), and rejection of every truncation and of trailing bytes.
 
 use super::*;
-use crate::Error;
 use crate::codec::testing::assert_strict;
 use crate::codec::{Decode, Encode};
+use crate::Error;
 use proptest::prelude::*;
 
 fn arr<const N: usize>() -> impl Strategy<Value = [u8; N]> {
