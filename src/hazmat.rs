@@ -62,16 +62,9 @@ pub fn handshake_responder(
 
 /// The ratchet's root KDF `KDF_RK_HE` (spec §7.2): `(root key, chain key, next header key)`.
 #[must_use]
-pub fn ratchet_root_step(
-    root_key: &[u8; 32],
-    dh_out: &[u8; 32],
-) -> (
-    Zeroizing<[u8; 32]>,
-    Zeroizing<[u8; 32]>,
-    Zeroizing<[u8; 32]>,
-) {
+pub fn ratchet_root_step(root_key: &[u8; 32], dh_out: &[u8; 32]) -> [Zeroizing<[u8; 32]>; 3] {
     let s = crate::ratchet::root_step(root_key, dh_out);
-    (s.root_key, s.chain_key, s.next_header_key)
+    [s.root_key, s.chain_key, s.next_header_key]
 }
 
 /// The ratchet's chain KDF `KDF_CK` (spec §7.2): `(message key, next chain key)`.

@@ -346,7 +346,7 @@ pub fn generate() -> (String, Value) {
 pub fn verify(case: &Value) -> Result<(), String> {
     match kind(case)?.as_str() {
         "kdf-root" => {
-            let (rk, ck, nhk) = ratchet_root_step(&arr(case, "rootKey")?, &arr(case, "dhOutput")?);
+            let [rk, ck, nhk] = ratchet_root_step(&arr(case, "rootKey")?, &arr(case, "dhOutput")?);
             expect_eq(case, "nextRootKey", *rk)?;
             expect_eq(case, "chainKey", *ck)?;
             expect_eq(case, "nextHeaderKey", *nhk)
