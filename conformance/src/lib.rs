@@ -127,5 +127,6 @@ pub fn write_corpus(dir: &Path) -> std::io::Result<usize> {
             }
         }
     }
+    n += ratchet::write_fuzz_seeds(dir)?;
     Ok(n)
 }

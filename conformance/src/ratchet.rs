@@ -422,3 +422,62 @@ pub fn verify(case: &Value) -> Result<(), String> {
         other => Err(format!("unknown kind {other}")),
     }
 }
+
+/// Seeds for the session fuzz targets (spec §7): the fixture state of `session_decrypt`
+/// (Bob's starting state in the second transcript, `fuzz/fixtures/session.state`), the
+/// messages delivered to him there, every wire message and state for the decoders, and
+/// genuine initial messages for the fixed responder of the `accept` target.
+pub fn write_fuzz_seeds(corpus: &std::path::Path) -> std::io::Result<usize> {
+    let (_, v) = generate();
+    let transcripts: Vec<&Value> = v["tests"]
+        .as_array()
+        .map(|t| t.iter().filter(|c| c["kind"] == "transcript").collect())
+        .unwrap_or_default();
+    let mut n = 0;
+    let mut write = |target: &str, name: String, data: Vec<u8>| -> std::io::Result<()> {
+        let dir = corpus.join(target);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(name), data)?;
+        n += 1;
+        Ok(())
+    };
+    for (ti, t) in transcripts.iter().enumerate() {
+        for who in ["alice", "bob"] {
+            if let Ok(b) = bytes(&t["start"], who) {
+                write("session_state", format!("transcript{ti}-{who}"), b)?;
+            }
+        }
+        for (ei, e) in t["events"].as_array().into_iter().flatten().enumerate() {
+            let Ok(wire) = bytes(e, "wire") else { continue };
+            write(
+                "ratchet_decode",
+                format!("transcript{ti}-event{ei}"),
+                wire.clone(),
+            )?;
+            if ti == 1 && e["event"] == "deliver" && e["to"] == "bob" {
+                write("session_decrypt", format!("event{ei}"), wire)?;
+            }
+        }
+    }
+    if let Some(t) = transcripts.get(1) {
+        if let Ok(state) = bytes(&t["start"], "bob") {
+            let fixture = corpus.join("../fixtures");
+            std::fs::create_dir_all(&fixture)?;
+            std::fs::write(fixture.join("session.state"), state)?;
+        }
+    }
+    let (_, _, bundle) = blindrelay::fuzzing::fuzz_responder();
+    let verified = bundle
+        .verify()
+        .expect("the fuzz responder's bundle verifies");
+    let mut r = rng("fuzz-accept");
+    for i in 0..3 {
+        let alice = blindrelay::IdentityKeyPair::generate(&mut r);
+        let mut s = initiate(&mut r, &alice, &verified).expect("initiate");
+        let msg = s
+            .encrypt(&mut r, format!("seed {i}").as_bytes())
+            .expect("encrypt");
+        write("accept", format!("initial{i}"), msg)?;
+    }
+    Ok(n)
+}

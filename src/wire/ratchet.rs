@@ -119,12 +119,13 @@ impl<'a> RatchetMessageRef<'a> {
             .try_into()
             .map_err(|_| Error::Truncated)?;
         let body = r.opaque_u32(MAX_BODY_LEN, "ratchet.body")?;
-        r.finish()?;
+        // The same order of checks as the owned decoder, so both report the same error.
         if body.len() < 16 {
             return Err(Error::InvalidEncoding {
                 field: "ratchet.body",
             });
         }
+        r.finish()?;
         Ok(Self {
             encrypted_header,
             body_nonce,
