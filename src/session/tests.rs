@@ -365,6 +365,8 @@ enum Step {
     Tamper(usize, usize, u8),
     /// Drop a pending message.
     Drop(usize),
+    /// Persist A (true) or B and continue from the restored copy.
+    Restore(bool),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -374,6 +376,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => any::<usize>().prop_map(Step::Replay),
         1 => (any::<usize>(), any::<usize>(), 1..=255u8).prop_map(|(i, o, x)| Step::Tamper(i, o, x)),
         1 => any::<usize>().prop_map(Step::Drop),
+        1 => any::<bool>().prop_map(Step::Restore),
     ]
 }
 
@@ -434,6 +437,12 @@ proptest! {
                 }
                 Step::Drop(i) if !pending.is_empty() => {
                     pending.remove(i % pending.len());
+                }
+                Step::Restore(which) => {
+                    let s = if which { &mut a } else { &mut b };
+                    let restored = Session::from_bytes(&s.to_bytes()).unwrap();
+                    prop_assert_eq!(&*restored.to_bytes(), &*s.to_bytes());
+                    *s = restored;
                 }
                 _ => {}
             }
