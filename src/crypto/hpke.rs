@@ -71,9 +71,8 @@ fn labeled_expand<const N: usize>(
     // N is a compile-time constant ≤ 32 at every call site, so it fits in u16; the
     // fallback is unreachable and would only produce an all-zero (useless) key.
     let len = u16::try_from(N).unwrap_or(0).to_be_bytes();
-    let mut labeled_info = Vec::with_capacity(
-        2 + HPKE_VERSION.len() + suite_id.len() + label.len() + info.len(),
-    );
+    let mut labeled_info =
+        Vec::with_capacity(2 + HPKE_VERSION.len() + suite_id.len() + label.len() + info.len());
     labeled_info.extend_from_slice(&len);
     labeled_info.extend_from_slice(HPKE_VERSION);
     labeled_info.extend_from_slice(suite_id);
@@ -306,6 +305,9 @@ mod tests {
         let (_, ctx) = setup_base_s_with_ikm(&h(IKM_E), &h(PK_RM), b"").unwrap();
         let dbg = format!("{ctx:?}");
         assert!(!dbg.contains(&hex::encode(ctx.key())[..16]), "{dbg}");
-        assert!(!dbg.contains(&hex::encode(ctx.shared_secret())[..16]), "{dbg}");
+        assert!(
+            !dbg.contains(&hex::encode(ctx.shared_secret())[..16]),
+            "{dbg}"
+        );
     }
 }

@@ -117,9 +117,9 @@ impl Opened {
     }
 }
 
-/// Every intermediate value of one sealing (spec §8.7), for the conformance vectors.
-#[derive(Debug)]
-#[cfg_attr(not(feature = "hazmat"), allow(dead_code))]
+/// Every intermediate value of one sealing (spec §8.7), for the conformance vectors
+/// (reached through the `hazmat` feature). Holds secrets, so it has no `Debug`; every
+/// secret field zeroizes on drop.
 pub struct SealTrace {
     /// `ikmE`, the 32 random bytes the ephemeral key pair is derived from.
     pub ikm_e: Zeroizing<[u8; hpke::IKM_LEN]>,
@@ -141,6 +141,31 @@ pub struct SealTrace {
     pub padded: Zeroizing<Vec<u8>>,
     /// The AEAD ciphertext (with tag).
     pub ciphertext: Vec<u8>,
+}
+
+/// Seals an already padded plaintext under `ctx` (aad is empty, spec §8.7).
+fn seal_context(
+    ctx: hpke::Context,
+    mailbox: [u8; MAILBOX_LEN],
+    enc: [u8; ENC_LEN],
+    padded: &[u8],
+) -> Result<Envelope, Error> {
+    Envelope::from_parts(mailbox, enc, ctx.seal(b"", padded))
+}
+
+/// Seals an arbitrary plaintext as if it were a padded content: for negative tests and
+/// vectors (bad padding, unknown inner type). The plaintext length must be a padded
+/// length, or the envelope is rejected as [`Error::InvalidEncoding`].
+#[cfg_attr(not(any(test, feature = "hazmat")), allow(dead_code))]
+pub(crate) fn seal_padded_for_testing(
+    ikm_e: &[u8; hpke::IKM_LEN],
+    recipient_mailbox: &[u8; MAILBOX_LEN],
+    recipient_sealing_key: &[u8; 32],
+    padded: &[u8],
+) -> Result<Envelope, Error> {
+    let info = hpke_info(recipient_mailbox);
+    let (enc, ctx) = hpke::setup_base_s_with_ikm(ikm_e, recipient_sealing_key, &info)?;
+    seal_context(ctx, *recipient_mailbox, enc, padded)
 }
 
 /// Sealing with an explicit `ikmE`, returning every intermediate value.
@@ -174,8 +199,8 @@ pub(crate) fn seal_traced(
     let shared_secret = Zeroizing::new(*ctx.shared_secret());
     let key = Zeroizing::new(*ctx.key());
     let base_nonce = Zeroizing::new(*ctx.base_nonce());
-    let ciphertext = ctx.seal(b"", &padded);
-    let envelope = Envelope::from_parts(*recipient_mailbox, enc, ciphertext.clone())?;
+    let envelope = seal_context(ctx, *recipient_mailbox, enc, &padded)?;
+    let ciphertext = envelope.ciphertext().to_vec();
     let trace = SealTrace {
         ikm_e: Zeroizing::new(*ikm_e),
         ephemeral_secret: hpke::derive_key_pair(ikm_e),

@@ -98,7 +98,9 @@ pub fn unpad(padded: &[u8]) -> Result<&[u8], Error> {
         .iter()
         .rposition(|&b| b != 0)
         .ok_or(Error::BadPadding)?;
-    let (content, tail) = padded.split_at_checked(marker_at).ok_or(Error::BadPadding)?;
+    let (content, tail) = padded
+        .split_at_checked(marker_at)
+        .ok_or(Error::BadPadding)?;
     if tail.first() != Some(&MARKER) || padded_len(content.len()) != Some(padded.len()) {
         return Err(Error::BadPadding);
     }
@@ -200,7 +202,10 @@ mod tests {
             pad(&vec![0u8; MAX_UNPADDED_LEN + 1]).unwrap_err(),
             Error::MessageTooLarge
         );
-        assert_eq!(pad(&vec![7u8; MAX_UNPADDED_LEN]).unwrap().len(), MAX_PADDED_LEN);
+        assert_eq!(
+            pad(&vec![7u8; MAX_UNPADDED_LEN]).unwrap().len(),
+            MAX_PADDED_LEN
+        );
     }
 
     proptest! {

@@ -198,7 +198,8 @@ impl Decode for SealedSenderContent {
         read_header(r, MessageType::SEALED_SENDER_CONTENT)?;
         let sender = IdentityPublicKey::decode(r)?;
         let inner_type = MessageType(r.u8()?);
-        if inner_type != MessageType::INITIAL_MESSAGE && inner_type != MessageType::RATCHET_MESSAGE {
+        if inner_type != MessageType::INITIAL_MESSAGE && inner_type != MessageType::RATCHET_MESSAGE
+        {
             return Err(Error::UnknownMessageType(inner_type.0));
         }
         let inner = r.opaque_u32(MAX_ENVELOPE_INNER_LEN, "sealed.inner")?;
