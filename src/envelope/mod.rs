@@ -20,13 +20,14 @@
 //! | message | field the relay observes | what it can infer |
 //! | --- | --- | --- |
 //! | envelope | version, type (`0x01 0x04`) | nothing: constant |
-//! | envelope | mailbox (32) | which mailbox receives; linkable across envelopes to the same mailbox, not to an identity unless the recipient's bundle upload links them (below) |
-//! | envelope | `enc` (32) | nothing: a fresh uniformly random X25519 key per envelope |
-//! | envelope | ciphertext length | the padded length class: `P(n)` for content length `n` — one class up to 255 bytes, at most 16 classes (4 bits) per power-of-two range up to 64 KiB, 2 above |
-//! | envelope | arrival time, network origin | outside this crate: timing and IP metadata are the transport's problem (spec §11.4) |
-//! | bundle upload | identity public key, mailbox, sealing key, prekeys with ids and signatures | the mailbox ↔ identity link for the owner (the relay stores the bundle); how many one-time prekeys remain, so roughly how many new sessions the owner started (spec §11.2) |
-//! | bundle fetch | which bundle is fetched, by whom (transport) | that someone intends to start a session with that identity |
-//! | contact lookup | bucket prefixes only, padded to a size class (spec §9) | the number of prefixes' size class, and the prefixes themselves (k-anonymity within a bucket) |
+//! | envelope | mailbox (32) | which mailbox receives; all envelopes to one mailbox are linkable; the mailbox is linked to the owner's identity for whoever stores the owner's bundle |
+//! | envelope | `enc` (32) | nothing: a fresh X25519 key per envelope, from fresh randomness |
+//! | envelope | ciphertext length, total length (`P(n) + 86`) | the padded-length class of the content ([`padded_len`]): 0 bits up to 255 bytes, at most 4 bits within each power-of-two range up to 64 KiB, at most log2(131) ≈ 7.03 bits in total |
+//! | envelope | ciphertext | nothing |
+//! | bundle upload | identity keys, mailbox, sealing key, prekeys with ids and signatures | the owner's identity and its mailbox ↔ identity link; prekey rotation times; one-time prekey consumption, so roughly how many new sessions the owner accepts |
+//! | bundle fetch | which bundle, when, by whom (transport) | that someone intends to start a session with that owner |
+//! | contact lookup | bucket prefixes only, padded to a size class (spec §9) | a bucket per contact (k-anonymity); the size class of the request |
+//! | any message | network address, timing (transport) | outside this crate (spec §11.4) |
 //!
 //! Never visible to a relay: the sender's identity, the inner message type (initial or
 //! ratchet), the ratchet public key, message counters, the exact plaintext length.

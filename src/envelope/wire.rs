@@ -25,7 +25,7 @@ pub const SEALED_SENDER_OVERHEAD: usize = 2 + IDENTITY_PUBLIC_KEY_LEN + 1 + 4;
 
 /// The largest inner message an envelope carries: 68608 bytes, which is
 /// `MAX_RATCHET_MESSAGE_LEN` (66560) plus 2048 so that an initial message (2 + 1198-byte
-/// header + 4-byte prefix in front of its ratchet message, at most 1208 bytes with a
+/// header + 4-byte prefix in front of its ratchet message, at most 1204 bytes with a
 /// one-time prekey id) always fits.
 pub const MAX_ENVELOPE_INNER_LEN: usize = MAX_RATCHET_MESSAGE_LEN + 2048;
 
