@@ -6,7 +6,12 @@
 //!
 //! Run: `cargo bench --bench envelope --features hazmat`.
 
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use blindrelay::codec::{Decode, Encode};
 use blindrelay::crypto::aead;

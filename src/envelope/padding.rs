@@ -112,13 +112,24 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Padmé by a second route: round `l` up to the next multiple of the largest power of
-    /// two that keeps the mantissa at S bits, computed with floating-point logs.
+    /// Padmé by a second route: find E and S by counting (no bit tricks), then round `l`
+    /// up to the next multiple of 2^(E - S) by repeated addition of the step.
     fn padme_reference(l: usize) -> usize {
-        let e = (l as f64).log2().floor() as u32;
-        let s = (f64::from(e)).log2().floor() as u32 + 1;
-        let step = 1usize << (e - s);
-        l.div_ceil(step) * step
+        let floor_log2 = |x: usize| {
+            let mut e = 0;
+            while (2usize.pow(e + 1)) <= x {
+                e += 1;
+            }
+            e
+        };
+        let e = floor_log2(l);
+        let s = floor_log2(e as usize) + 1;
+        let step = 2usize.pow(e - s);
+        let mut p = 0;
+        while p < l {
+            p += step;
+        }
+        p
     }
 
     #[test]
