@@ -5,8 +5,14 @@
 //! broken: a non-canonical encoding accepted, state changed by a failed operation, and so
 //! on. Not part of the stable API.
 
+use crate::bundle::BundleKeys;
 use crate::codec::{Decode, Encode};
-use crate::wire::{InitialMessage, PrekeyBundle};
+use crate::keys::{
+    IdentityKeyPair, KemPrekeySecret, MemoryPrekeyStore, OneTimeKemPrekeySecret,
+    OneTimePrekeySecret, SealingKeySecret, SignedPrekeySecret,
+};
+use crate::session::{Session, StorageKey};
+use crate::wire::{InitialMessage, PrekeyBundle, RatchetMessage, RatchetMessageRef};
 
 /// A fuzz oracle: panics only on a broken invariant.
 pub type Oracle = fn(&[u8]);
@@ -15,9 +21,54 @@ pub type Oracle = fn(&[u8]);
 pub const TARGETS: &[(&str, Oracle)] = &[
     ("bundle_decode", bundle_decode),
     ("initial_decode", initial_decode),
+    ("ratchet_decode", ratchet_decode),
+    ("session_state", session_state),
+    ("session_decrypt", session_decrypt),
+    ("accept", accept),
     ("envelope_decode", envelope_decode),
     ("envelope_open", envelope_open),
 ];
+
+/// A fixed session state for [`session_decrypt`]: Bob's starting state in the second
+/// transcript of `test-vectors/ratchet.json`, written by the conformance `corpus` command,
+/// so the corpus (that transcript's messages) reaches the deep decryption paths.
+pub const FUZZ_SESSION_STATE: &[u8] = include_bytes!("../fuzz/fixtures/session.state");
+
+/// The fixed responder of the [`accept`] target: every secret is a constant, so the
+/// conformance `corpus` command can create genuine initial messages for it. Returns the
+/// identity, a fresh store (both one-time prekeys present) and the bundle.
+#[must_use]
+pub fn fuzz_responder() -> (IdentityKeyPair, MemoryPrekeyStore, PrekeyBundle) {
+    let identity = IdentityKeyPair::from_seed(&[1; 32]);
+    let sealing = SealingKeySecret::from_bytes([2; 32]);
+    let spk = SignedPrekeySecret::from_bytes([3; 32]);
+    let kem = KemPrekeySecret::from_bytes([4; 64]);
+    let opk = OneTimePrekeySecret::from_bytes([5; 32]);
+    let otk = OneTimeKemPrekeySecret::from_bytes([6; 64]);
+    let bundle = PrekeyBundle::create(&BundleKeys {
+        identity: &identity,
+        mailbox: [7; 32],
+        sealing: &sealing,
+        signed_prekey: (1, &spk),
+        kem_prekey: (2, &kem),
+        one_time_prekey: Some((3, &opk)),
+        one_time_kem_prekey: Some((4, &otk)),
+    });
+    let mut store = MemoryPrekeyStore::new();
+    store.insert_signed_prekey(1, spk);
+    store.insert_kem_prekey(2, kem);
+    store.insert_one_time_prekey(3, opk);
+    store.insert_one_time_kem_prekey(4, otk);
+    (identity, store, bundle)
+}
+
+#[allow(
+    clippy::panic,
+    reason = "a fuzz oracle reports a broken invariant by panicking"
+)]
+fn broken(what: &str) -> ! {
+    panic!("broken invariant: {what}")
+}
 
 /// Runs the oracle of the named target; returns `false` if there is no such target.
 pub fn run(target: &str, data: &[u8]) -> bool {
@@ -56,6 +107,57 @@ pub fn initial_decode(data: &[u8]) {
     }
 }
 
+/// Ratchet-message decoding: canonical round trip; the borrowed parser agrees with the
+/// owned decoder on every input.
+pub fn ratchet_decode(data: &[u8]) {
+    let owned = RatchetMessage::decode_exact(data);
+    let borrowed = RatchetMessageRef::parse(data);
+    match (&owned, &borrowed) {
+        (Ok(m), Ok(r)) => {
+            assert_canonical(m, data, "ratchet message");
+            if m.body != r.body {
+                broken("the two ratchet parsers disagree on the body");
+            }
+        }
+        (Err(a), Err(b)) if a == b => {}
+        _ => broken("the two ratchet parsers disagree"),
+    }
+}
+
+/// Session-state decoding (spec §7.8): canonical round trip; opening a sealed state never
+/// panics.
+pub fn session_state(data: &[u8]) {
+    if let Ok(s) = Session::from_bytes(data) {
+        if s.to_bytes().as_slice() != data {
+            broken("non-canonical session state accepted");
+        }
+    }
+    let _ = Session::open(&StorageKey::from_bytes([9; 32]), data);
+}
+
+/// Decryption by a fixed session: never panics, and any failure leaves the state unchanged
+/// byte for byte (spec §7.6).
+pub fn session_decrypt(data: &[u8]) {
+    let Ok(mut session) = Session::from_bytes(FUZZ_SESSION_STATE) else {
+        broken("the fixture state does not decode");
+    };
+    let before = session.to_bytes();
+    if session.decrypt(data).is_err() && session.to_bytes() != before {
+        broken("a failed decrypt changed the session");
+    }
+}
+
+/// `accept` by a fixed responder: never panics, and any failure leaves the prekey store
+/// unchanged (spec §6.5).
+pub fn accept(data: &[u8]) {
+    let (identity, mut store, _) = fuzz_responder();
+    let before = store.state_digest();
+    if crate::handshake::accept(&identity, &mut store, data).is_err()
+        && store.state_digest() != before
+    {
+        broken("a failed accept changed the store");
+    }
+}
 /// The fixed recipient sealing secret of the `envelope_open` target; the conformance
 /// vectors seal their envelope cases to it, so the seed corpus opens.
 pub const ENVELOPE_FUZZ_RECIPIENT: [u8; 32] = [0x42; 32];
@@ -83,7 +185,7 @@ pub fn envelope_open(data: &[u8]) {
     let Ok(env) = Envelope::decode_exact(data) else {
         return;
     };
-    let key = crate::keys::SealingKeySecret::from_bytes(ENVELOPE_FUZZ_RECIPIENT);
+    let key = SealingKeySecret::from_bytes(ENVELOPE_FUZZ_RECIPIENT);
     let mailbox = *env.mailbox();
     if let Ok(opened) = open(&key, &mailbox, &env) {
         let mut rng = FuzzRng(0);

@@ -60,6 +60,19 @@ pub fn handshake_responder(
     Ok(trace)
 }
 
+/// The ratchet's root KDF `KDF_RK_HE` (spec §7.2): `(root key, chain key, next header key)`.
+#[must_use]
+pub fn ratchet_root_step(root_key: &[u8; 32], dh_out: &[u8; 32]) -> [Zeroizing<[u8; 32]>; 3] {
+    let s = crate::ratchet::root_step(root_key, dh_out);
+    [s.root_key, s.chain_key, s.next_header_key]
+}
+
+/// The ratchet's chain KDF `KDF_CK` (spec §7.2): `(message key, next chain key)`.
+#[must_use]
+pub fn ratchet_chain_step(chain_key: &[u8; 32]) -> (Zeroizing<[u8; 32]>, Zeroizing<[u8; 32]>) {
+    crate::ratchet::chain_step(chain_key)
+}
+
 pub use crate::envelope::SealTrace;
 
 /// The key schedule of an HPKE base-mode setup (RFC 9180 §5.1), for the vectors.

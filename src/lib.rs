@@ -17,14 +17,17 @@ pub mod handshake;
 pub mod hazmat;
 pub mod keys;
 pub mod limits;
-#[allow(dead_code)]
+pub mod ratchet;
 mod seed;
+pub mod session;
 pub mod wire;
 
 pub use bundle::{BundleKeys, VerifiedBundle};
 pub use envelope::{Envelope, Opened};
 pub use error::Error;
+pub use handshake::{accept, initiate};
 pub use keys::{IdentityKeyPair, IdentityPublicKey, MemoryPrekeyStore, PrekeyStore};
+pub use session::{Session, StorageKey};
 pub use wire::PrekeyBundle;
 
 /// The crate's version of the protocol specification in `spec/`.

@@ -84,6 +84,20 @@ fn known_limits() -> Vec<(&'static str, u64)> {
             "MAX_RATCHET_MESSAGE_LEN",
             blindrelay::limits::MAX_RATCHET_MESSAGE_LEN as u64,
         ),
+        ("MAX_SKIP", u64::from(blindrelay::ratchet::MAX_SKIP)),
+        (
+            "MAX_SKIPPED_KEYS",
+            blindrelay::ratchet::MAX_SKIPPED_KEYS as u64,
+        ),
+        (
+            "MAX_RECEIVING_CHAINS",
+            blindrelay::ratchet::MAX_RECEIVING_CHAINS as u64,
+        ),
+        ("MAX_BODY_LEN", blindrelay::wire::MAX_BODY_LEN as u64),
+        (
+            "MAX_SESSION_STATE_LEN",
+            blindrelay::session::MAX_SESSION_STATE_LEN as u64,
+        ),
         (
             "MAX_ENVELOPE_INNER_LEN",
             blindrelay::envelope::MAX_ENVELOPE_INNER_LEN as u64,

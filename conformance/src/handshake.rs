@@ -148,7 +148,93 @@ pub fn generate() -> (String, Value) {
         json!({ "bundle": h(b.to_bytes()) }),
         Error::BadSignature,
     );
+    accept_cases(&mut f);
     f.build()
+}
+
+/// Full initial messages (header and first ratchet message) through `accept` (§6.5): the
+/// valid ones yield the first plaintext and consume the one-time prekeys; the tampered ones
+/// fail with their error and leave the responder's store unchanged.
+fn accept_cases(f: &mut FileBuilder) {
+    f.note(
+        "TamperedKemCiphertext",
+        "MODIFIED_PARAMETER",
+        "A byte of the ML-KEM ciphertext was changed: implicit rejection yields another secret, so the first message fails to authenticate.",
+    );
+    f.note(
+        "TamperedEphemeral",
+        "MODIFIED_PARAMETER",
+        "A byte of the ephemeral key was changed: DH2..DH4 change, so the first message fails to authenticate.",
+    );
+    f.note(
+        "TamperedInnerMessage",
+        "AUTH_BYPASS",
+        "A byte of the inner ratchet message was changed.",
+    );
+    let mut r = rng("handshake-accept");
+    for (opk, otk) in [(false, false), (true, true)] {
+        let alice_seed: [u8; 32] = fill(&mut r);
+        let bob = party::generate(&mut r, opk, otk);
+        let p = party::build(&bob).expect("party");
+        let alice = IdentityKeyPair::from_seed(&alice_seed);
+        let verified = p.bundle.clone().verify().expect("valid");
+        let mut session = blindrelay::initiate(&mut r, &alice, &verified).expect("initiate");
+        let plaintext = b"the first message inside the initial message";
+        let msg = session.encrypt(&mut r, plaintext).expect("encrypt");
+        let base = json!({ "responder": bob.clone(), "initialMessage": h(&msg) });
+        let comment = format!("one-time prekeys: {opk}");
+        let mut valid = base.clone();
+        valid["plaintext"] = h(plaintext);
+        valid["initiatorIdentity"] = h(alice.public().to_array());
+        f.valid("accept", &comment, valid);
+        let header_len = blindrelay::wire::InitialMessage::decode_exact(&msg)
+            .expect("decodes")
+            .header
+            .to_bytes()
+            .len();
+        let mut neg = |flag: &str, what: &str, offset: usize, e: Error| {
+            let mut bad = msg.clone();
+            bad[offset] ^= 0x01;
+            let mut fields = base.clone();
+            fields["initialMessage"] = h(&bad);
+            f.invalid(
+                "accept-negative",
+                &format!("{what} ({comment})"),
+                &[flag],
+                fields,
+                e,
+            );
+        };
+        neg(
+            "TamperedKemCiphertext",
+            "ML-KEM ciphertext byte changed",
+            2 + header_len - 100,
+            Error::Decrypt,
+        );
+        neg(
+            "TamperedEphemeral",
+            "ephemeral key byte changed",
+            2 + 64 + 7,
+            Error::Decrypt,
+        );
+        neg(
+            "TamperedInnerMessage",
+            "inner message byte changed",
+            msg.len() - 20,
+            Error::Decrypt,
+        );
+        let mut bad = msg.clone();
+        bad[0] = 0x02;
+        let mut fields = base.clone();
+        fields["initialMessage"] = h(&bad);
+        f.invalid(
+            "accept-negative",
+            &format!("version byte 0x02 ({comment})"),
+            &["WrongVersion"],
+            fields,
+            Error::UnknownVersion(2),
+        );
+    }
 }
 
 fn derive_case(
@@ -239,6 +325,32 @@ pub fn verify(case: &Value) -> Result<(), String> {
                 .and_then(|hdr| r.finish().map(|()| hdr))
                 .and_then(|hdr| handshake_responder(&p.identity, &p.store, &hdr).map(|_| ()));
             expect_error(case, result)
+        }
+        "accept" | "accept-negative" => {
+            let mut p = party::build(&case["responder"])?;
+            let before = p.store.state_digest();
+            let result =
+                blindrelay::accept(&p.identity, &mut p.store, &bytes(case, "initialMessage")?);
+            if is_valid(case) {
+                let (session, pt) = result.map_err(|e| format!("accept failed: {e}"))?;
+                expect_eq(case, "plaintext", pt)?;
+                expect_eq(
+                    case,
+                    "initiatorIdentity",
+                    session.remote_identity().to_array(),
+                )?;
+                let consumed = case["responder"].get("oneTimePrekeySecret").is_some();
+                if consumed && p.store.one_time_prekey(3).is_some() {
+                    return Err("the one-time prekey was not consumed".into());
+                }
+                Ok(())
+            } else {
+                expect_error(case, result.map(|_| ()))?;
+                if p.store.state_digest() != before {
+                    return Err("a failed accept changed the responder's store".into());
+                }
+                Ok(())
+            }
         }
         "bundle-refused" => expect_error(
             case,

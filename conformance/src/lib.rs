@@ -8,6 +8,7 @@ pub mod handshake;
 pub mod identities;
 pub mod party;
 pub mod primitives;
+pub mod ratchet;
 pub mod util;
 
 use serde_json::Value;
@@ -23,6 +24,7 @@ pub const FILES: &[(Generator, Verifier)] = &[
     (identities::generate, identities::verify),
     (bundles::generate, bundles::verify),
     (handshake::generate, handshake::verify),
+    (ratchet::generate, ratchet::verify),
     (envelope::generate, envelope::verify),
 ];
 
@@ -129,5 +131,6 @@ pub fn write_corpus(dir: &Path) -> std::io::Result<usize> {
             }
         }
     }
+    n += ratchet::write_fuzz_seeds(dir)?;
     Ok(n)
 }

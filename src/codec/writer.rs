@@ -16,6 +16,15 @@ impl Writer {
         Self::default()
     }
 
+    /// An empty writer with room for `capacity` bytes, so that writing secrets never
+    /// reallocates (and never leaves a stale copy behind in freed memory).
+    #[must_use]
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            buf: Vec::with_capacity(capacity),
+        }
+    }
+
     /// Appends one byte.
     pub fn u8(&mut self, v: u8) {
         self.buf.push(v);

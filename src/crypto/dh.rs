@@ -40,3 +40,9 @@ pub fn x25519(
 ) -> Result<Zeroizing<[u8; X25519_LEN]>, Error> {
     diffie_hellman(&StaticSecret::from(*scalar), u)
 }
+
+/// The X25519 public key of a raw secret scalar.
+#[must_use]
+pub fn public_from_secret(secret: &[u8; X25519_LEN]) -> [u8; X25519_LEN] {
+    public_key(&StaticSecret::from(*secret))
+}

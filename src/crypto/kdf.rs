@@ -41,6 +41,52 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Zeroizing<[u8; 32]> {
     out
 }
 
+/// Two HMAC-SHA256 values under one key, `(HMAC(key, a), HMAC(key, b))`, keying the MAC
+/// once (the ratchet's chain step, spec §7.2, runs this for every message).
+#[must_use]
+pub fn hmac_sha256_pair(
+    key: &[u8; 32],
+    a: &[u8],
+    b: &[u8],
+) -> (Zeroizing<[u8; 32]>, Zeroizing<[u8; 32]>) {
+    let mut out_a = Zeroizing::new([0u8; 32]);
+    let mut out_b = Zeroizing::new([0u8; 32]);
+    if let Ok(keyed) = <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        let mut mac_a = keyed.clone();
+        mac_a.update(a);
+        out_a.copy_from_slice(&mac_a.finalize().into_bytes());
+        let mut mac_b = keyed;
+        mac_b.update(b);
+        out_b.copy_from_slice(&mac_b.finalize().into_bytes());
+    }
+    (out_a, out_b)
+}
+
+/// SHA-256 over the concatenation of `parts`.
+#[must_use]
+pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// Splits a 96-byte KDF output into three 32-byte keys, in order.
+#[must_use]
+pub fn split3(okm: &[u8; 96]) -> [Zeroizing<[u8; 32]>; 3] {
+    let mut out = [
+        Zeroizing::new([0u8; 32]),
+        Zeroizing::new([0u8; 32]),
+        Zeroizing::new([0u8; 32]),
+    ];
+    for (dst, src) in out.iter_mut().zip(okm.chunks_exact(32)) {
+        dst.copy_from_slice(src);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

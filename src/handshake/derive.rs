@@ -94,19 +94,7 @@ fn finish(
     ad.extend_from_slice(&initiator.to_array());
     ad.extend_from_slice(&responder.to_array());
     ad.extend_from_slice(&th);
-    let mut root = Zeroizing::new([0u8; 32]);
-    let mut hka = Zeroizing::new([0u8; 32]);
-    let mut nhkb = Zeroizing::new([0u8; 32]);
-    for (i, b) in okm.iter().enumerate() {
-        let dst = match i / 32 {
-            0 => root.get_mut(i),
-            1 => hka.get_mut(i - 32),
-            _ => nhkb.get_mut(i - 64),
-        };
-        if let Some(d) = dst {
-            *d = *b;
-        }
-    }
+    let [root, hka, nhkb] = kdf::split3(&okm);
     let (local, remote) = if local_is_initiator {
         (*initiator, *responder)
     } else {

@@ -22,10 +22,12 @@
 //! the replay id recorded.
 
 mod derive;
+mod establish;
 
 pub use derive::HandshakeTrace;
 #[allow(unused_imports)]
 pub(crate) use derive::{initiator_secrets, responder_seed, ResponderUse};
+pub use establish::{accept, initiate};
 
 #[cfg(test)]
 mod tests;

@@ -4,12 +4,17 @@
 mod bundle;
 mod identity;
 mod initial;
+mod ratchet;
 
 pub use bundle::{KemPrekeyPublic, PrekeyBundle, PrekeyKind, X25519PrekeyPublic};
 #[allow(unused_imports)]
 pub(crate) use identity::HexBytes;
 pub use identity::{IdentityPublicKey, IDENTITY_PUBLIC_KEY_LEN};
 pub use initial::{InitialHeader, InitialMessage};
+pub use ratchet::{
+    RatchetHeader, RatchetMessage, RatchetMessageRef, BODY_NONCE_LEN, ENCRYPTED_HEADER_LEN,
+    MAX_BODY_LEN, RATCHET_HEADER_LEN, RATCHET_PREFIX_LEN,
+};
 
 #[cfg(test)]
 mod tests;

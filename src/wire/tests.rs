@@ -4,6 +4,7 @@
 use super::*;
 use crate::codec::testing::assert_strict;
 use crate::codec::{Decode, Encode};
+use crate::Error;
 use proptest::prelude::*;
 
 fn arr<const N: usize>() -> impl Strategy<Value = [u8; N]> {
@@ -170,7 +171,7 @@ fn initial_message_length_prefix_is_bounded() {
     bytes[n - 4..].copy_from_slice(&u32::MAX.to_be_bytes());
     assert_eq!(
         InitialMessage::decode_exact(&bytes),
-        Err(crate::Error::LengthOverMax {
+        Err(Error::LengthOverMax {
             field: "initial.message"
         })
     );
@@ -204,4 +205,71 @@ fn bundle_sizes_match_the_spec() {
     full.one_time_prekey = Some(b.signed_prekey.clone());
     full.one_time_kem_prekey = Some(b.kem_prekey.clone());
     assert_eq!(full.to_bytes().len(), 2899);
+}
+
+fn ratchet_message() -> impl Strategy<Value = RatchetMessage> {
+    (
+        arr::<ENCRYPTED_HEADER_LEN>(),
+        arr::<BODY_NONCE_LEN>(),
+        proptest::collection::vec(any::<u8>(), 16..300),
+    )
+        .prop_map(|(encrypted_header, body_nonce, body)| RatchetMessage {
+            encrypted_header,
+            body_nonce,
+            body,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Ratchet messages round-trip, and the borrowed parser agrees with the owned one on
+    /// valid and mutated inputs alike.
+    #[test]
+    fn ratchet_message_round_trips(m in ratchet_message(), cut in any::<usize>(), flip in any::<usize>()) {
+        let bytes = m.to_bytes();
+        prop_assert_eq!(bytes.len(), RATCHET_PREFIX_LEN + m.body.len());
+        assert_strict::<RatchetMessage>(&bytes);
+        let r = RatchetMessageRef::parse(&bytes).unwrap();
+        prop_assert_eq!(r.body, &m.body[..]);
+        let mut prefix = RatchetMessageRef::start_encoding(&m.encrypted_header, &m.body_nonce, m.body.len());
+        prefix.extend_from_slice(&m.body);
+        prop_assert_eq!(&prefix, &bytes);
+        let mut mutated = bytes.clone();
+        mutated.truncate(cut % (bytes.len() + 1));
+        if let Some(b) = mutated.get_mut(flip % (bytes.len() + 1)) { *b ^= 0x80; }
+        prop_assert_eq!(
+            RatchetMessage::decode_exact(&mutated).map(|m| m.to_bytes()),
+            RatchetMessageRef::parse(&mutated).map(|r| r.body.to_vec()).map(|_| mutated.clone())
+        );
+    }
+}
+
+#[test]
+fn ratchet_body_bounds() {
+    let mut bytes =
+        RatchetMessageRef::start_encoding(&[0; ENCRYPTED_HEADER_LEN], &[0; BODY_NONCE_LEN], 15);
+    bytes.extend_from_slice(&[0; 15]);
+    let short = Error::InvalidEncoding {
+        field: "ratchet.body",
+    };
+    assert_eq!(RatchetMessage::decode_exact(&bytes).unwrap_err(), short);
+    assert_eq!(RatchetMessageRef::parse(&bytes).unwrap_err(), short);
+    let over = RatchetMessageRef::start_encoding(
+        &[0; ENCRYPTED_HEADER_LEN],
+        &[0; BODY_NONCE_LEN],
+        MAX_BODY_LEN + 1,
+    );
+    let long = Error::LengthOverMax {
+        field: "ratchet.body",
+    };
+    assert_eq!(RatchetMessage::decode_exact(&over).unwrap_err(), long);
+    assert_eq!(RatchetMessageRef::parse(&over).unwrap_err(), long);
+    let header = RatchetHeader {
+        ratchet_key: [9; 32],
+        previous_chain_length: 7,
+        message_number: 1 << 31,
+    };
+    assert_strict::<RatchetHeader>(&header.to_bytes());
+    assert_eq!(header.to_bytes().len(), RATCHET_HEADER_LEN);
 }

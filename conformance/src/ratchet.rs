@@ -1,0 +1,483 @@
+//! `ratchet.json`: the ratchet's KDF steps (spec §7.2), computed here directly with the
+//! `hkdf` and `hmac` crates from the spec's formulas (not through blindrelay), and
+//! conversation transcripts in the style of MLS "passive client" vectors (spec §7.3–§7.8):
+//! both parties' starting states (§7.8 encoding), then every event in order: a *send*
+//! (sender, plaintext, the random bytes it draws in the order of §7.4, and the exact wire
+//! bytes) or a *delivery* (recipient, wire bytes, expected plaintext or error). The verifier
+//! restores the states, replays every send with the recorded randomness and compares the
+//! wire bytes, delivers every message and checks its result, checks that every rejection
+//! left the recipient's state unchanged, and compares the final states' SHA-256.
+
+use crate::party;
+use crate::util::*;
+use blindrelay::hazmat::{ratchet_chain_step, ratchet_root_step};
+use blindrelay::{accept, initiate, Error, Session};
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use rand_chacha::ChaCha20Rng;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+fn root_step_spec(rk: &[u8; 32], dh: &[u8; 32]) -> [u8; 96] {
+    let mut okm = [0u8; 96];
+    Hkdf::<Sha256>::new(Some(rk), dh)
+        .expand(b"blindrelay v1 ratchet root", &mut okm)
+        .expect("96 bytes");
+    okm
+}
+
+fn chain_step_spec(ck: &[u8; 32], constant: u8) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(ck).expect("any key length");
+    mac.update(&[constant]);
+    mac.finalize().into_bytes().into()
+}
+
+/// An RNG that records what it hands out (generation) or replays recorded bytes
+/// (verification), so that every encryption in a transcript is reproducible: spec §7.4
+/// fixes the order of the random draws.
+struct Tape {
+    inner: Option<ChaCha20Rng>,
+    bytes: Vec<u8>,
+    pos: usize,
+    overrun: bool,
+}
+
+impl Tape {
+    fn record(inner: ChaCha20Rng) -> Self {
+        Self {
+            inner: Some(inner),
+            bytes: Vec::new(),
+            pos: 0,
+            overrun: false,
+        }
+    }
+    fn replay(bytes: Vec<u8>) -> Self {
+        Self {
+            inner: None,
+            bytes,
+            pos: 0,
+            overrun: false,
+        }
+    }
+}
+
+impl rand_core::RngCore for Tape {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.fill_bytes(&mut b);
+        u32::from_le_bytes(b)
+    }
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.fill_bytes(&mut b);
+        u64::from_le_bytes(b)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        match &mut self.inner {
+            Some(rng) => {
+                rng.fill_bytes(dest);
+                self.bytes.extend_from_slice(dest);
+            }
+            None => {
+                for d in dest.iter_mut() {
+                    *d = self.bytes.get(self.pos).copied().unwrap_or_else(|| {
+                        self.overrun = true;
+                        0
+                    });
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl rand_core::CryptoRng for Tape {}
+
+/// A conversation being recorded.
+struct Transcript {
+    alice: Session,
+    bob: Session,
+    start: Value,
+    messages: Vec<Value>,
+}
+
+impl Transcript {
+    fn new(r: &mut ChaCha20Rng) -> Self {
+        let alice_party = party::build(&party::generate(r, false, false)).expect("party");
+        let mut bob_party = party::build(&party::generate(r, true, true)).expect("party");
+        let verified = bob_party.bundle.clone().verify().expect("valid bundle");
+        let mut alice = initiate(r, &alice_party.identity, &verified).expect("initiate");
+        let first = alice.encrypt(r, b"first").expect("encrypt");
+        let (bob, _) = accept(&bob_party.identity, &mut bob_party.store, &first).expect("accept");
+        let start = json!({ "alice": h(&*alice.to_bytes()), "bob": h(&*bob.to_bytes()) });
+        Self {
+            alice,
+            bob,
+            start,
+            messages: Vec::new(),
+        }
+    }
+
+    /// Encrypts `pt` from `from` without delivering it; records the random bytes drawn
+    /// and returns the wire bytes.
+    fn send(&mut self, r: &mut ChaCha20Rng, from: &str, pt: &[u8]) -> Vec<u8> {
+        let s = if from == "alice" {
+            &mut self.alice
+        } else {
+            &mut self.bob
+        };
+        let mut tape = Tape::record(r.clone());
+        let wire = s.encrypt(&mut tape, pt).expect("encrypt");
+        *r = tape.inner.take().expect("recording");
+        self.messages.push(json!({
+            "event": "send", "from": from, "plaintext": h(pt), "random": h(&tape.bytes), "wire": h(&wire),
+        }));
+        wire
+    }
+
+    /// Encrypts without recording (for long runs), then records the sender's resulting
+    /// state as a `restore` event.
+    fn silent_sends(&mut self, r: &mut ChaCha20Rng, from: &str, pt: &[u8], count: u32) -> Vec<u8> {
+        let s = if from == "alice" {
+            &mut self.alice
+        } else {
+            &mut self.bob
+        };
+        let mut last = Vec::new();
+        for _ in 0..count {
+            last = s.encrypt(r, pt).expect("encrypt");
+        }
+        self.messages.push(json!({
+            "event": "restore", "party": from,
+            "note": format!("{count} messages sent and never delivered; the sender's state afterwards"),
+            "state": h(&*s.to_bytes()),
+        }));
+        last
+    }
+
+    /// Delivers `wire` to `to` and records the outcome, which must be `expected` (an error)
+    /// or success when `expected` is `None`.
+    fn deliver(&mut self, to: &str, wire: &[u8], note: &str, expected: Option<Error>) {
+        let s = if to == "alice" {
+            &mut self.alice
+        } else {
+            &mut self.bob
+        };
+        let mut m = json!({ "event": "deliver", "to": to, "note": note, "wire": h(wire) });
+        let result = s.decrypt(wire);
+        assert_eq!(result.as_ref().err(), expected.as_ref(), "{note}");
+        match result {
+            Ok(pt) => m["plaintext"] = h(pt),
+            Err(e) => m["error"] = json!({ "code": e.code(), "name": e.name() }),
+        }
+        self.messages.push(m);
+    }
+
+    fn finish(self) -> Value {
+        json!({
+            "start": self.start,
+            "events": self.messages,
+            "finalStateSha256": {
+                "alice": h(Sha256::digest(&*self.alice.to_bytes())),
+                "bob": h(Sha256::digest(&*self.bob.to_bytes())),
+            },
+        })
+    }
+}
+
+pub fn generate() -> (String, Value) {
+    let mut f = FileBuilder::new(
+        "ratchet.json",
+        "Double Ratchet with encrypted headers: KDF steps computed from the spec's formulas, and conversation transcripts (starting states, messages in delivery order with expected plaintexts or errors, final state digests).",
+        &["§7.2", "§7.3", "§7.4", "§7.5", "§7.6", "§7.7", "§7.8"],
+    );
+    let mut r = rng("ratchet");
+    for i in 0..3 {
+        let rk: [u8; 32] = fill(&mut r);
+        let dh: [u8; 32] = fill(&mut r);
+        let okm = root_step_spec(&rk, &dh);
+        f.valid(
+            "kdf-root",
+            &format!("KDF_RK_HE #{i}"),
+            json!({ "rootKey": h(rk), "dhOutput": h(dh), "nextRootKey": h(&okm[..32]), "chainKey": h(&okm[32..64]), "nextHeaderKey": h(&okm[64..]) }),
+        );
+        let ck: [u8; 32] = fill(&mut r);
+        f.valid(
+            "kdf-chain",
+            &format!("KDF_CK #{i}"),
+            json!({ "chainKey": h(ck), "messageKey": h(chain_step_spec(&ck, 1)), "nextChainKey": h(chain_step_spec(&ck, 2)) }),
+        );
+    }
+
+    // 1. In order, with a DH ratchet step in each direction.
+    let mut t = Transcript::new(&mut r);
+    let w = t.send(&mut r, "alice", b"still pending: an initial message");
+    t.deliver(
+        "bob",
+        &w,
+        "initial message for the existing session (spec 6.6)",
+        None,
+    );
+    let w = t.send(&mut r, "bob", b"reply: Bob's first chain");
+    t.deliver("alice", &w, "DH ratchet step at Alice", None);
+    for i in 0..3u8 {
+        let w = t.send(&mut r, "alice", &[b'a', i]);
+        t.deliver(
+            "bob",
+            &w,
+            if i == 0 {
+                "DH ratchet step at Bob"
+            } else {
+                "same chain"
+            },
+            None,
+        );
+    }
+    let w = t.send(&mut r, "bob", b"direction change");
+    t.deliver("alice", &w, "DH ratchet step at Alice", None);
+    f.valid(
+        "transcript",
+        "in order, DH ratchet steps in both directions",
+        t.finish(),
+    );
+
+    // 2. Out of order, duplicates, tampering, and a skipped key from an old chain.
+    let mut t = Transcript::new(&mut r);
+    let w = t.send(&mut r, "bob", b"reply");
+    t.deliver("alice", &w, "DH ratchet step at Alice", None);
+    let chain: Vec<Vec<u8>> = (0..4u8)
+        .map(|i| t.send(&mut r, "alice", &[b'o', i]))
+        .collect();
+    t.deliver(
+        "bob",
+        &chain[2],
+        "out of order: skips messages 0 and 1",
+        None,
+    );
+    t.deliver("bob", &chain[0], "a skipped key is used", None);
+    t.deliver("bob", &chain[0], "duplicate", Some(Error::Decrypt));
+    let mut bad = chain[1].clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0x01;
+    t.deliver(
+        "bob",
+        &bad,
+        "tampered body (tag byte)",
+        Some(Error::Decrypt),
+    );
+    let mut bad = chain[1].clone();
+    bad[30] ^= 0x01;
+    t.deliver(
+        "bob",
+        &bad,
+        "tampered encrypted header",
+        Some(Error::Decrypt),
+    );
+    let w = t.send(&mut r, "bob", b"bob again");
+    t.deliver("alice", &w, "DH ratchet step at Alice", None);
+    let w = t.send(&mut r, "alice", b"new chain");
+    t.deliver(
+        "bob",
+        &w,
+        "DH ratchet step at Bob; message 3 of the old chain is stored as skipped",
+        None,
+    );
+    t.deliver("bob", &chain[3], "old chain, skipped key", None);
+    t.deliver(
+        "bob",
+        &chain[1],
+        "old chain, the genuine message after its tampered copies",
+        None,
+    );
+    t.deliver("bob", &chain[1], "duplicate", Some(Error::Decrypt));
+    f.valid(
+        "transcript",
+        "out of order, duplicates, tampering, old-chain keys",
+        t.finish(),
+    );
+
+    // 3. A gap over MAX_SKIP.
+    let mut t = Transcript::new(&mut r);
+    let w = t.send(&mut r, "bob", b"reply");
+    t.deliver("alice", &w, "DH ratchet step at Alice", None);
+    let w = t.send(&mut r, "alice", b"0");
+    t.deliver("bob", &w, "message 0", None);
+    let w = t.silent_sends(&mut r, "alice", b"far", blindrelay::ratchet::MAX_SKIP + 2);
+    t.deliver(
+        "bob",
+        &w,
+        "message MAX_SKIP + 2 would skip MAX_SKIP + 1 keys",
+        Some(Error::TooManySkipped),
+    );
+    let w = t.send(&mut r, "bob", b"unaffected");
+    t.deliver(
+        "alice",
+        &w,
+        "the rejected message changed nothing at Bob",
+        None,
+    );
+    f.valid("transcript", "a gap over MAX_SKIP", t.finish());
+
+    // 4. Messages from another session and a foreign initial message.
+    let mut t = Transcript::new(&mut r);
+    let mut other = Transcript::new(&mut r);
+    let w = other.send(&mut r, "bob", b"other session");
+    t.deliver(
+        "alice",
+        &w,
+        "a ratchet message of another session",
+        Some(Error::Decrypt),
+    );
+    let w = other.send(&mut r, "alice", b"other initial");
+    t.deliver(
+        "bob",
+        &w,
+        "an initial message of another handshake",
+        Some(Error::SessionMismatch),
+    );
+    f.valid("transcript", "messages of another session", t.finish());
+    f.build()
+}
+
+pub fn verify(case: &Value) -> Result<(), String> {
+    match kind(case)?.as_str() {
+        "kdf-root" => {
+            let [rk, ck, nhk] = ratchet_root_step(&arr(case, "rootKey")?, &arr(case, "dhOutput")?);
+            expect_eq(case, "nextRootKey", *rk)?;
+            expect_eq(case, "chainKey", *ck)?;
+            expect_eq(case, "nextHeaderKey", *nhk)
+        }
+        "kdf-chain" => {
+            let (mk, ck) = ratchet_chain_step(&arr(case, "chainKey")?);
+            expect_eq(case, "messageKey", *mk)?;
+            expect_eq(case, "nextChainKey", *ck)
+        }
+        "transcript" => {
+            let restore = |who: &str| -> Result<Session, String> {
+                Session::from_bytes(&bytes(&case["start"], who)?)
+                    .map_err(|e| format!("{who}'s starting state: {e}"))
+            };
+            let (mut alice, mut bob) = (restore("alice")?, restore("bob")?);
+            for (i, m) in case["events"]
+                .as_array()
+                .ok_or("events")?
+                .iter()
+                .enumerate()
+            {
+                let who = match string(m, "event")?.as_str() {
+                    "send" => string(m, "from")?,
+                    "restore" => string(m, "party")?,
+                    _ => string(m, "to")?,
+                };
+                let s = match who.as_str() {
+                    "alice" => &mut alice,
+                    "bob" => &mut bob,
+                    other => return Err(format!("event {i}: unknown party {other}")),
+                };
+                if string(m, "event")? == "restore" {
+                    *s = Session::from_bytes(&bytes(m, "state")?)
+                        .map_err(|e| format!("event {i}: {e}"))?;
+                    continue;
+                }
+                if string(m, "event")? == "send" {
+                    let mut tape = Tape::replay(bytes(m, "random")?);
+                    let wire = s
+                        .encrypt(&mut tape, &bytes(m, "plaintext")?)
+                        .map_err(|e| format!("event {i}: {e}"))?;
+                    if tape.overrun || tape.pos != tape.bytes.len() {
+                        return Err(format!(
+                            "event {i}: random bytes drawn differ from the tape"
+                        ));
+                    }
+                    expect_eq(m, "wire", wire).map_err(|e| format!("event {i}: {e}"))?;
+                    continue;
+                }
+                let before = s.to_bytes();
+                let result = s.decrypt(&bytes(m, "wire")?);
+                match (result, m.get("plaintext"), m.get("error")) {
+                    (Ok(pt), Some(_), None) => {
+                        if pt != bytes(m, "plaintext")? {
+                            return Err(format!("event {i}: wrong plaintext"));
+                        }
+                    }
+                    (Err(e), None, Some(err)) => {
+                        if Some(u64::from(e.code())) != err["code"].as_u64() {
+                            return Err(format!("event {i}: got {e:?}, expected {err}"));
+                        }
+                        if *s.to_bytes() != *before {
+                            return Err(format!("event {i}: a rejection changed the state"));
+                        }
+                    }
+                    (got, _, _) => return Err(format!("event {i}: unexpected outcome {got:?}")),
+                }
+            }
+            let finals = &case["finalStateSha256"];
+            expect_eq(finals, "alice", Sha256::digest(&*alice.to_bytes()))?;
+            expect_eq(finals, "bob", Sha256::digest(&*bob.to_bytes()))
+        }
+        other => Err(format!("unknown kind {other}")),
+    }
+}
+
+/// Seeds for the session fuzz targets (spec §7): the fixture state of `session_decrypt`
+/// (Bob's starting state in the second transcript, `fuzz/fixtures/session.state`), the
+/// messages delivered to him there, every wire message and state for the decoders, and
+/// genuine initial messages for the fixed responder of the `accept` target.
+pub fn write_fuzz_seeds(corpus: &std::path::Path) -> std::io::Result<usize> {
+    let (_, v) = generate();
+    let transcripts: Vec<&Value> = v["tests"]
+        .as_array()
+        .map(|t| t.iter().filter(|c| c["kind"] == "transcript").collect())
+        .unwrap_or_default();
+    let mut n = 0;
+    let mut write = |target: &str, name: String, data: Vec<u8>| -> std::io::Result<()> {
+        let dir = corpus.join(target);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(name), data)?;
+        n += 1;
+        Ok(())
+    };
+    for (ti, t) in transcripts.iter().enumerate() {
+        for who in ["alice", "bob"] {
+            if let Ok(b) = bytes(&t["start"], who) {
+                write("session_state", format!("transcript{ti}-{who}"), b)?;
+            }
+        }
+        for (ei, e) in t["events"].as_array().into_iter().flatten().enumerate() {
+            let Ok(wire) = bytes(e, "wire") else { continue };
+            write(
+                "ratchet_decode",
+                format!("transcript{ti}-event{ei}"),
+                wire.clone(),
+            )?;
+            if ti == 1 && e["event"] == "deliver" && e["to"] == "bob" {
+                write("session_decrypt", format!("event{ei}"), wire)?;
+            }
+        }
+    }
+    if let Some(t) = transcripts.get(1) {
+        if let Ok(state) = bytes(&t["start"], "bob") {
+            let fixture = corpus.join("../fixtures");
+            std::fs::create_dir_all(&fixture)?;
+            std::fs::write(fixture.join("session.state"), state)?;
+        }
+    }
+    let (_, _, bundle) = blindrelay::fuzzing::fuzz_responder();
+    let verified = bundle
+        .verify()
+        .expect("the fuzz responder's bundle verifies");
+    let mut r = rng("fuzz-accept");
+    for i in 0..3 {
+        let alice = blindrelay::IdentityKeyPair::generate(&mut r);
+        let mut s = initiate(&mut r, &alice, &verified).expect("initiate");
+        let msg = s
+            .encrypt(&mut r, format!("seed {i}").as_bytes())
+            .expect("encrypt");
+        write("accept", format!("initial{i}"), msg)?;
+    }
+    Ok(n)
+}

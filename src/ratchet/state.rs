@@ -1,0 +1,396 @@
+//! The Double Ratchet with header encryption (spec §7.3–§7.7): state, sending, and the
+//! compute → authenticate → commit receive path.
+
+use super::kdf::{chain_step, root_step};
+use super::skipped::{SkippedKey, SkippedKeys, SkippedSlot, MAX_SKIP};
+use crate::codec::Decode;
+use crate::crypto::aead::{self, TAG_LEN, XNONCE_LEN};
+use crate::crypto::dh::{public_from_secret, x25519};
+use crate::crypto::{random_array, CryptoRng, RngCore};
+use crate::limits::MAX_PLAINTEXT_LEN;
+use crate::wire::{RatchetHeader, RatchetMessageRef, ENCRYPTED_HEADER_LEN};
+use crate::Error;
+use alloc::vec::Vec;
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+/// Length of the session associated data `AD = IK_A || IK_B || TH` (spec §6.4).
+pub(crate) const AD_LEN: usize = 160;
+
+/// The ratchet state of one session (names as in the Double Ratchet specification, §7.3).
+///
+/// `send_step_pending` implements the sending half of a DH ratchet step lazily: a receiver
+/// that sees a new ratchet key performs the receiving half at once and the sending half
+/// (new key pair, second DH) only when it next encrypts, so `decrypt` needs no randomness
+/// and a direction change costs one key generation and one DH per side (§7.4).
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub(crate) struct RatchetState {
+    /// RK.
+    pub(crate) root_key: [u8; 32],
+    /// DHs secret scalar.
+    pub(crate) sending_secret: [u8; 32],
+    /// DHs public key, computed once per key pair (never per message).
+    pub(crate) sending_public: [u8; 32],
+    /// DHr.
+    pub(crate) remote_key: Option<[u8; 32]>,
+    /// CKs.
+    pub(crate) sending_chain: Option<[u8; 32]>,
+    /// CKr.
+    pub(crate) receiving_chain: Option<[u8; 32]>,
+    /// HKs.
+    pub(crate) sending_header_key: Option<[u8; 32]>,
+    /// HKr.
+    pub(crate) receiving_header_key: Option<[u8; 32]>,
+    /// NHKs.
+    pub(crate) next_sending_header_key: [u8; 32],
+    /// NHKr.
+    pub(crate) next_receiving_header_key: [u8; 32],
+    /// Ns.
+    pub(crate) sending_number: u32,
+    /// Nr.
+    pub(crate) receiving_number: u32,
+    /// PN.
+    pub(crate) previous_sending_length: u32,
+    /// The sending half of a DH ratchet step is due at the next encryption.
+    pub(crate) send_step_pending: bool,
+    /// MKSKIPPED.
+    pub(crate) skipped: SkippedKeys,
+}
+
+/// What a successful receive will change, computed before authentication (spec §7.6).
+enum Plan {
+    /// The key was skipped earlier: use it and delete it.
+    Skipped {
+        slot: SkippedSlot,
+        message_key: Zeroizing<[u8; 32]>,
+    },
+    /// A message in the current receiving chain, possibly skipping some.
+    Chain {
+        message_key: Zeroizing<[u8; 32]>,
+        chain_key: Zeroizing<[u8; 32]>,
+        receiving_number: u32,
+        skipped: Vec<SkippedKey>,
+    },
+    /// The first message seen under a new ratchet key: the receiving half of a DH step.
+    Step {
+        message_key: Zeroizing<[u8; 32]>,
+        remote_key: [u8; 32],
+        root_key: Zeroizing<[u8; 32]>,
+        chain_key: Zeroizing<[u8; 32]>,
+        next_header_key: Zeroizing<[u8; 32]>,
+        receiving_number: u32,
+        old_chain_skipped: Vec<SkippedKey>,
+        new_chain_skipped: Vec<SkippedKey>,
+    },
+}
+
+impl Plan {
+    fn message_key(&self) -> &[u8; 32] {
+        match self {
+            Self::Skipped { message_key, .. }
+            | Self::Chain { message_key, .. }
+            | Self::Step { message_key, .. } => message_key,
+        }
+    }
+}
+
+/// Derives the keys of messages `from..until` of a chain (stored as skipped) and returns
+/// the chain key for message `until`.
+fn skip(
+    chain_key: &[u8; 32],
+    from: u32,
+    until: u32,
+) -> Result<(Zeroizing<[u8; 32]>, Vec<SkippedKey>), Error> {
+    let gap = until.saturating_sub(from);
+    if gap > MAX_SKIP {
+        return Err(Error::TooManySkipped);
+    }
+    let mut ck = Zeroizing::new(*chain_key);
+    let mut keys = Vec::with_capacity(usize::try_from(gap).unwrap_or(0));
+    for number in from..until {
+        let (mk, next) = chain_step(&ck);
+        keys.push(SkippedKey {
+            number,
+            message_key: *mk,
+        });
+        ck = next;
+    }
+    Ok((ck, keys))
+}
+
+/// Header AEAD: `nonce (24) || XChaCha20-Poly1305(hk, nonce, AD, header)` (spec §7.5).
+fn open_header(
+    header_key: &[u8; 32],
+    ad: &[u8; AD_LEN],
+    encrypted: &[u8; ENCRYPTED_HEADER_LEN],
+) -> Option<RatchetHeader> {
+    let (nonce, ct) = encrypted.split_at_checked(XNONCE_LEN)?;
+    let nonce: &[u8; XNONCE_LEN] = nonce.try_into().ok()?;
+    let plain = aead::xopen(header_key, nonce, ad, ct).ok()?;
+    RatchetHeader::decode_exact(&plain).ok()
+}
+
+fn seal_header(
+    rng: &mut (impl CryptoRng + RngCore),
+    header_key: &[u8; 32],
+    ad: &[u8; AD_LEN],
+    header: &RatchetHeader,
+) -> [u8; ENCRYPTED_HEADER_LEN] {
+    let nonce = random_array::<XNONCE_LEN>(rng);
+    // Layout: nonce (24) || encrypted header (40) || tag (16), built on the stack.
+    let mut plain = header.to_array();
+    let tag = aead::xseal_in_place(header_key, &nonce, ad, &mut plain);
+    let mut out = [0u8; ENCRYPTED_HEADER_LEN];
+    for (dst, src) in out
+        .iter_mut()
+        .zip(nonce.iter().chain(plain.iter()).chain(tag.iter()))
+    {
+        *dst = *src;
+    }
+    plain.zeroize();
+    out
+}
+
+/// The body's associated data: `AD || encrypted header` (spec §7.5), on the stack.
+fn body_ad(
+    ad: &[u8; AD_LEN],
+    encrypted_header: &[u8; ENCRYPTED_HEADER_LEN],
+) -> [u8; AD_LEN + ENCRYPTED_HEADER_LEN] {
+    let mut out = [0u8; AD_LEN + ENCRYPTED_HEADER_LEN];
+    for (dst, src) in out.iter_mut().zip(ad.iter().chain(encrypted_header)) {
+        *dst = *src;
+    }
+    out
+}
+
+impl RatchetState {
+    /// Encrypts one message (spec §7.4): performs a pending sending-half DH step, then
+    /// advances the sending chain. On error nothing has changed.
+    pub(crate) fn encrypt(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        ad: &[u8; AD_LEN],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        if plaintext.len() > MAX_PLAINTEXT_LEN {
+            return Err(Error::MessageTooLarge);
+        }
+        if self.send_step_pending {
+            let remote = self.remote_key.ok_or(Error::ApiMisuse {
+                reason: "no remote ratchet key",
+            })?;
+            let secret = Zeroizing::new(random_array::<32>(rng));
+            let dh = x25519(&secret, &remote)?;
+            let step = root_step(&self.root_key, &dh);
+            self.previous_sending_length = self.sending_number;
+            self.sending_number = 0;
+            self.sending_header_key = Some(self.next_sending_header_key);
+            self.sending_public = public_from_secret(&secret);
+            self.sending_secret = *secret;
+            self.root_key = *step.root_key;
+            self.sending_chain = Some(*step.chain_key);
+            self.next_sending_header_key = *step.next_header_key;
+            self.send_step_pending = false;
+        }
+        let (Some(chain_key), Some(header_key)) = (self.sending_chain, self.sending_header_key)
+        else {
+            return Err(Error::ApiMisuse {
+                reason: "session cannot send before it has received",
+            });
+        };
+        let next_number = self
+            .sending_number
+            .checked_add(1)
+            .ok_or(Error::CounterExhausted)?;
+        let (message_key, next_chain) = chain_step(&chain_key);
+        let header = RatchetHeader {
+            ratchet_key: self.sending_public,
+            previous_chain_length: self.previous_sending_length,
+            message_number: self.sending_number,
+        };
+        let encrypted_header = seal_header(rng, &header_key, ad, &header);
+        let body_nonce = random_array::<XNONCE_LEN>(rng);
+        // Encrypt straight into the message buffer: one copy of the plaintext, as a raw
+        // AEAD seal makes.
+        let mut out = RatchetMessageRef::start_encoding(
+            &encrypted_header,
+            &body_nonce,
+            plaintext.len() + TAG_LEN,
+        );
+        let body_start = out.len();
+        out.extend_from_slice(plaintext);
+        let body_ad = body_ad(ad, &encrypted_header);
+        let tag = match out.get_mut(body_start..) {
+            Some(body) => aead::xseal_in_place(&message_key, &body_nonce, &body_ad, body),
+            None => {
+                return Err(Error::ApiMisuse {
+                    reason: "unreachable: empty buffer",
+                })
+            }
+        };
+        out.extend_from_slice(&tag);
+        self.sending_chain = Some(*next_chain);
+        self.sending_number = next_number;
+        Ok(out)
+    }
+
+    /// Decrypts one message (spec §7.6): computes every change as a plan, authenticates
+    /// the body under the planned message key, and only then commits the plan. Any error
+    /// leaves `self` unchanged.
+    pub(crate) fn decrypt(
+        &mut self,
+        ad: &[u8; AD_LEN],
+        message: &RatchetMessageRef<'_>,
+    ) -> Result<Vec<u8>, Error> {
+        let plan = self.plan(ad, message.encrypted_header)?;
+        let tag_start = message
+            .body
+            .len()
+            .checked_sub(TAG_LEN)
+            .ok_or(Error::Decrypt)?;
+        let (ct, tag) = message
+            .body
+            .split_at_checked(tag_start)
+            .ok_or(Error::Decrypt)?;
+        let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| Error::Decrypt)?;
+        let mut plaintext = ct.to_vec();
+        aead::xopen_in_place(
+            plan.message_key(),
+            message.body_nonce,
+            &body_ad(ad, message.encrypted_header),
+            &mut plaintext,
+            tag,
+        )?;
+        self.commit(plan);
+        Ok(plaintext)
+    }
+
+    fn plan(
+        &self,
+        ad: &[u8; AD_LEN],
+        encrypted_header: &[u8; ENCRYPTED_HEADER_LEN],
+    ) -> Result<Plan, Error> {
+        // 1. Chains with skipped keys (bounded by MAX_RECEIVING_CHAINS).
+        for (index, chain) in self.skipped.chains.iter().enumerate() {
+            let Some(header) = open_header(&chain.header_key, ad, encrypted_header) else {
+                continue;
+            };
+            if let Some((slot, mk)) = self.skipped.find(index, header.message_number) {
+                return Ok(Plan::Skipped {
+                    slot,
+                    message_key: Zeroizing::new(*mk),
+                });
+            }
+            let is_current = self
+                .receiving_header_key
+                .is_some_and(|hk| bool::from(hk.ct_eq(&chain.header_key)));
+            if is_current {
+                return self.plan_chain(&header);
+            }
+            // A message of an old chain whose key is gone: a duplicate or an evicted key.
+            return Err(Error::Decrypt);
+        }
+        // 2. The current receiving chain.
+        if let Some(hk) = &self.receiving_header_key {
+            if let Some(header) = open_header(hk, ad, encrypted_header) {
+                return self.plan_chain(&header);
+            }
+        }
+        // 3. The next chain: a DH ratchet step.
+        if let Some(header) = open_header(&self.next_receiving_header_key, ad, encrypted_header) {
+            return self.plan_step(&header);
+        }
+        Err(Error::Decrypt)
+    }
+
+    fn plan_chain(&self, header: &RatchetHeader) -> Result<Plan, Error> {
+        let (Some(chain_key), Some(remote)) = (&self.receiving_chain, &self.remote_key) else {
+            return Err(Error::Decrypt);
+        };
+        // The key of an earlier message of this chain was used (or evicted): a duplicate.
+        // A different ratchet key under the current header key is not a genuine message.
+        if header.message_number < self.receiving_number
+            || !bool::from(header.ratchet_key.ct_eq(remote))
+        {
+            return Err(Error::Decrypt);
+        }
+        let (ck, skipped) = skip(chain_key, self.receiving_number, header.message_number)?;
+        let (message_key, chain_key) = chain_step(&ck);
+        let receiving_number = header
+            .message_number
+            .checked_add(1)
+            .ok_or(Error::CounterExhausted)?;
+        Ok(Plan::Chain {
+            message_key,
+            chain_key,
+            receiving_number,
+            skipped,
+        })
+    }
+
+    fn plan_step(&self, header: &RatchetHeader) -> Result<Plan, Error> {
+        let old_chain_skipped = match &self.receiving_chain {
+            Some(ck) => skip(ck, self.receiving_number, header.previous_chain_length)?.1,
+            None => Vec::new(),
+        };
+        let dh = x25519(&self.sending_secret, &header.ratchet_key)?;
+        let step = root_step(&self.root_key, &dh);
+        let (ck, new_chain_skipped) = skip(&step.chain_key, 0, header.message_number)?;
+        let (message_key, chain_key) = chain_step(&ck);
+        let receiving_number = header
+            .message_number
+            .checked_add(1)
+            .ok_or(Error::CounterExhausted)?;
+        Ok(Plan::Step {
+            message_key,
+            remote_key: header.ratchet_key,
+            root_key: step.root_key.clone(),
+            chain_key,
+            next_header_key: step.next_header_key.clone(),
+            receiving_number,
+            old_chain_skipped,
+            new_chain_skipped,
+        })
+    }
+
+    fn commit(&mut self, plan: Plan) {
+        match plan {
+            Plan::Skipped { slot, .. } => self.skipped.remove(slot),
+            Plan::Chain {
+                chain_key,
+                receiving_number,
+                skipped,
+                ..
+            } => {
+                if let Some(hk) = self.receiving_header_key {
+                    self.skipped.insert(&hk, skipped);
+                }
+                self.receiving_chain = Some(*chain_key);
+                self.receiving_number = receiving_number;
+            }
+            Plan::Step {
+                remote_key,
+                root_key,
+                chain_key,
+                next_header_key,
+                receiving_number,
+                old_chain_skipped,
+                new_chain_skipped,
+                ..
+            } => {
+                if let Some(hk) = self.receiving_header_key {
+                    self.skipped.insert(&hk, old_chain_skipped);
+                }
+                let new_header_key = self.next_receiving_header_key;
+                self.skipped.insert(&new_header_key, new_chain_skipped);
+                self.receiving_header_key = Some(new_header_key);
+                self.next_receiving_header_key = *next_header_key;
+                self.root_key = *root_key;
+                self.remote_key = Some(remote_key);
+                self.receiving_chain = Some(*chain_key);
+                self.receiving_number = receiving_number;
+                self.send_step_pending = true;
+            }
+        }
+    }
+}
