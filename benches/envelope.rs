@@ -4,6 +4,9 @@
 //! visible. The inner message is a stand-in ratchet message of the given size: the
 //! envelope never looks inside it.
 //!
+//! The `envelope/session/*` groups put the envelope next to the ratchet alone: a session
+//! encrypt versus a session encrypt followed by sealing its output, and the reverse.
+//!
 //! Run: `cargo bench --bench envelope --features hazmat`.
 
 #![allow(
@@ -13,12 +16,14 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use blindrelay::codec::{Decode, Encode};
 use blindrelay::crypto::aead;
 use blindrelay::envelope::{open, seal, Envelope};
 use blindrelay::keys::SealingKeySecret;
-use blindrelay::IdentityKeyPair;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use blindrelay::{IdentityKeyPair, Session};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use rand_chacha::rand_core::SeedableRng;
 use std::hint::black_box;
 
@@ -111,5 +116,58 @@ fn sizes(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, envelope, sizes);
+/// The ratchet alone versus the ratchet plus the envelope, at the ratchet benchmarks' sizes.
+fn with_session(c: &mut Criterion) {
+    let mut rng = common::rng(3);
+    let recipient = SealingKeySecret::generate(&mut rng);
+    let pk = recipient.public_key();
+    let mailbox = [9u8; 32];
+    for &size in SIZES {
+        let mut group = c.benchmark_group(format!("envelope/session/{size}B"));
+        group.throughput(Throughput::Bytes(size as u64));
+        let pt = vec![0x42u8; size];
+        let (mut alice, mut bob) = common::session_pair(&mut rng);
+        let sender = *alice.local_identity();
+        let first = alice.encrypt(&mut rng, &pt).unwrap();
+        bob.decrypt(&first).unwrap();
+        let saved = bob.to_bytes();
+        let msg = alice.encrypt(&mut rng, &pt).unwrap();
+        let env = seal(&mut rng, &mailbox, &pk, &sender, &msg)
+            .unwrap()
+            .to_bytes();
+        group.bench_function("session encrypt (ratchet alone)", |b| {
+            b.iter(|| alice.encrypt(&mut rng, black_box(&pt)).unwrap())
+        });
+        group.bench_function("session encrypt + envelope seal", |b| {
+            b.iter(|| {
+                let m = alice.encrypt(&mut rng, black_box(&pt)).unwrap();
+                seal(&mut rng, &mailbox, &pk, &sender, &m)
+                    .unwrap()
+                    .to_bytes()
+            })
+        });
+        group.bench_function("session decrypt (ratchet alone)", |b| {
+            b.iter_batched(
+                || Session::from_bytes(&saved).unwrap(),
+                |mut s| s.decrypt(black_box(&msg)).unwrap(),
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function("envelope open + session decrypt", |b| {
+            b.iter_batched(
+                || Session::from_bytes(&saved).unwrap(),
+                |mut s| {
+                    let e = Envelope::decode_exact(black_box(&env)).unwrap();
+                    let opened = open(&recipient, &mailbox, &e).unwrap();
+                    opened.check_sender(s.remote_identity()).unwrap();
+                    s.decrypt(&opened.inner).unwrap()
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, envelope, with_session, sizes);
 criterion_main!(benches);
