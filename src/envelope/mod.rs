@@ -64,9 +64,12 @@ use zeroize::Zeroizing;
 /// follows it, so an envelope cannot be moved to another mailbox.
 pub(crate) const ENVELOPE_INFO: &[u8] = b"blindrelay v1 envelope";
 
+/// Length of the HPKE `info`: the label and the mailbox (54 bytes).
+const INFO_LEN: usize = ENVELOPE_INFO.len() + MAILBOX_LEN;
+
 /// `info = ENVELOPE_INFO || mailbox` (spec §8.3).
-fn hpke_info(mailbox: &[u8; MAILBOX_LEN]) -> [u8; 22 + MAILBOX_LEN] {
-    let mut info = [0u8; 22 + MAILBOX_LEN];
+fn hpke_info(mailbox: &[u8; MAILBOX_LEN]) -> [u8; INFO_LEN] {
+    let mut info = [0u8; INFO_LEN];
     let (a, b) = info.split_at_mut(ENVELOPE_INFO.len());
     a.copy_from_slice(ENVELOPE_INFO);
     b.copy_from_slice(mailbox);
