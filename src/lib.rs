@@ -7,6 +7,7 @@ extern crate alloc;
 pub mod bundle;
 pub mod codec;
 pub mod crypto;
+pub mod envelope;
 mod error;
 pub mod fingerprint;
 #[doc(hidden)]
@@ -22,6 +23,7 @@ pub mod session;
 pub mod wire;
 
 pub use bundle::{BundleKeys, VerifiedBundle};
+pub use envelope::{Envelope, Opened};
 pub use error::Error;
 pub use handshake::{accept, initiate};
 pub use keys::{IdentityKeyPair, IdentityPublicKey, MemoryPrekeyStore, PrekeyStore};

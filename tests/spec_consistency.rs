@@ -99,6 +99,26 @@ fn known_limits() -> Vec<(&'static str, u64)> {
             blindrelay::session::MAX_SESSION_STATE_LEN as u64,
         ),
         (
+            "MAX_ENVELOPE_INNER_LEN",
+            blindrelay::envelope::MAX_ENVELOPE_INNER_LEN as u64,
+        ),
+        (
+            "MAX_ENVELOPE_CIPHERTEXT_LEN",
+            blindrelay::envelope::MAX_ENVELOPE_CIPHERTEXT_LEN as u64,
+        ),
+        (
+            "MAX_UNPADDED_LEN",
+            blindrelay::envelope::MAX_UNPADDED_LEN as u64,
+        ),
+        (
+            "MAX_PADDED_LEN",
+            blindrelay::envelope::MAX_PADDED_LEN as u64,
+        ),
+        (
+            "MIN_PADDED_LEN",
+            blindrelay::envelope::MIN_PADDED_LEN as u64,
+        ),
+        (
             "FINGERPRINT_ITERATIONS",
             u64::from(blindrelay::fingerprint::FINGERPRINT_ITERATIONS),
         ),

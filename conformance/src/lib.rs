@@ -3,6 +3,7 @@
 //! difference from the committed files. See `test-vectors/README.md`.
 
 pub mod bundles;
+pub mod envelope;
 pub mod handshake;
 pub mod identities;
 pub mod party;
@@ -24,6 +25,7 @@ pub const FILES: &[(Generator, Verifier)] = &[
     (bundles::generate, bundles::verify),
     (handshake::generate, handshake::verify),
     (ratchet::generate, ratchet::verify),
+    (envelope::generate, envelope::verify),
 ];
 
 pub fn render(v: &Value) -> String {
@@ -100,6 +102,8 @@ pub fn verify_file(name: &str, text: &str, ver: Verifier) -> (usize, usize) {
 pub const CORPUS_FIELDS: &[(&str, &[&str])] = &[
     ("bundle_decode", &["bundle"]),
     ("initial_decode", &["initialMessage"]),
+    ("envelope_decode", &["envelope"]),
+    ("envelope_open", &["envelope"]),
 ];
 
 /// Writes every vector field named in [`CORPUS_FIELDS`] as a seed file under
