@@ -25,7 +25,7 @@ pub mod wire;
 pub use bundle::{BundleKeys, VerifiedBundle};
 pub use envelope::{Envelope, Opened};
 pub use error::Error;
-pub use handshake::{accept, initiate};
+pub use handshake::{accept, accept_opened, initiate};
 pub use keys::{IdentityKeyPair, IdentityPublicKey, MemoryPrekeyStore, PrekeyStore};
 pub use session::{Session, StorageKey};
 pub use wire::PrekeyBundle;

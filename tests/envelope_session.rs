@@ -13,8 +13,8 @@ use blindrelay::codec::{Decode, Encode, MessageType};
 use blindrelay::envelope::{open, seal, Envelope};
 use blindrelay::keys::{KemPrekeySecret, SealingKeySecret, SignedPrekeySecret};
 use blindrelay::{
-    accept, initiate, BundleKeys, Error, IdentityKeyPair, IdentityPublicKey, MemoryPrekeyStore,
-    PrekeyBundle, Session,
+    accept_opened, initiate, BundleKeys, Error, IdentityKeyPair, IdentityPublicKey,
+    MemoryPrekeyStore, PrekeyBundle, Session,
 };
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -120,15 +120,12 @@ fn receive(relay: &mut Relay, to: &mut Party) -> Vec<(IdentityPublicKey, Vec<u8>
         let env = Envelope::decode_exact(&bytes).unwrap();
         let opened = open(&to.sealing, &to.mailbox, &env).unwrap();
         let plaintext = match to.sessions.get_mut(&opened.sender) {
-            Some(session) => {
-                opened.check_sender(session.remote_identity()).unwrap();
-                session.decrypt(&opened.inner).unwrap()
-            }
+            Some(session) => session.decrypt_opened(&opened).unwrap(),
             None => {
                 // A new session: the initial header must name the sealed sender.
                 let initial = opened.initial_message().unwrap();
                 assert_eq!(initial.header.identity, opened.sender);
-                let (session, pt) = accept(&to.identity, &mut to.store, &opened.inner).unwrap();
+                let (session, pt) = accept_opened(&to.identity, &mut to.store, &opened).unwrap();
                 assert_eq!(session.remote_identity(), &opened.sender);
                 to.sessions.insert(opened.sender, session);
                 pt
@@ -216,6 +213,12 @@ fn re_sealing_under_another_name_fails() {
     let opened = open(&bob.sealing, &bob.mailbox, &forged).unwrap();
     assert_eq!(opened.sender, *mallory.identity.public());
     assert_eq!(opened.initial_message().unwrap_err(), Error::SenderMismatch);
+    let digest = bob.store.state_digest();
+    assert_eq!(
+        accept_opened(&bob.identity, &mut bob.store, &opened).unwrap_err(),
+        Error::SenderMismatch
+    );
+    assert_eq!(bob.store.state_digest(), digest);
     // Bob accepts Alice's real envelope.
     assert_eq!(receive(&mut relay, &mut bob)[0].1, b"from alice");
 
