@@ -132,17 +132,19 @@ impl ContactHasher {
     /// As [`ContactHasher::new`].
     pub fn contact_id(&mut self, number: &PhoneNumber) -> Result<ContactId, Error> {
         let pwd = password(number);
+        Ok(ContactId(self.hash_password(&pwd)?))
+    }
+
+    /// Argon2id with the `ch1` parameters over an arbitrary password under this salt (the
+    /// primitive of spec §9.4, for the worked-example cross-check).
+    pub(crate) fn hash_password(&mut self, pwd: &[u8]) -> Result<[u8; CONTACT_ID_LEN], Error> {
         let mut out = [0u8; CONTACT_ID_LEN];
-        let result = self.argon2.hash_password_into_with_memory(
-            &pwd,
-            &self.salt.0,
-            &mut out,
-            &mut self.memory,
-        );
-        result.map_err(|_| Error::ApiMisuse {
-            reason: "argon2 rejected the ch1 inputs",
-        })?;
-        Ok(ContactId(out))
+        self.argon2
+            .hash_password_into_with_memory(pwd, &self.salt.0, &mut out, &mut self.memory)
+            .map_err(|_| Error::ApiMisuse {
+                reason: "argon2 rejected the ch1 inputs",
+            })?;
+        Ok(out)
     }
 }
 

@@ -66,9 +66,7 @@ impl PhoneNumber {
             return Err(Error::IdentifierTooLong);
         }
         let mut bytes = [0u8; MAX_CANONICAL_LEN];
-        let dst = bytes
-            .get_mut(..raw.len())
-            .ok_or(Error::IdentifierTooLong)?;
+        let dst = bytes.get_mut(..raw.len()).ok_or(Error::IdentifierTooLong)?;
         dst.copy_from_slice(raw);
         let len = u8::try_from(raw.len()).map_err(|_| Error::IdentifierTooLong)?;
         Ok(Self { bytes, len })
@@ -107,15 +105,8 @@ impl fmt::Debug for PhoneNumber {
 fn is_separator(c: char) -> bool {
     matches!(
         c,
-        ' ' | '\u{00A0}'
-            | '\u{202F}'
-            | '\u{2009}'
-            | '-'
-            | '\u{2010}'..='\u{2015}'
-            | '.'
-            | '('
-            | ')'
-            | '/'
+        ' ' | '\u{00A0}' | '\u{202F}' | '\u{2009}' | '-' | '\u{2010}'
+            ..='\u{2015}' | '.' | '(' | ')' | '/'
     )
 }
 

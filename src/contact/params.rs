@@ -74,11 +74,8 @@ impl DiscoveryParameters {
     pub fn verify(self, relay_key: &[u8; 32]) -> Result<VerifiedDiscovery, Error> {
         sig::verify(relay_key, &self.signature_input(), &self.signature)?;
         let relay_id = RelayId::from_relay_key(relay_key);
-        let salt = ContactSalt::derive(
-            &relay_id,
-            self.salt_generation,
-            &SaltNonce(self.salt_nonce),
-        );
+        let salt =
+            ContactSalt::derive(&relay_id, self.salt_generation, &SaltNonce(self.salt_nonce));
         Ok(VerifiedDiscovery {
             params: self,
             relay_id,
@@ -284,11 +281,7 @@ impl VerifiedDiscovery {
             ));
             i = i.checked_add(1).ok_or(Error::CounterExhausted)?;
         }
-        LookupRequest::new(
-            self.params.salt_generation,
-            b,
-            set.into_iter().collect(),
-        )
+        LookupRequest::new(self.params.salt_generation, b, set.into_iter().collect())
     }
 
     /// The explicit, opt-in registration of the caller's own contact id with an opaque
