@@ -3,6 +3,7 @@
 //! difference from the committed files. See `test-vectors/README.md`.
 
 pub mod bundles;
+pub mod contact;
 pub mod handshake;
 pub mod identities;
 pub mod party;
@@ -22,6 +23,7 @@ pub const FILES: &[(Generator, Verifier)] = &[
     (identities::generate, identities::verify),
     (bundles::generate, bundles::verify),
     (handshake::generate, handshake::verify),
+    (contact::generate, contact::verify),
 ];
 
 pub fn render(v: &Value) -> String {
@@ -98,6 +100,8 @@ pub fn verify_file(name: &str, text: &str, ver: Verifier) -> (usize, usize) {
 pub const CORPUS_FIELDS: &[(&str, &[&str])] = &[
     ("bundle_decode", &["bundle"]),
     ("initial_decode", &["initialMessage"]),
+    ("lookup_request_decode", &["lookupRequest"]),
+    ("lookup_response_decode", &["lookupResponse"]),
 ];
 
 /// Writes every vector field named in [`CORPUS_FIELDS`] as a seed file under

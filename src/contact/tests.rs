@@ -253,7 +253,7 @@ fn worked_example_from_three_implementations() {
         ),
     ] {
         let mut pwd = b"blindrelay/v1/contact-id\0\x01".to_vec();
-        pwd.push(e164.len() as u8);
+        pwd.push(u8::try_from(e164.len()).unwrap());
         pwd.extend_from_slice(e164.as_bytes());
         let out = hasher.hash_password(&pwd).unwrap();
         assert_eq!(hex::encode(out), want, "{e164}");
@@ -331,7 +331,7 @@ fn bucket_prefix_and_tag_by_hand() {
     let mut bytes = [0u8; 32];
     bytes[..4].copy_from_slice(&[0xab, 0xcd, 0xef, 0x12]);
     for (i, b) in bytes.iter_mut().enumerate().skip(16) {
-        *b = i as u8;
+        *b = u8::try_from(i).unwrap();
     }
     let id = ContactId::from_bytes(bytes);
     // 0xabcdef12 = 1010 1011 1100 1101 1110 ...
@@ -349,7 +349,7 @@ fn bucket_prefix_and_tag_by_hand() {
     }
     assert_eq!(
         MatchTag::of(&id).0,
-        core::array::from_fn(|i| (i + 16) as u8)
+        core::array::from_fn(|i| u8::try_from(i + 16).unwrap())
     );
     assert_eq!(BucketBits::new(7), Err(Error::BucketBitsOutOfRange(7)));
     assert_eq!(BucketBits::new(17), Err(Error::BucketBitsOutOfRange(17)));
@@ -514,7 +514,7 @@ fn request_fills_every_bucket_when_the_class_equals_two_to_the_b() {
 
 fn request_bytes(b: u8, prefixes: &[u32]) -> Vec<u8> {
     let mut out = vec![0x01, 0x11, SUITE_CH1, 0, 0, 0, 1, b];
-    out.extend_from_slice(&(prefixes.len() as u16).to_be_bytes());
+    out.extend_from_slice(&u16::try_from(prefixes.len()).unwrap().to_be_bytes());
     for p in prefixes {
         out.extend_from_slice(&p.to_be_bytes());
     }
@@ -556,7 +556,11 @@ fn request_parser_rejects_each_malformation() {
         Err(Error::NotASizeClass)
     );
     let mut over = request_bytes(12, &[]);
-    over[8..10].copy_from_slice(&((MAX_LOOKUP_PREFIXES + 1) as u16).to_be_bytes());
+    over[8..10].copy_from_slice(
+        &u16::try_from(MAX_LOOKUP_PREFIXES + 1)
+            .unwrap()
+            .to_be_bytes(),
+    );
     assert_eq!(
         LookupRequest::decode_exact(&over),
         Err(Error::LengthOverMax {
