@@ -283,7 +283,8 @@ fn contact_id_is_argon2id_defaults_over_the_password() {
     let a = hasher.contact_id(&pn("+12015550123")).unwrap();
     let b = hasher.contact_id(&pn("+12015550123")).unwrap();
     assert_eq!(a, b);
-    let mut pwd = b"blindrelay v1 contact id\0\x01\x0c".to_vec();
+    let mut pwd = b"blindrelay v1 contact id".to_vec();
+    pwd.extend_from_slice(&[0x00, 0x01, 12]);
     pwd.extend_from_slice(b"+12015550123");
     let mut want = [0u8; 32];
     Argon2::default()
