@@ -6,6 +6,7 @@ extern crate alloc;
 
 pub mod bundle;
 pub mod codec;
+pub mod contact;
 pub mod crypto;
 pub mod envelope;
 mod error;

@@ -122,6 +122,26 @@ fn known_limits() -> Vec<(&'static str, u64)> {
             "FINGERPRINT_ITERATIONS",
             u64::from(blindrelay::fingerprint::FINGERPRINT_ITERATIONS),
         ),
+        (
+            "MAX_E164_DIGITS",
+            blindrelay::contact::identifier::MAX_E164_DIGITS as u64,
+        ),
+        (
+            "MAX_BUCKET_BITS",
+            u64::from(blindrelay::contact::bucket::MAX_BUCKET_BITS),
+        ),
+        (
+            "MAX_LOOKUP_PREFIXES",
+            blindrelay::contact::wire::MAX_LOOKUP_PREFIXES as u64,
+        ),
+        (
+            "MAX_BUCKET_ENTRIES",
+            blindrelay::contact::wire::MAX_BUCKET_ENTRIES as u64,
+        ),
+        (
+            "MAX_RECORD_LEN",
+            blindrelay::contact::wire::MAX_RECORD_LEN as u64,
+        ),
     ]
 }
 

@@ -3,6 +3,7 @@
 //! difference from the committed files. See `test-vectors/README.md`.
 
 pub mod bundles;
+pub mod contact;
 pub mod envelope;
 pub mod handshake;
 pub mod identities;
@@ -26,6 +27,7 @@ pub const FILES: &[(Generator, Verifier)] = &[
     (handshake::generate, handshake::verify),
     (ratchet::generate, ratchet::verify),
     (envelope::generate, envelope::verify),
+    (contact::generate, contact::verify),
 ];
 
 pub fn render(v: &Value) -> String {
@@ -104,6 +106,8 @@ pub const CORPUS_FIELDS: &[(&str, &[&str])] = &[
     ("initial_decode", &["initialMessage"]),
     ("envelope_decode", &["envelope"]),
     ("envelope_open", &["envelope"]),
+    ("lookup_request_decode", &["lookupRequest"]),
+    ("lookup_response_decode", &["lookupResponse"]),
 ];
 
 /// Writes every vector field named in [`CORPUS_FIELDS`] as a seed file under
