@@ -70,7 +70,7 @@ fn check_prefix_order(prev: Option<u32>, prefix: u32, b: BucketBits) -> Result<(
 ///
 /// The signature is over `DISCOVERY_PARAMETERS_CONTEXT || (all bytes before the
 /// signature)`, by the relay's long-term Ed25519 key. Decoding checks structure only;
-/// [`super::params::DiscoveryParameters::verify`] checks the signature.
+/// [`DiscoveryParameters::verify`] checks the signature.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DiscoveryParameters {
     pub(super) salt_generation: u32,
