@@ -796,3 +796,18 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// The fuzz oracles hold on random input (the fuzzers explore much further).
+    #[test]
+    fn fuzz_oracles_hold(s in "[+0-9 x;\u{FF10}-\u{FF19}-]{0,20}", data in proptest::collection::vec(any::<u8>(), 0..64)) {
+        crate::fuzzing::contact_parse(s.as_bytes());
+        crate::fuzzing::contact_normalize(s.as_bytes());
+        crate::fuzzing::contact_parse(&data);
+        crate::fuzzing::contact_normalize(&data);
+        crate::fuzzing::lookup_request_decode(&data);
+        crate::fuzzing::lookup_response_decode(&data);
+    }
+}
