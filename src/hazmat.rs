@@ -170,3 +170,19 @@ pub fn envelope_seal_padded_for_testing(
         padded,
     )
 }
+
+/// A change to a session's state that the public API reaches only after 2³² messages, or
+/// never, so that negative vectors can exercise the checks that guard them (spec §7.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionTweak {
+    /// Sets `Ns`, the next sending message number.
+    SendingNumber(u32),
+    /// Removes the sending chain and any pending step (a responder before its first
+    /// decryption).
+    NoSendingChain,
+}
+
+/// Applies a [`SessionTweak`].
+pub fn tweak_session(session: &mut crate::Session, tweak: SessionTweak) {
+    session.tweak(tweak);
+}

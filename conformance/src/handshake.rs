@@ -171,6 +171,11 @@ fn accept_cases(f: &mut FileBuilder) {
         "AUTH_BYPASS",
         "A byte of the inner ratchet message was changed.",
     );
+    f.note(
+        "ResealedSender",
+        "AUTH_BYPASS",
+        "The envelope's sealed sender is not the initiator the initial message names.",
+    );
     let mut r = rng("handshake-accept");
     for (opk, otk) in [(false, false), (true, true)] {
         let alice_seed: [u8; 32] = fill(&mut r);
@@ -223,6 +228,30 @@ fn accept_cases(f: &mut FileBuilder) {
             msg.len() - 20,
             Error::Decrypt,
         );
+        // Sealed sender (spec §8.8): Mallory re-seals Alice's initial message under her own
+        // name; accepting it through the envelope must fail and change nothing.
+        if !opk {
+            let mallory = IdentityKeyPair::from_seed(&fill(&mut r));
+            let b = p.bundle.clone();
+            let env = blindrelay::envelope::seal(
+                &mut r,
+                &b.mailbox,
+                &b.sealing_key,
+                mallory.public(),
+                &msg,
+            )
+            .expect("seal")
+            .to_bytes();
+            let mut fields = base.clone();
+            fields["envelope"] = h(&env);
+            f.invalid(
+                "accept-envelope-negative",
+                "Alice's initial message sealed under Mallory's identity",
+                &["ResealedSender"],
+                fields,
+                Error::SenderMismatch,
+            );
+        }
         let mut bad = msg.clone();
         bad[0] = 0x02;
         let mut fields = base.clone();
@@ -351,6 +380,21 @@ pub fn verify(case: &Value) -> Result<(), String> {
                 }
                 Ok(())
             }
+        }
+        "accept-envelope-negative" => {
+            let mut p = party::build(&case["responder"])?;
+            let before = p.store.state_digest();
+            let env = blindrelay::envelope::Envelope::decode_exact(&bytes(case, "envelope")?)
+                .map_err(|e| format!("envelope: {e}"))?;
+            let result =
+                blindrelay::envelope::open(&p.sealing, &p.mailbox, &env).and_then(|opened| {
+                    blindrelay::accept_opened(&p.identity, &mut p.store, &opened).map(|_| ())
+                });
+            expect_error(case, result)?;
+            if p.store.state_digest() != before {
+                return Err("a failed accept changed the responder's store".into());
+            }
+            Ok(())
         }
         "bundle-refused" => expect_error(
             case,

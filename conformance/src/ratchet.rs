@@ -10,7 +10,7 @@
 
 use crate::party;
 use crate::util::*;
-use blindrelay::hazmat::{ratchet_chain_step, ratchet_root_step};
+use blindrelay::hazmat::{ratchet_chain_step, ratchet_root_step, tweak_session, SessionTweak};
 use blindrelay::{accept, initiate, Error, Session};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
@@ -137,6 +137,43 @@ impl Transcript {
             "event": "send", "from": from, "plaintext": h(pt), "random": h(&tape.bytes), "wire": h(&wire),
         }));
         wire
+    }
+
+    /// Tries to encrypt a plaintext of `len` zero bytes that must fail with `expected`,
+    /// leaving the sender unchanged; records a `send` event with `plaintextLength` and
+    /// `error`.
+    fn send_fails(&mut self, r: &mut ChaCha20Rng, from: &str, len: usize, expected: Error) {
+        let s = if from == "alice" {
+            &mut self.alice
+        } else {
+            &mut self.bob
+        };
+        let before = s.to_bytes();
+        let mut tape = Tape::record(r.clone());
+        let got = s
+            .encrypt(&mut tape, &vec![0u8; len])
+            .expect_err("must fail");
+        assert_eq!(got.code(), expected.code());
+        assert_eq!(*s.to_bytes(), *before);
+        *r = tape.inner.take().expect("recording");
+        self.messages.push(json!({
+            "event": "send", "from": from, "plaintextLength": len, "random": h(&tape.bytes),
+            "error": { "code": got.code(), "name": got.name() },
+        }));
+    }
+
+    /// Puts a party in a state the API reaches only after 2^32 messages or never, and
+    /// records it as a `restore` event.
+    fn tweak(&mut self, who: &str, tweak: SessionTweak, note: &str) {
+        let s = if who == "alice" {
+            &mut self.alice
+        } else {
+            &mut self.bob
+        };
+        tweak_session(s, tweak);
+        self.messages.push(json!({
+            "event": "restore", "party": who, "note": note, "state": h(&*s.to_bytes()),
+        }));
     }
 
     /// Encrypts without recording (for long runs), then records the sender's resulting
@@ -340,6 +377,44 @@ pub fn generate() -> (String, Value) {
         Some(Error::SessionMismatch),
     );
     f.valid("transcript", "messages of another session", t.finish());
+
+    // 5. Limits: a gap of exactly MAX_SKIP, an oversize plaintext, counter exhaustion,
+    // and a session that cannot send.
+    let mut t = Transcript::new(&mut r);
+    let w = t.send(&mut r, "bob", b"reply");
+    t.deliver("alice", &w, "DH ratchet step at Alice", None);
+    let w = t.send(&mut r, "alice", b"0");
+    t.deliver("bob", &w, "message 0", None);
+    let w = t.silent_sends(&mut r, "alice", b"edge", blindrelay::ratchet::MAX_SKIP + 1);
+    t.deliver(
+        "bob",
+        &w,
+        "message MAX_SKIP + 1 skips exactly MAX_SKIP keys: accepted",
+        None,
+    );
+    t.send_fails(
+        &mut r,
+        "alice",
+        blindrelay::limits::MAX_PLAINTEXT_LEN + 1,
+        Error::MessageTooLarge,
+    );
+    t.tweak(
+        "alice",
+        SessionTweak::SendingNumber(u32::MAX),
+        "Ns = 2^32 - 1",
+    );
+    t.send_fails(&mut r, "alice", 1, Error::CounterExhausted);
+    t.tweak(
+        "bob",
+        SessionTweak::NoSendingChain,
+        "no sending chain and no pending step",
+    );
+    t.send_fails(&mut r, "bob", 1, Error::ApiMisuse { reason: "" });
+    f.valid(
+        "transcript",
+        "limits: MAX_SKIP exactly, MAX_PLAINTEXT_LEN + 1, counter exhaustion, no sending chain",
+        t.finish(),
+    );
     f.build()
 }
 
@@ -385,9 +460,25 @@ pub fn verify(case: &Value) -> Result<(), String> {
                 }
                 if string(m, "event")? == "send" {
                     let mut tape = Tape::replay(bytes(m, "random")?);
-                    let wire = s
-                        .encrypt(&mut tape, &bytes(m, "plaintext")?)
-                        .map_err(|e| format!("event {i}: {e}"))?;
+                    let plaintext = match m.get("plaintextLength") {
+                        Some(n) => vec![0u8; n.as_u64().ok_or("plaintextLength")? as usize],
+                        None => bytes(m, "plaintext")?,
+                    };
+                    let before = s.to_bytes();
+                    let result = s.encrypt(&mut tape, &plaintext);
+                    if let Some(err) = m.get("error") {
+                        match result {
+                            Err(e) if Some(u64::from(e.code())) == err["code"].as_u64() => {}
+                            other => {
+                                return Err(format!("event {i}: expected {err}, got {other:?}"))
+                            }
+                        }
+                        if *s.to_bytes() != *before {
+                            return Err(format!("event {i}: a failed encrypt changed the state"));
+                        }
+                        continue;
+                    }
+                    let wire = result.map_err(|e| format!("event {i}: {e}"))?;
                     if tape.overrun || tape.pos != tape.bytes.len() {
                         return Err(format!(
                             "event {i}: random bytes drawn differ from the tape"

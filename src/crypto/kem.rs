@@ -70,7 +70,10 @@ pub fn decapsulate(
 pub fn decapsulate_with_key(
     seed: &[u8; SEED_LEN],
     ct: &[u8; CIPHERTEXT_LEN],
-) -> (Zeroizing<[u8; SHARED_SECRET_LEN]>, [u8; ENCAPSULATION_KEY_LEN]) {
+) -> (
+    Zeroizing<[u8; SHARED_SECRET_LEN]>,
+    [u8; ENCAPSULATION_KEY_LEN],
+) {
     let pair = mlkem768::generate_key_pair(*seed);
     let ss = mlkem768::decapsulate(pair.private_key(), &mlkem768::MlKem768Ciphertext::from(*ct));
     (Zeroizing::new(ss), *pair.pk())

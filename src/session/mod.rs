@@ -238,5 +238,20 @@ impl Session {
     }
 }
 
+#[cfg(feature = "hazmat")]
+impl Session {
+    pub(crate) fn tweak(&mut self, tweak: crate::hazmat::SessionTweak) {
+        use crate::hazmat::SessionTweak;
+        match tweak {
+            SessionTweak::SendingNumber(n) => self.ratchet.sending_number = n,
+            SessionTweak::NoSendingChain => {
+                self.ratchet.sending_chain = None;
+                self.ratchet.sending_header_key = None;
+                self.ratchet.send_step_pending = false;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;
