@@ -4,9 +4,17 @@
 //! on stdout. Another implementation's adapter does the same with its own code; the runner
 //! (`blindrelay-conformance drive -- <command>`) is shared.
 //!
-//! `--broken` (or the environment variable `BLINDRELAY_ADAPTER_BROKEN=1`) makes it subtly
-//! wrong on purpose: it flips the lowest bit of the last byte of every `session.encrypt`
-//! output, so the runner's own tests can check that a wrong implementation is caught.
+//! `--broken[=MODE]` (or the environment variable `BLINDRELAY_ADAPTER_BROKEN=MODE`) makes it
+//! subtly wrong on purpose, so the runner's own tests can check that a wrong implementation
+//! is caught:
+//! - `encrypt` (the default): flips the lowest bit of the last byte of every
+//!   `session.encrypt` output;
+//! - `error-code`: reports every `session.decrypt` failure as `Decrypt` (200), as a lazy
+//!   implementation that collapses its errors would;
+//! - `store`: a failed `handshake.accept` still deletes the one-time prekeys it named.
+//!
+//! `--unsupported PREFIX` answers `unsupported` for every operation whose name starts with
+//! PREFIX (to exercise the runner's skip path).
 
 use blindrelay::codec::{Decode, Encode, Reader};
 use blindrelay::crypto::{aead, dh, kdf, kem, sig};
@@ -53,9 +61,18 @@ struct Store {
     one_time_kem_ids: Vec<u32>,
 }
 
+/// The deliberate faults of `--broken`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Broken {
+    Encrypt,
+    ErrorCode,
+    Store,
+}
+
 #[derive(Default)]
 struct Adapter {
-    broken: bool,
+    broken: Option<Broken>,
+    unsupported: Vec<String>,
     next: u64,
     sessions: HashMap<String, Session>,
     stores: HashMap<String, Store>,
@@ -121,12 +138,15 @@ fn hkdf_len(salt: &[u8], ikm: &[u8], info: &[u8], len: u64) -> Result<Vec<u8>, F
 
 impl Adapter {
     fn handle(&mut self, op: &str, r: &Value) -> Result<Value, Fail> {
+        if self.unsupported.iter().any(|p| op.starts_with(p.as_str())) {
+            return Err(Fail::Unsupported);
+        }
         Ok(match op {
             "hello" => json!({
                 "implementation": format!(
                     "blindrelay-rust {}{}",
                     env!("CARGO_PKG_VERSION"),
-                    if self.broken { " (broken on purpose)" } else { "" }
+                    if self.broken.is_some() { " (broken on purpose)" } else { "" }
                 ),
                 "specVersion": blindrelay::SPEC_VERSION,
             }),
@@ -326,7 +346,20 @@ impl Adapter {
                     .stores
                     .get_mut(&key)
                     .ok_or_else(|| format!("no store {key}"))?;
-                let (session, pt) = blindrelay::accept(&s.identity, &mut s.store, &msg)?;
+                let (session, pt) = match blindrelay::accept(&s.identity, &mut s.store, &msg) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        if self.broken == Some(Broken::Store) {
+                            s.one_time_ids
+                                .iter()
+                                .for_each(|i| s.store.remove_one_time_prekey(*i));
+                            s.one_time_kem_ids
+                                .iter()
+                                .for_each(|i| s.store.remove_one_time_kem_prekey(*i));
+                        }
+                        return Err(e.into());
+                    }
+                };
                 let remote = session.remote_identity().to_array();
                 let handle = self.handle_name("session");
                 self.sessions.insert(handle.clone(), session);
@@ -363,7 +396,7 @@ impl Adapter {
                         tape.bytes.len()
                     )));
                 }
-                if broken {
+                if broken == Some(Broken::Encrypt) {
                     if let Some(b) = wire.last_mut() {
                         *b ^= 0x01;
                     }
@@ -372,7 +405,14 @@ impl Adapter {
             }
             "session.decrypt" => {
                 let wire = bytes(r, "wire")?;
-                json!({ "plaintext": h(self.session(r)?.decrypt(&wire)?) })
+                let broken = self.broken;
+                match self.session(r)?.decrypt(&wire) {
+                    Ok(pt) => json!({ "plaintext": h(pt) }),
+                    Err(_) if broken == Some(Broken::ErrorCode) => {
+                        return Err(blindrelay::Error::Decrypt.into())
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
             "session.state" => json!({ "state": h(&*self.session(r)?.to_bytes()) }),
             _ => return Err(Fail::Unsupported),
@@ -400,12 +440,35 @@ impl Adapter {
 }
 
 fn main() -> std::process::ExitCode {
-    let broken = std::env::args().skip(1).any(|a| a == "--broken")
-        || std::env::var("BLINDRELAY_ADAPTER_BROKEN").is_ok_and(|v| v == "1");
-    let mut adapter = Adapter {
-        broken,
-        ..Adapter::default()
-    };
+    let mut adapter = Adapter::default();
+    let mut modes: Vec<String> = std::env::var("BLINDRELAY_ADAPTER_BROKEN")
+        .into_iter()
+        .collect();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--broken" => modes.push("encrypt".into()),
+            "--unsupported" => adapter.unsupported.extend(args.next()),
+            _ => match a.strip_prefix("--broken=") {
+                Some(m) => modes.push(m.into()),
+                None => {
+                    eprintln!("usage: blindrelay-adapter [--broken[=encrypt|error-code|store]] [--unsupported OP-PREFIX]");
+                    return std::process::ExitCode::from(2);
+                }
+            },
+        }
+    }
+    for m in modes {
+        adapter.broken = Some(match m.as_str() {
+            "encrypt" | "1" => Broken::Encrypt,
+            "error-code" => Broken::ErrorCode,
+            "store" => Broken::Store,
+            other => {
+                eprintln!("blindrelay-adapter: unknown --broken mode {other}");
+                return std::process::ExitCode::from(2);
+            }
+        });
+    }
     let stdin = std::io::stdin();
     let mut out = std::io::stdout().lock();
     for line in stdin.lock().lines() {
