@@ -26,33 +26,33 @@ fn file<'a>(reports: &'a [FileReport], name: &str) -> &'a FileReport {
         .unwrap_or_else(|| panic!("{name} was driven"))
 }
 
+/// The files whose every kind the runner translates; a file added later must have no
+/// failures, and its kinds need an arm in `driver::drive_case` (until then they are skipped,
+/// and listed by `drive`) before it joins this list.
+const DRIVEN: &[&str] = &[
+    "primitives.json",
+    "identities.json",
+    "bundles.json",
+    "handshake.json",
+    "ratchet.json",
+];
+
 #[test]
 fn reference_adapter_passes_every_vector_file() {
     let reports = drive(&[]);
-    for name in [
-        "primitives.json",
-        "identities.json",
-        "bundles.json",
-        "handshake.json",
-        "ratchet.json",
-    ] {
-        let r = file(&reports, name);
-        assert!(r.pass > 0, "{name} has no passing case");
-    }
     for r in &reports {
         assert_eq!(r.fail, 0, "{}: {:#?}", r.name, r.failures);
-        assert_eq!(r.skip, 0, "{}: {:#?}", r.name, r.skips);
     }
-    // Every case of every committed file was driven.
-    let cases: usize = reports
-        .iter()
-        .map(|r| {
-            let text = std::fs::read_to_string(default_dir().join(&r.name)).expect("read");
-            let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-            v["tests"].as_array().map_or(0, Vec::len)
-        })
-        .sum();
-    assert_eq!(totals(&reports).0, cases);
+    for name in DRIVEN {
+        let r = file(&reports, name);
+        assert_eq!(r.skip, 0, "{name}: {:#?}", r.skips);
+        // Every case of the file was driven and passed.
+        let text = std::fs::read_to_string(default_dir().join(name)).expect("read");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let cases = v["tests"].as_array().map_or(0, Vec::len);
+        assert!(cases > 0, "{name} has no cases");
+        assert_eq!(r.pass, cases, "{name}");
+    }
 }
 
 #[test]
