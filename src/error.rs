@@ -88,6 +88,10 @@ pub enum Error {
     PrefixOutOfRange,
     /// 614: a lookup request's prefix count is not one of the published size classes.
     NotASizeClass,
+    /// 615: a lookup request, lookup response or registration does not match what it
+    /// answers: another salt generation or bucket bits than the current discovery
+    /// parameters, or a response whose buckets are not the request's prefixes.
+    LookupMismatch,
     /// 900: the caller passed an argument the API does not accept (never caused by
     /// attacker-controlled bytes).
     ApiMisuse {
@@ -133,6 +137,7 @@ impl Error {
             Self::PrefixesNotSorted => 612,
             Self::PrefixOutOfRange => 613,
             Self::NotASizeClass => 614,
+            Self::LookupMismatch => 615,
             Self::ApiMisuse { .. } => 900,
         }
     }
@@ -173,6 +178,7 @@ impl Error {
             Self::PrefixesNotSorted => "PrefixesNotSorted",
             Self::PrefixOutOfRange => "PrefixOutOfRange",
             Self::NotASizeClass => "NotASizeClass",
+            Self::LookupMismatch => "LookupMismatch",
             Self::ApiMisuse { .. } => "ApiMisuse",
         }
     }
@@ -212,6 +218,7 @@ impl Error {
         (612, "PrefixesNotSorted"),
         (613, "PrefixOutOfRange"),
         (614, "NotASizeClass"),
+        (615, "LookupMismatch"),
         (900, "ApiMisuse"),
     ];
 }
@@ -279,6 +286,7 @@ mod tests {
             Error::PrefixesNotSorted,
             Error::PrefixOutOfRange,
             Error::NotASizeClass,
+            Error::LookupMismatch,
             Error::ApiMisuse { reason: "x" },
         ];
         assert_eq!(samples.len(), Error::REGISTRY.len());

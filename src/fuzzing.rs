@@ -25,6 +25,12 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("session_state", session_state),
     ("session_decrypt", session_decrypt),
     ("accept", accept),
+    ("envelope_decode", envelope_decode),
+    ("envelope_open", envelope_open),
+    ("contact_parse", contact_parse),
+    ("contact_normalize", contact_normalize),
+    ("lookup_request_decode", lookup_request_decode),
+    ("lookup_response_decode", lookup_response_decode),
 ];
 
 /// A fixed session state for [`session_decrypt`]: Bob's starting state in the second
@@ -154,5 +160,111 @@ pub fn accept(data: &[u8]) {
         && store.state_digest() != before
     {
         broken("a failed accept changed the store");
+    }
+}
+/// The fixed recipient sealing secret of the `envelope_open` target; the conformance
+/// vectors seal their envelope cases to it, so the seed corpus opens.
+pub const ENVELOPE_FUZZ_RECIPIENT: [u8; 32] = [0x42; 32];
+
+/// Envelope decoding (the relay's parse): canonical round trip, and the parsed length is
+/// the input length.
+pub fn envelope_decode(data: &[u8]) {
+    if let Ok(env) = crate::envelope::Envelope::decode_exact(data) {
+        assert_canonical(&env, data, "envelope");
+        #[allow(
+            clippy::panic,
+            reason = "a fuzz oracle reports a broken invariant by panicking"
+        )]
+        if env.encoded_len() != data.len() {
+            panic!("envelope length disagrees with its encoding");
+        }
+    }
+}
+
+/// Envelope opening for the fixed recipient [`ENVELOPE_FUZZ_RECIPIENT`], at the
+/// envelope's own mailbox: never panics, and whatever opens is a well-formed inner
+/// message that re-seals and opens to the same result.
+pub fn envelope_open(data: &[u8]) {
+    use crate::envelope::{open, Envelope};
+    let Ok(env) = Envelope::decode_exact(data) else {
+        return;
+    };
+    let key = SealingKeySecret::from_bytes(ENVELOPE_FUZZ_RECIPIENT);
+    let mailbox = *env.mailbox();
+    if let Ok(opened) = open(&key, &mailbox, &env) {
+        // Re-seal with a fixed ephemeral input (no RNG needed: the oracle checks function).
+        let again = crate::envelope::seal_traced(
+            &[0x5a; 32],
+            &mailbox,
+            &key.public_key(),
+            &opened.sender,
+            &opened.inner,
+        )
+        .and_then(|(e, _)| open(&key, &mailbox, &e));
+        #[allow(
+            clippy::panic,
+            reason = "a fuzz oracle reports a broken invariant by panicking"
+        )]
+        if again.as_ref() != Ok(&opened) {
+            panic!("an opened envelope does not re-seal to the same content");
+        }
+    }
+}
+
+/// The strict E.164 parser (spec §9.2): accepts exactly `^\+[1-9][0-9]{0,14}$` and
+/// returns the input unchanged; every rejection is one of the 60x identifier errors.
+pub fn contact_parse(data: &[u8]) {
+    let Ok(s) = core::str::from_utf8(data) else {
+        return;
+    };
+    let canonical = data.len() >= 2
+        && data.len() <= 16
+        && data.first() == Some(&b'+')
+        && data.get(1).is_some_and(|c| (b'1'..=b'9').contains(c))
+        && data.iter().skip(2).all(u8::is_ascii_digit);
+    match crate::contact::PhoneNumber::parse_canonical(s) {
+        Ok(n) => {
+            if !canonical || n.as_bytes() != data {
+                broken("strict parser accepted a non-canonical identifier");
+            }
+        }
+        Err(e) => {
+            if canonical || !(600..=607).contains(&e.code()) {
+                broken("strict parser rejected a canonical identifier or used a foreign error");
+            }
+        }
+    }
+}
+
+/// The non-normative helper (spec §9.2.1): never panics, and anything it returns is
+/// accepted unchanged by the strict parser.
+pub fn contact_normalize(data: &[u8]) {
+    let s = String::from_utf8_lossy(data);
+    if let Ok(n) = crate::contact::normalize_lenient(&s) {
+        if crate::contact::PhoneNumber::parse_canonical(n.as_str()) != Ok(n) {
+            broken("helper returned a number the strict parser does not reproduce");
+        }
+    }
+}
+
+/// Lookup-request decoding (spec §9.7): canonical round trip; prefixes strictly ascending.
+pub fn lookup_request_decode(data: &[u8]) {
+    if let Ok(req) = crate::contact::LookupRequest::decode_exact(data) {
+        assert_canonical(&req, data, "lookup request");
+        if req.prefixes().windows(2).any(|w| w.first() >= w.get(1)) {
+            broken("unsorted lookup request accepted");
+        }
+    }
+}
+
+/// Lookup-response decoding (spec §9.8): canonical round trip; matching against it never
+/// panics.
+pub fn lookup_response_decode(data: &[u8]) {
+    if let Ok(resp) = crate::contact::LookupResponse::decode_exact(data) {
+        assert_canonical(&resp, data, "lookup response");
+        let prefixes: Vec<u32> = resp.buckets().iter().map(|b| b.prefix()).collect();
+        for p in prefixes {
+            let _ = resp.bucket(p);
+        }
     }
 }

@@ -72,3 +72,101 @@ pub fn ratchet_root_step(root_key: &[u8; 32], dh_out: &[u8; 32]) -> [Zeroizing<[
 pub fn ratchet_chain_step(chain_key: &[u8; 32]) -> (Zeroizing<[u8; 32]>, Zeroizing<[u8; 32]>) {
     crate::ratchet::chain_step(chain_key)
 }
+
+pub use crate::envelope::SealTrace;
+
+/// The key schedule of an HPKE base-mode setup (RFC 9180 §5.1), for the vectors.
+pub struct HpkeTrace {
+    /// The KEM shared secret.
+    pub shared_secret: Zeroizing<[u8; 32]>,
+    /// The AEAD key.
+    pub key: Zeroizing<[u8; 32]>,
+    /// The AEAD base nonce.
+    pub base_nonce: [u8; 12],
+    /// The exporter secret.
+    pub exporter_secret: Zeroizing<[u8; 32]>,
+}
+
+/// RFC 9180 `DeriveKeyPair(ikm)` for DHKEM(X25519, HKDF-SHA256): the secret key.
+#[must_use]
+pub fn hpke_derive_key_pair(ikm: &[u8]) -> Zeroizing<[u8; 32]> {
+    crate::crypto::hpke::derive_key_pair(ikm)
+}
+
+/// HPKE base mode, single shot at sequence 0, with the ephemeral key pair
+/// `DeriveKeyPair(ikm_e)` (spec §8.2): returns `(enc, ciphertext, key schedule)`.
+///
+/// # Errors
+/// [`Error::NonContributory`] if `pk_r` is a low-order point.
+pub fn hpke_seal_base(
+    ikm_e: &[u8; 32],
+    pk_r: &[u8; 32],
+    info: &[u8],
+    aad: &[u8],
+    pt: &[u8],
+) -> Result<([u8; 32], Vec<u8>, HpkeTrace), Error> {
+    let (enc, ctx) = crate::crypto::hpke::setup_base_s_with_ikm(ikm_e, pk_r, info)?;
+    let trace = HpkeTrace {
+        shared_secret: Zeroizing::new(*ctx.shared_secret()),
+        key: Zeroizing::new(*ctx.key()),
+        base_nonce: *ctx.base_nonce(),
+        exporter_secret: Zeroizing::new(*ctx.exporter_secret()),
+    };
+    Ok((enc, ctx.seal(aad, pt), trace))
+}
+
+/// HPKE base mode open at sequence 0 with the raw recipient secret `sk_r`.
+///
+/// # Errors
+/// [`Error::NonContributory`] for a low-order `enc`, [`Error::Decrypt`] if the tag fails.
+pub fn hpke_open_base(
+    sk_r: &[u8; 32],
+    enc: &[u8; 32],
+    info: &[u8],
+    aad: &[u8],
+    ct: &[u8],
+) -> Result<Vec<u8>, Error> {
+    let secret = x25519_dalek::StaticSecret::from(*sk_r);
+    crate::crypto::hpke::setup_base_r(enc, &secret, info)?.open(aad, ct)
+}
+
+/// Envelope sealing with an explicit `ikmE` (spec §8.7), returning every intermediate
+/// value.
+///
+/// # Errors
+/// As [`crate::envelope::seal`].
+pub fn envelope_seal(
+    ikm_e: &[u8; 32],
+    recipient_mailbox: &[u8; 32],
+    recipient_sealing_key: &[u8; 32],
+    sender: &crate::IdentityPublicKey,
+    inner: &[u8],
+) -> Result<(crate::Envelope, SealTrace), Error> {
+    crate::envelope::seal_traced(
+        ikm_e,
+        recipient_mailbox,
+        recipient_sealing_key,
+        sender,
+        inner,
+    )
+}
+
+/// Seals an arbitrary AEAD plaintext in an envelope, as if it were a padded content: for
+/// negative vectors only (bad padding, unknown inner type). Never use it to send.
+///
+/// # Errors
+/// [`Error::InvalidEncoding`] if `padded.len()` is not a padded length;
+/// [`Error::NonContributory`] for a low-order sealing key.
+pub fn envelope_seal_padded_for_testing(
+    ikm_e: &[u8; 32],
+    recipient_mailbox: &[u8; 32],
+    recipient_sealing_key: &[u8; 32],
+    padded: &[u8],
+) -> Result<crate::Envelope, Error> {
+    crate::envelope::seal_padded_for_testing(
+        ikm_e,
+        recipient_mailbox,
+        recipient_sealing_key,
+        padded,
+    )
+}

@@ -6,7 +6,9 @@ extern crate alloc;
 
 pub mod bundle;
 pub mod codec;
+pub mod contact;
 pub mod crypto;
+pub mod envelope;
 mod error;
 pub mod fingerprint;
 #[doc(hidden)]
@@ -22,8 +24,9 @@ pub mod session;
 pub mod wire;
 
 pub use bundle::{BundleKeys, VerifiedBundle};
+pub use envelope::{Envelope, Opened};
 pub use error::Error;
-pub use handshake::{accept, initiate};
+pub use handshake::{accept, accept_opened, initiate};
 pub use keys::{IdentityKeyPair, IdentityPublicKey, MemoryPrekeyStore, PrekeyStore};
 pub use session::{Session, StorageKey};
 pub use wire::PrekeyBundle;

@@ -99,8 +99,48 @@ fn known_limits() -> Vec<(&'static str, u64)> {
             blindrelay::session::MAX_SESSION_STATE_LEN as u64,
         ),
         (
+            "MAX_ENVELOPE_INNER_LEN",
+            blindrelay::envelope::MAX_ENVELOPE_INNER_LEN as u64,
+        ),
+        (
+            "MAX_ENVELOPE_CIPHERTEXT_LEN",
+            blindrelay::envelope::MAX_ENVELOPE_CIPHERTEXT_LEN as u64,
+        ),
+        (
+            "MAX_UNPADDED_LEN",
+            blindrelay::envelope::MAX_UNPADDED_LEN as u64,
+        ),
+        (
+            "MAX_PADDED_LEN",
+            blindrelay::envelope::MAX_PADDED_LEN as u64,
+        ),
+        (
+            "MIN_PADDED_LEN",
+            blindrelay::envelope::MIN_PADDED_LEN as u64,
+        ),
+        (
             "FINGERPRINT_ITERATIONS",
             u64::from(blindrelay::fingerprint::FINGERPRINT_ITERATIONS),
+        ),
+        (
+            "MAX_E164_DIGITS",
+            blindrelay::contact::identifier::MAX_E164_DIGITS as u64,
+        ),
+        (
+            "MAX_BUCKET_BITS",
+            u64::from(blindrelay::contact::bucket::MAX_BUCKET_BITS),
+        ),
+        (
+            "MAX_LOOKUP_PREFIXES",
+            blindrelay::contact::wire::MAX_LOOKUP_PREFIXES as u64,
+        ),
+        (
+            "MAX_BUCKET_ENTRIES",
+            blindrelay::contact::wire::MAX_BUCKET_ENTRIES as u64,
+        ),
+        (
+            "MAX_RECORD_LEN",
+            blindrelay::contact::wire::MAX_RECORD_LEN as u64,
         ),
     ]
 }

@@ -4,7 +4,9 @@
 //! adapter (`driver`). See `test-vectors/README.md`.
 
 pub mod bundles;
+pub mod contact;
 pub mod driver;
+pub mod envelope;
 pub mod handshake;
 pub mod identities;
 pub mod party;
@@ -26,6 +28,8 @@ pub const FILES: &[(Generator, Verifier)] = &[
     (bundles::generate, bundles::verify),
     (handshake::generate, handshake::verify),
     (ratchet::generate, ratchet::verify),
+    (envelope::generate, envelope::verify),
+    (contact::generate, contact::verify),
 ];
 
 pub fn render(v: &Value) -> String {
@@ -102,6 +106,10 @@ pub fn verify_file(name: &str, text: &str, ver: Verifier) -> (usize, usize) {
 pub const CORPUS_FIELDS: &[(&str, &[&str])] = &[
     ("bundle_decode", &["bundle"]),
     ("initial_decode", &["initialMessage"]),
+    ("envelope_decode", &["envelope"]),
+    ("envelope_open", &["envelope"]),
+    ("lookup_request_decode", &["lookupRequest"]),
+    ("lookup_response_decode", &["lookupResponse"]),
 ];
 
 /// Writes every vector field named in [`CORPUS_FIELDS`] as a seed file under

@@ -64,6 +64,21 @@ pub fn decapsulate(
     Zeroizing::new(ss)
 }
 
+/// [`decapsulate`] that also returns the encapsulation key, generating the key pair from
+/// `seed` once (the responder needs both: the secret, and the key for the transcript).
+#[must_use]
+pub fn decapsulate_with_key(
+    seed: &[u8; SEED_LEN],
+    ct: &[u8; CIPHERTEXT_LEN],
+) -> (
+    Zeroizing<[u8; SHARED_SECRET_LEN]>,
+    [u8; ENCAPSULATION_KEY_LEN],
+) {
+    let pair = mlkem768::generate_key_pair(*seed);
+    let ss = mlkem768::decapsulate(pair.private_key(), &mlkem768::MlKem768Ciphertext::from(*ct));
+    (Zeroizing::new(ss), *pair.pk())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,6 +87,9 @@ mod tests {
     fn round_trip_and_implicit_rejection() {
         let seed = [7u8; SEED_LEN];
         let ek = encapsulation_key(&seed);
+        let (ct, ss) = encapsulate(&ek, &[9; 32]).unwrap();
+        let (ss2, ek2) = decapsulate_with_key(&seed, &ct);
+        assert_eq!((*ss2, ek2), (*ss, ek));
         assert_eq!(validate(&ek), Ok(()));
         let (ct, ss) = encapsulate(&ek, &[9u8; 32]).unwrap();
         assert_eq!(*decapsulate(&seed, &ct), *ss);

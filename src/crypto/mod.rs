@@ -7,6 +7,7 @@
 
 pub mod aead;
 pub mod dh;
+pub(crate) mod hpke;
 pub mod kdf;
 pub mod kem;
 pub mod labels;

@@ -235,8 +235,7 @@ pub(crate) fn responder_seed(
     if let Some(o) = opk {
         dhs.push(dh::diffie_hellman(&o.static_secret(), &header.ephemeral)?);
     }
-    let ss = kem::decapsulate(kem_seed, &header.kem_ciphertext);
-    let pqpk = kem::encapsulation_key(kem_seed);
+    let (ss, pqpk) = kem::decapsulate_with_key(kem_seed, &header.kem_ciphertext);
     let spk_public = spk.public_key();
     let keys = TranscriptKeys {
         responder: ours.public(),

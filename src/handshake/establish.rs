@@ -65,3 +65,19 @@ pub fn accept(
     store.record_replay(used.signed_prekey_id, used.replay_id);
     Ok((session, plaintext))
 }
+
+/// Accepts the initial message inside an opened envelope (spec §8.8): checks that the
+/// sealed sender is the initiator the handshake header names, then runs [`accept`].
+///
+/// # Errors
+/// [`Error::SenderMismatch`] if they differ, [`Error::UnknownMessageType`] if the inner
+/// message is not an initial message; otherwise as [`accept`]. On any error `store` is
+/// unchanged.
+pub fn accept_opened(
+    ours: &IdentityKeyPair,
+    store: &mut impl PrekeyStore,
+    opened: &crate::envelope::Opened,
+) -> Result<(Session, Vec<u8>), Error> {
+    opened.initial_message()?;
+    accept(ours, store, &opened.inner)
+}

@@ -27,7 +27,7 @@ mod establish;
 pub use derive::HandshakeTrace;
 #[allow(unused_imports)]
 pub(crate) use derive::{initiator_secrets, responder_seed, ResponderUse};
-pub use establish::{accept, initiate};
+pub use establish::{accept, accept_opened, initiate};
 
 #[cfg(test)]
 mod tests;

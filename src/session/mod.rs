@@ -199,6 +199,17 @@ impl Session {
         Ok(plaintext)
     }
 
+    /// Decrypts the inner message of an opened envelope (spec §8.8): checks that the
+    /// sealed sender is this session's peer, then decrypts as [`Session::decrypt`].
+    ///
+    /// # Errors
+    /// [`Error::SenderMismatch`] if the envelope names another sender (nothing changes);
+    /// otherwise as [`Session::decrypt`].
+    pub fn decrypt_opened(&mut self, opened: &crate::envelope::Opened) -> Result<Vec<u8>, Error> {
+        opened.check_sender(&self.remote_identity)?;
+        self.decrypt(&opened.inner)
+    }
+
     /// This side's public identity.
     #[must_use]
     pub fn local_identity(&self) -> &IdentityPublicKey {

@@ -1,0 +1,353 @@
+//! Signing and verifying discovery parameters, building padded lookup requests,
+//! registering, and matching a response (spec §9.6 to §9.10). This is the layer that
+//! joins the pure codec of [`super::wire`] with the crypto layer.
+
+use super::bucket::{bucket_prefix, BucketBits, MatchTag};
+use super::hash::{ContactHasher, ContactId};
+use super::salt::{ContactSalt, RelayId, SaltNonce};
+use super::wire::{
+    check_size_class, BucketEntry, DiscoveryParameters, LookupRequest, LookupResponse,
+    Registration, SIZE_CLASSES,
+};
+use crate::crypto::{kdf, random_array, sig, CryptoRng, RngCore};
+use crate::keys::IdentityKeyPair;
+use crate::Error;
+use alloc::boxed::Box;
+use alloc::collections::BTreeSet;
+use alloc::vec::Vec;
+use core::fmt;
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+/// Signature context of discovery parameters (spec §9.6).
+pub(crate) const DISCOVERY_PARAMETERS_CONTEXT: &[u8] = b"blindrelay v1 discovery parameters";
+/// HKDF info prefix of dummy prefixes (spec §9.7).
+pub(crate) const DUMMY_PREFIX_INFO: &[u8] = b"blindrelay v1 contact dummy prefix";
+
+/// Dummy-prefix draws allowed when padding one request (spec §9.7). Padding 4 096
+/// prefixes into 4 096 buckets (the worst case: every bucket) needs about 36 000 draws
+/// on average; this bound is unreachable in practice and only makes the loop total.
+const DUMMY_DRAW_LIMIT: u32 = 1 << 20;
+
+impl DiscoveryParameters {
+    /// Builds and signs discovery parameters with the relay's long-term identity (spec
+    /// §9.6). The relay's Ed25519 public key (`relay.public().signing`) is the key clients
+    /// pin and derive the relay id from.
+    ///
+    /// # Errors
+    /// [`Error::NotASizeClass`] if `max_size_class` is not one of [`SIZE_CLASSES`] or is
+    /// above `2^b`.
+    pub fn sign(
+        relay: &IdentityKeyPair,
+        salt_generation: u32,
+        salt_nonce: &SaltNonce,
+        bucket_bits: BucketBits,
+        max_size_class: u16,
+    ) -> Result<Self, Error> {
+        check_size_class(max_size_class, bucket_bits)?;
+        let mut params = Self {
+            salt_generation,
+            salt_nonce: salt_nonce.0,
+            bucket_bits,
+            max_size_class,
+            signature: [0u8; 64],
+        };
+        params.signature = relay.sign(&params.signature_input());
+        Ok(params)
+    }
+
+    /// `DISCOVERY_PARAMETERS_CONTEXT || unsigned encoding` (spec §9.6).
+    #[must_use]
+    pub fn signature_input(&self) -> Vec<u8> {
+        let mut input = DISCOVERY_PARAMETERS_CONTEXT.to_vec();
+        input.extend_from_slice(&self.unsigned_bytes());
+        input
+    }
+
+    /// Verifies the signature under the relay key the client pinned, and derives the relay
+    /// id and the salt locally (spec §9.6). Only a [`VerifiedDiscovery`] can hash contacts
+    /// or build requests.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPublicKey`] if `relay_key` is not a usable Ed25519 key,
+    /// [`Error::BadSignature`] if the signature does not verify.
+    pub fn verify(self, relay_key: &[u8; 32]) -> Result<VerifiedDiscovery, Error> {
+        sig::verify(relay_key, &self.signature_input(), &self.signature)?;
+        let relay_id = RelayId::from_relay_key(relay_key);
+        let salt =
+            ContactSalt::derive(&relay_id, self.salt_generation, &SaltNonce(self.salt_nonce));
+        Ok(VerifiedDiscovery {
+            params: self,
+            relay_id,
+            salt,
+        })
+    }
+
+    /// Relay side: checks that a request was made under these parameters and within the
+    /// published size classes (spec §9.7).
+    ///
+    /// # Errors
+    /// [`Error::LookupMismatch`] for another salt generation or bucket bits,
+    /// [`Error::NotASizeClass`] for more prefixes than `max_size_class`.
+    pub fn check_request(&self, request: &LookupRequest) -> Result<(), Error> {
+        if request.salt_generation() != self.salt_generation
+            || request.bucket_bits() != self.bucket_bits
+        {
+            return Err(Error::LookupMismatch);
+        }
+        if request.prefixes().len() > usize::from(self.max_size_class) {
+            return Err(Error::NotASizeClass);
+        }
+        Ok(())
+    }
+
+    /// Relay side: checks a registration's salt generation and returns the bucket it goes
+    /// in and the entry to store there (spec §9.9). The relay stores only this pair.
+    ///
+    /// # Errors
+    /// [`Error::LookupMismatch`] for another salt generation.
+    pub fn bucket_entry(&self, registration: &Registration) -> Result<(u32, BucketEntry), Error> {
+        if registration.salt_generation() != self.salt_generation {
+            return Err(Error::LookupMismatch);
+        }
+        let id = ContactId::from_bytes(*registration.contact_id());
+        Ok((
+            bucket_prefix(&id, self.bucket_bits),
+            BucketEntry {
+                tag: MatchTag::of(&id).0,
+                record: registration.record().to_vec(),
+            },
+        ))
+    }
+
+    /// Relay side: answers a checked request with every entry of each requested bucket,
+    /// as `entries_of(prefix)` returns them (spec §9.8).
+    ///
+    /// # Errors
+    /// As [`DiscoveryParameters::check_request`] and [`LookupResponse::new`].
+    pub fn answer(
+        &self,
+        request: &LookupRequest,
+        mut entries_of: impl FnMut(u32) -> Vec<BucketEntry>,
+    ) -> Result<LookupResponse, Error> {
+        self.check_request(request)?;
+        let buckets = request
+            .prefixes()
+            .iter()
+            .map(|&p| (p, entries_of(p)))
+            .collect();
+        LookupResponse::new(self.salt_generation, self.bucket_bits, buckets)
+    }
+}
+
+/// A client's discovery secret (spec §9.7): the key its dummy prefixes are derived from,
+/// so that repeating a lookup repeats its dummies. Long-lived, stored by the client.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct DiscoverySecret(Box<[u8; 32]>);
+
+impl DiscoverySecret {
+    /// A fresh secret from the caller's RNG.
+    pub fn generate(rng: &mut (impl CryptoRng + RngCore)) -> Self {
+        let mut bytes = random_array::<32>(rng);
+        let secret = Self(Box::new(bytes));
+        bytes.zeroize();
+        secret
+    }
+
+    /// Restores a stored secret.
+    #[must_use]
+    pub fn from_bytes(bytes: &[u8; 32]) -> Self {
+        Self(Box::new(*bytes))
+    }
+
+    /// Exports the secret for the caller's storage.
+    #[must_use]
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(*self.0)
+    }
+}
+
+impl fmt::Debug for DiscoverySecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self(_) = self;
+        f.debug_struct("DiscoverySecret").finish_non_exhaustive()
+    }
+}
+
+/// The `i`-th dummy draw (spec §9.7): the top `b` bits of
+/// `HKDF-SHA256(salt = "", ikm = secret, info = DUMMY_PREFIX_INFO || 0x00 || relay_id ||
+/// BE32(salt_generation) || BE32(i), L = 4)`.
+#[must_use]
+pub fn dummy_prefix(
+    secret: &DiscoverySecret,
+    relay_id: &RelayId,
+    salt_generation: u32,
+    bucket_bits: BucketBits,
+    i: u32,
+) -> u32 {
+    let mut info = Vec::with_capacity(DUMMY_PREFIX_INFO.len() + 41);
+    info.extend_from_slice(DUMMY_PREFIX_INFO);
+    info.push(0x00);
+    info.extend_from_slice(&relay_id.0);
+    info.extend_from_slice(&salt_generation.to_be_bytes());
+    info.extend_from_slice(&i.to_be_bytes());
+    let okm: Zeroizing<[u8; 4]> = kdf::hkdf(&[], secret.0.as_ref(), &info);
+    bucket_bits.prefix_of(*okm)
+}
+
+/// Discovery parameters whose signature verified under the pinned relay key, with the
+/// relay id and salt the client derived itself (spec §9.6).
+#[derive(Debug)]
+pub struct VerifiedDiscovery {
+    params: DiscoveryParameters,
+    relay_id: RelayId,
+    salt: ContactSalt,
+}
+
+/// The records a lookup found for one contact (spec §9.10). A match is an unverified
+/// claim that someone registered this number with this record: show it as unverified
+/// until the safety numbers are compared.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactMatch<'a> {
+    /// Index of the contact in the slice passed to [`VerifiedDiscovery::match_response`].
+    pub contact: usize,
+    /// Every record registered under the contact's id, in response order.
+    pub records: Vec<&'a [u8]>,
+}
+
+impl VerifiedDiscovery {
+    /// The verified parameters.
+    #[must_use]
+    pub fn params(&self) -> &DiscoveryParameters {
+        &self.params
+    }
+
+    /// The relay id derived from the pinned key.
+    #[must_use]
+    pub fn relay_id(&self) -> &RelayId {
+        &self.relay_id
+    }
+
+    /// The salt derived locally (never read from the wire).
+    #[must_use]
+    pub fn salt(&self) -> &ContactSalt {
+        &self.salt
+    }
+
+    /// A hasher for this relay's salt (allocates the 19 MiB Argon2 buffer once).
+    ///
+    /// # Errors
+    /// As [`ContactHasher::new`].
+    pub fn hasher(&self) -> Result<ContactHasher, Error> {
+        ContactHasher::new(self.salt)
+    }
+
+    /// The padded lookup request for `contacts` (spec §9.7): their distinct prefixes,
+    /// padded with dummy prefixes to the smallest size class that holds them, sorted. The
+    /// bytes depend only on the set of prefixes, the secret and the parameters, never on
+    /// the order of `contacts`, and repeating a lookup yields identical bytes.
+    ///
+    /// # Errors
+    /// [`Error::ApiMisuse`] if the contacts need more distinct prefixes than the relay's
+    /// `max_size_class` (split the address book and look up each part);
+    /// [`Error::CounterExhausted`] if padding would need more than 2^20 draws
+    /// (unreachable in practice).
+    pub fn lookup_request(
+        &self,
+        secret: &DiscoverySecret,
+        contacts: &[ContactId],
+    ) -> Result<LookupRequest, Error> {
+        let b = self.params.bucket_bits;
+        let mut set: BTreeSet<u32> = contacts.iter().map(|id| bucket_prefix(id, b)).collect();
+        let class = SIZE_CLASSES
+            .iter()
+            .copied()
+            .filter(|&c| c <= self.params.max_size_class)
+            .find(|&c| usize::from(c) >= set.len())
+            .ok_or(Error::ApiMisuse {
+                reason: "more distinct prefixes than the relay's largest size class",
+            })?;
+        let mut i: u32 = 0;
+        while set.len() < usize::from(class) {
+            if i >= DUMMY_DRAW_LIMIT {
+                return Err(Error::CounterExhausted);
+            }
+            set.insert(dummy_prefix(
+                secret,
+                &self.relay_id,
+                self.params.salt_generation,
+                b,
+                i,
+            ));
+            i = i.checked_add(1).ok_or(Error::CounterExhausted)?;
+        }
+        LookupRequest::new(self.params.salt_generation, b, set.into_iter().collect())
+    }
+
+    /// The explicit, opt-in registration of the caller's own contact id with an opaque
+    /// `record` (spec §9.9). Nothing registers a client implicitly.
+    ///
+    /// # Errors
+    /// [`Error::LengthOverMax`] if `record` is too long.
+    pub fn register_discoverable(
+        &self,
+        own_id: &ContactId,
+        record: &[u8],
+    ) -> Result<Registration, Error> {
+        Registration::new(self.params.salt_generation, *own_id.as_bytes(), record)
+    }
+
+    /// Matches `contacts` locally against a response to `request` (spec §9.10): for each
+    /// contact, every entry of its bucket is compared with its match tag in constant time.
+    /// Returns the contacts with at least one record, in `contacts` order.
+    ///
+    /// # Errors
+    /// [`Error::LookupMismatch`] if the request or response was made under other
+    /// parameters or the response's buckets are not exactly the request's prefixes;
+    /// [`Error::ApiMisuse`] if a contact's prefix is not in the request.
+    pub fn match_response<'r>(
+        &self,
+        request: &LookupRequest,
+        response: &'r LookupResponse,
+        contacts: &[ContactId],
+    ) -> Result<Vec<ContactMatch<'r>>, Error> {
+        let b = self.params.bucket_bits;
+        let gen = self.params.salt_generation;
+        if request.salt_generation() != gen
+            || response.salt_generation() != gen
+            || request.bucket_bits() != b
+            || response.bucket_bits() != b
+            || !response
+                .buckets()
+                .iter()
+                .map(|bucket| bucket.prefix())
+                .eq(request.prefixes().iter().copied())
+        {
+            return Err(Error::LookupMismatch);
+        }
+        let mut matches = Vec::new();
+        for (index, id) in contacts.iter().enumerate() {
+            let prefix = bucket_prefix(id, b);
+            let bucket = response.bucket(prefix).ok_or(Error::ApiMisuse {
+                reason: "a contact's prefix is not in the request",
+            })?;
+            let tag = MatchTag::of(id);
+            let records: Vec<&[u8]> = bucket
+                .entries()
+                .iter()
+                .map(|e| (tag.ct_eq(&MatchTag(e.tag)), e.record.as_slice()))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .filter(|(hit, _)| bool::from(*hit))
+                .map(|(_, r)| r)
+                .collect();
+            if !records.is_empty() {
+                matches.push(ContactMatch {
+                    contact: index,
+                    records,
+                });
+            }
+        }
+        Ok(matches)
+    }
+}
