@@ -7,7 +7,8 @@ use blindrelay::wire::PrekeyKind;
 use blindrelay::{Error, PrekeyBundle};
 use serde_json::{json, Value};
 
-const CONTEXT: &[u8] = b"blindrelay v1 prekey signature";
+/// The prekey signature context (spec §5.2), also used by the reference adapter.
+pub const CONTEXT: &[u8] = b"blindrelay v1 prekey signature";
 
 pub fn generate() -> (String, Value) {
     let mut f = FileBuilder::new(

@@ -1,9 +1,11 @@
 //! blindrelay's conformance suite as a library (the binary in `main.rs` is its CLI): `generate` writes `test-vectors/*.json` deterministically,
 //! `verify` checks them against this crate, `check` regenerates in memory and fails on any
-//! difference from the committed files. See `test-vectors/README.md`.
+//! difference from the committed files, `drive` runs them against another implementation's
+//! adapter (`driver`). See `test-vectors/README.md`.
 
 pub mod bundles;
 pub mod contact;
+pub mod driver;
 pub mod envelope;
 pub mod handshake;
 pub mod identities;

@@ -1,4 +1,5 @@
-//! The conformance runner CLI: `generate`, `verify`, `check`, `verify-file`.
+//! The conformance runner CLI: `generate`, `verify`, `check`, `verify-file`, `corpus`,
+//! `drive [--dir DIR] -- COMMAND [ARGS...]`.
 //! See `test-vectors/README.md`.
 
 use blindrelay_conformance::{default_dir, render, verifier_for, verify_dir, verify_file, FILES};
@@ -20,6 +21,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         "verify" => verify_dir(&dir),
+        "drive" => drive(&args[1..]),
         "corpus" => {
             let dir = args
                 .get(1)
@@ -79,9 +81,49 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: blindrelay-conformance [generate|verify|check|verify-file|corpus] [DIR|FILE]"
+                "usage: blindrelay-conformance [generate|verify|check|verify-file|corpus] [DIR|FILE]\n       blindrelay-conformance drive [--dir DIR] -- COMMAND [ARGS...]"
             );
             ExitCode::from(2)
+        }
+    }
+}
+
+/// `drive [--dir DIR] -- COMMAND [ARGS...]`: runs every vector file in DIR against the
+/// adapter COMMAND (the JSON-lines protocol of `test-vectors/README.md`).
+fn drive(args: &[String]) -> ExitCode {
+    let mut dir = default_dir();
+    let mut command = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--dir" => match it.next() {
+                Some(d) => dir = PathBuf::from(d),
+                None => {
+                    eprintln!("drive: --dir needs a directory");
+                    return ExitCode::from(2);
+                }
+            },
+            "--" => {
+                command.extend(it.by_ref().cloned());
+            }
+            _ => {
+                command.push(a.clone());
+                command.extend(it.by_ref().cloned());
+            }
+        }
+    }
+    if command.is_empty() {
+        eprintln!("usage: blindrelay-conformance drive [--dir DIR] -- COMMAND [ARGS...]");
+        return ExitCode::from(2);
+    }
+    match blindrelay_conformance::driver::drive_dir(&dir, &command) {
+        Ok(reports) if reports.iter().all(|r| r.fail == 0) && !reports.is_empty() => {
+            ExitCode::SUCCESS
+        }
+        Ok(_) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("drive: {e}");
+            ExitCode::FAILURE
         }
     }
 }

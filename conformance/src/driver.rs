@@ -1,0 +1,693 @@
+//! The runner side of the driver protocol ("Testing another implementation" in
+//! `test-vectors/README.md`): it starts an implementation's adapter as a child process,
+//! speaks JSON lines on its stdin/stdout, translates every vector case into requests,
+//! and compares the responses with the case's expected values.
+//!
+//! The runner does no protocol work itself: every derivation, encoding and check is the
+//! implementation's; the runner only compares bytes (and hashes a session state to compare
+//! it with a transcript's `finalStateSha256`). Adding a vector kind is one arm in
+//! [`drive_case`].
+
+use crate::util::{bytes, expect_eq, expected_code, is_valid, kind, string};
+use serde_json::{json, Map, Value};
+use sha2::Digest;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+/// How long the runner waits for one response before declaring the adapter hung.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One response of the adapter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// `{"ok": {...}}`: the outputs.
+    Ok(Value),
+    /// `{"error": {"code", "name"}}`: the operation failed with this error code.
+    Error { code: u16, name: String },
+    /// `{"unsupported": true}`: the implementation does not offer the operation.
+    Unsupported,
+}
+
+/// Why a case stopped before passing.
+#[derive(Debug)]
+pub enum Stop {
+    /// The implementation does not support an operation the case needs (or the runner has
+    /// no translation for the case's kind): counted as skipped.
+    Skip(String),
+    /// A mismatch, an unexpected error or a transport failure.
+    Fail(String),
+}
+
+impl From<String> for Stop {
+    fn from(e: String) -> Self {
+        Stop::Fail(e)
+    }
+}
+
+/// A running adapter process.
+pub struct Adapter {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<std::io::Result<String>>,
+    next_id: u64,
+    dead: Option<String>,
+    /// The `implementation` string from `hello`.
+    pub implementation: String,
+    /// The `specVersion` from `hello`.
+    pub spec_version: String,
+}
+
+impl Adapter {
+    /// Starts `command[0]` with the remaining arguments and performs the `hello` exchange.
+    pub fn spawn(command: &[String]) -> Result<Self, String> {
+        let (prog, args) = command.split_first().ok_or("no adapter command given")?;
+        let mut child = Command::new(prog)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start {prog}: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout pipe")?;
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let end = line.is_err();
+                if tx.send(line).is_err() || end {
+                    break;
+                }
+            }
+        });
+        let mut a = Adapter {
+            stdin: child.stdin.take(),
+            child,
+            lines,
+            next_id: 0,
+            dead: None,
+            implementation: String::new(),
+            spec_version: String::new(),
+        };
+        match a.call("hello", json!({}))? {
+            Reply::Ok(v) => {
+                a.implementation = string(&v, "implementation")?;
+                a.spec_version = string(&v, "specVersion")?;
+                Ok(a)
+            }
+            other => Err(format!("hello failed: {other:?}")),
+        }
+    }
+
+    /// Sends one request (`op` plus the fields of `args`) and waits for its response.
+    /// Transport failures (the adapter exited, wrote something that is not a response to
+    /// this request, or hung) are errors, and make every later call fail at once.
+    pub fn call(&mut self, op: &str, args: Value) -> Result<Reply, String> {
+        if let Some(why) = &self.dead {
+            return Err(format!("adapter unusable: {why}"));
+        }
+        let r = self.exchange(op, args);
+        if let Err(e) = &r {
+            self.dead = Some(e.clone());
+        }
+        r
+    }
+
+    fn exchange(&mut self, op: &str, args: Value) -> Result<Reply, String> {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut req = Map::new();
+        req.insert("id".into(), json!(id));
+        req.insert("op".into(), json!(op));
+        if let Value::Object(m) = args {
+            req.extend(m);
+        }
+        let stdin = self.stdin.as_mut().ok_or("stdin closed")?;
+        writeln!(stdin, "{}", Value::Object(req))
+            .and_then(|()| stdin.flush())
+            .map_err(|e| format!("{op}: writing the request: {e}"))?;
+        let line = match self.lines.recv_timeout(RESPONSE_TIMEOUT) {
+            Ok(Ok(line)) => line,
+            Ok(Err(e)) => return Err(format!("{op}: reading the response: {e}")),
+            Err(RecvTimeoutError::Timeout) => {
+                return Err(format!(
+                    "{op}: no response within {}s",
+                    RESPONSE_TIMEOUT.as_secs()
+                ))
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(format!("{op}: the adapter closed its stdout (exited?)"))
+            }
+        };
+        let v: Value = serde_json::from_str(&line)
+            .map_err(|e| format!("{op}: response is not JSON ({e}): {line}"))?;
+        if v.get("id").and_then(Value::as_u64) != Some(id) {
+            return Err(format!(
+                "{op}: response id differs from request id {id}: {line}"
+            ));
+        }
+        if let Some(ok) = v.get("ok") {
+            return Ok(Reply::Ok(ok.clone()));
+        }
+        if v.get("unsupported") == Some(&Value::Bool(true)) {
+            return Ok(Reply::Unsupported);
+        }
+        if let Some(e) = v.get("error") {
+            let code = e
+                .get("code")
+                .and_then(Value::as_u64)
+                .and_then(|c| u16::try_from(c).ok())
+                .ok_or_else(|| format!("{op}: error without a u16 code: {line}"))?;
+            let name = e.get("name").and_then(Value::as_str).unwrap_or("").into();
+            return Ok(Reply::Error { code, name });
+        }
+        Err(format!(
+            "{op}: response has none of ok, error, unsupported: {line}"
+        ))
+    }
+
+    /// Calls `op` and requires success: an error fails the case, `unsupported` skips it.
+    pub fn ok(&mut self, op: &str, args: Value) -> Result<Value, Stop> {
+        match self.call(op, args)? {
+            Reply::Ok(v) => Ok(v),
+            Reply::Unsupported => Err(Stop::Skip(format!("{op} unsupported"))),
+            Reply::Error { code, name } => Err(Stop::Fail(format!(
+                "{op}: expected success, got error {code} ({name})"
+            ))),
+        }
+    }
+
+    /// Calls `op` and requires the error the (invalid) `case` names.
+    pub fn err(&mut self, case: &Value, op: &str, args: Value) -> Result<(), Stop> {
+        let want = expected_code(case)?;
+        match self.call(op, args)? {
+            Reply::Error { code, .. } if code == want => Ok(()),
+            Reply::Error { code, name } => Err(Stop::Fail(format!(
+                "{op}: expected error {want} ({}), got error {code} ({name})",
+                case["error"]["name"].as_str().unwrap_or("")
+            ))),
+            Reply::Unsupported => Err(Stop::Skip(format!("{op} unsupported"))),
+            Reply::Ok(_) => Err(Stop::Fail(format!(
+                "{op}: expected error {want}, but the operation succeeded"
+            ))),
+        }
+    }
+}
+
+impl Drop for Adapter {
+    fn drop(&mut self) {
+        // Closing stdin asks the adapter to exit; kill it if it does not.
+        drop(self.stdin.take());
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Compares the hex field `key` of a response with the field `want_key` of `want`.
+fn same(op: &str, want: &Value, want_key: &str, got: &Value, key: &str) -> Result<(), Stop> {
+    let got = bytes(got, key).map_err(|e| Stop::Fail(format!("{op} response: {e}")))?;
+    expect_eq(want, want_key, got).map_err(|e| Stop::Fail(format!("{op}: {e}")))
+}
+
+/// Compares every listed hex field of a response with the case's field of the same name.
+fn all_same(op: &str, case: &Value, got: &Value, keys: &[&str]) -> Result<(), Stop> {
+    keys.iter().try_for_each(|k| same(op, case, k, got, k))
+}
+
+/// Picks fields of the case as request arguments (hex strings stay hex strings).
+fn pick(case: &Value, keys: &[&str]) -> Value {
+    let mut m = Map::new();
+    for k in keys {
+        if let Some(v) = case.get(*k) {
+            m.insert((*k).to_string(), v.clone());
+        }
+    }
+    Value::Object(m)
+}
+
+fn hexjoin(case: &Value, a: &str, b: &str) -> Result<Value, Stop> {
+    let mut v = bytes(case, a)?;
+    v.extend(bytes(case, b)?);
+    Ok(Value::String(hex::encode(v)))
+}
+
+/// Translates one case into requests and checks the responses. Unknown kinds are skipped
+/// (reported), so a new vector file never breaks an older runner silently.
+pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
+    let k = kind(case)?;
+    match k.as_str() {
+        // primitives.json (§3)
+        "x25519" => {
+            let args = pick(case, &["scalar", "u"]);
+            if is_valid(case) {
+                let r = a.ok("x25519", args)?;
+                all_same("x25519", case, &r, &["output"])
+            } else {
+                a.err(case, "x25519", args)
+            }
+        }
+        "ed25519" => {
+            let r = a.ok("ed25519.sign", pick(case, &["secretKey", "message"]))?;
+            all_same("ed25519.sign", case, &r, &["publicKey", "signature"])?;
+            a.ok(
+                "ed25519.verify",
+                pick(case, &["publicKey", "message", "signature"]),
+            )
+            .map(drop)
+        }
+        "chacha20poly1305" | "xchacha20poly1305" => {
+            let sealed = hexjoin(case, "ciphertext", "tag")?;
+            let mut open = pick(case, &["key", "nonce", "aad"]);
+            open["alg"] = json!(k);
+            open["ciphertext"] = sealed.clone();
+            if !is_valid(case) {
+                return a.err(case, "aead.open", open);
+            }
+            let mut seal = pick(case, &["key", "nonce", "aad", "plaintext"]);
+            seal["alg"] = json!(k);
+            let r = a.ok("aead.seal", seal)?;
+            same(
+                "aead.seal",
+                &json!({ "ciphertext || tag": sealed }),
+                "ciphertext || tag",
+                &r,
+                "ciphertext",
+            )?;
+            let r = a.ok("aead.open", open)?;
+            all_same("aead.open", case, &r, &["plaintext"])
+        }
+        "hkdf-sha256" => {
+            let mut args = pick(case, &["salt", "ikm", "info"]);
+            args["length"] = json!(bytes(case, "okm")?.len());
+            let r = a.ok("hkdf", args)?;
+            all_same("hkdf", case, &r, &["okm"])
+        }
+        "hmac-sha256" => {
+            let r = a.ok("hmac", pick(case, &["key", "data"]))?;
+            all_same("hmac", case, &r, &["mac"])
+        }
+        "sha256" | "sha512" => {
+            let mut args = pick(case, &["message"]);
+            args["alg"] = json!(k);
+            let r = a.ok("hash", args)?;
+            all_same("hash", case, &r, &["digest"])
+        }
+        "ml-kem-768" => {
+            let r = a.ok("mlkem.keygen", pick(case, &["seed"]))?;
+            all_same("mlkem.keygen", case, &r, &["encapsulationKey"])?;
+            let r = a.ok("mlkem.encaps", pick(case, &["encapsulationKey", "m"]))?;
+            all_same("mlkem.encaps", case, &r, &["ciphertext", "sharedSecret"])?;
+            let r = a.ok("mlkem.decaps", pick(case, &["seed", "ciphertext"]))?;
+            all_same("mlkem.decaps", case, &r, &["sharedSecret"])
+        }
+        "ml-kem-768-ek" => {
+            let mut args = pick(case, &["encapsulationKey"]);
+            args["m"] = json!("00".repeat(32));
+            a.err(case, "mlkem.encaps", args)
+        }
+        // identities.json (§4)
+        "identity" => {
+            let r = a.ok("identity.derive", pick(case, &["seed"]))?;
+            all_same(
+                "identity.derive",
+                case,
+                &r,
+                &[
+                    "ed25519Seed",
+                    "x25519Secret",
+                    "signingPublic",
+                    "agreementPublic",
+                    "identityPublic",
+                ],
+            )
+        }
+        "safety-number" => {
+            for (x, y) in [("A", "B"), ("B", "A")] {
+                let args = json!({ "identityA": case[format!("identity{x}")], "identityB": case[format!("identity{y}")] });
+                let r = a.ok("safety_number", args)?;
+                same(
+                    "safety_number",
+                    case,
+                    &format!("fingerprint{x}"),
+                    &r,
+                    "fingerprintA",
+                )?;
+                same(
+                    "safety_number",
+                    case,
+                    &format!("fingerprint{y}"),
+                    &r,
+                    "fingerprintB",
+                )?;
+                all_same("safety_number", case, &r, &["scannable"])?;
+                if r["displayable"] != case["displayable"] {
+                    return Err(Stop::Fail(format!(
+                        "safety_number: `displayable` mismatch\n  expected: {}\n  got:      {}",
+                        case["displayable"], r["displayable"]
+                    )));
+                }
+            }
+            Ok(())
+        }
+        // bundles.json (§5)
+        "bundle" => {
+            let r = a.ok("bundle.create", json!({ "party": case["secrets"] }))?;
+            all_same(
+                "bundle.create",
+                case,
+                &r,
+                &[
+                    "bundle",
+                    "signedPrekeySignatureInput",
+                    "identityRecordSignatureInput",
+                ],
+            )?;
+            let id = a.ok(
+                "identity.derive",
+                json!({ "seed": case["secrets"]["identitySeed"] }),
+            )?;
+            let r = a.ok("bundle.verify", pick(case, &["bundle"]))?;
+            same("bundle.verify", &id, "identityPublic", &r, "identity")
+        }
+        "bundle-negative" | "bundle-refused" => {
+            a.err(case, "bundle.verify", pick(case, &["bundle"]))
+        }
+        // handshake.json (§6)
+        "handshake" => {
+            let id = a.ok(
+                "identity.derive",
+                json!({ "seed": case["initiatorIdentitySeed"] }),
+            )?;
+            same(
+                "identity.derive",
+                case,
+                "initiatorIdentity",
+                &id,
+                "identityPublic",
+            )?;
+            let b = a.ok("bundle.create", json!({ "party": case["responder"] }))?;
+            all_same("bundle.create", case, &b, &["bundle"])?;
+            let mut args = pick(case, &["bundle", "ephemeralSecret", "kemRandomness"]);
+            args["identitySeed"] = case["initiatorIdentitySeed"].clone();
+            let r = a.ok("handshake.initiator", args)?;
+            all_same(
+                "handshake.initiator",
+                case,
+                &r,
+                &[
+                    "header",
+                    "kemCiphertext",
+                    "kemSharedSecret",
+                    "transcriptHash",
+                    "ikm",
+                    "info",
+                    "okm",
+                    "rootKey",
+                    "initiatorHeaderKey",
+                    "responderNextHeaderKey",
+                    "associatedData",
+                ],
+            )?;
+            if r["dh"] != case["dh"] {
+                return Err(Stop::Fail(format!(
+                    "handshake.initiator: `dh` mismatch\n  expected: {}\n  got:      {}",
+                    case["dh"], r["dh"]
+                )));
+            }
+            let mut args = pick(case, &["header"]);
+            args["party"] = case["responder"].clone();
+            let r = a.ok("handshake.responder", args)?;
+            all_same(
+                "handshake.responder",
+                case,
+                &r,
+                &["okm", "associatedData", "transcriptHash"],
+            )
+        }
+        "responder-negative" => {
+            let mut args = pick(case, &["header", "replayCache"]);
+            args["party"] = case["responder"].clone();
+            a.err(case, "handshake.responder", args)
+        }
+        "accept" | "accept-negative" => {
+            let st = a.ok("store.create", json!({ "party": case["responder"] }))?;
+            let store = st["store"].clone();
+            let before = a.ok("store.state", json!({ "store": store }))?;
+            let args = json!({ "store": store, "initialMessage": case["initialMessage"] });
+            if !is_valid(case) {
+                a.err(case, "handshake.accept", args)?;
+                let after = a.ok("store.state", json!({ "store": store }))?;
+                if after != before {
+                    return Err(Stop::Fail(format!(
+                        "a failed handshake.accept changed the store\n  before: {before}\n  after:  {after}"
+                    )));
+                }
+                return Ok(());
+            }
+            let r = a.ok("handshake.accept", args)?;
+            all_same("handshake.accept", case, &r, &["plaintext"])?;
+            same(
+                "handshake.accept",
+                case,
+                "initiatorIdentity",
+                &r,
+                "remoteIdentity",
+            )?;
+            let after = a.ok("store.state", json!({ "store": store }))?;
+            for (list, id_key) in [
+                ("oneTimePrekeyIds", "oneTimePrekeyId"),
+                ("oneTimeKemPrekeyIds", "oneTimeKemPrekeyId"),
+            ] {
+                let Some(used) = case["responder"].get(id_key) else {
+                    continue;
+                };
+                let remaining = after[list].as_array().cloned().unwrap_or_default();
+                if remaining.contains(used) {
+                    return Err(Stop::Fail(format!(
+                        "handshake.accept: one-time prekey {used} ({id_key}) was not consumed: store.state {after}"
+                    )));
+                }
+            }
+            Ok(())
+        }
+        // ratchet.json (§7)
+        "kdf-root" => {
+            let r = a.ok("ratchet.root_step", pick(case, &["rootKey", "dhOutput"]))?;
+            all_same(
+                "ratchet.root_step",
+                case,
+                &r,
+                &["nextRootKey", "chainKey", "nextHeaderKey"],
+            )
+        }
+        "kdf-chain" => {
+            let r = a.ok("ratchet.chain_step", pick(case, &["chainKey"]))?;
+            all_same(
+                "ratchet.chain_step",
+                case,
+                &r,
+                &["messageKey", "nextChainKey"],
+            )
+        }
+        "transcript" => drive_transcript(a, case),
+        other => Err(Stop::Skip(format!(
+            "the runner has no translation for kind `{other}`"
+        ))),
+    }
+}
+
+/// Replays a §7 transcript: restore both states, then every event in order.
+fn drive_transcript(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
+    let restore = |a: &mut Adapter, state: &Value| -> Result<Value, Stop> {
+        Ok(a.ok("session.restore", json!({ "state": state }))?["session"].clone())
+    };
+    let mut alice = restore(a, &case["start"]["alice"])?;
+    let mut bob = restore(a, &case["start"]["bob"])?;
+    let events = case["events"]
+        .as_array()
+        .ok_or_else(|| Stop::Fail("transcript without events".into()))?;
+    for (i, e) in events.iter().enumerate() {
+        let ev = string(e, "event")?;
+        let who = match ev.as_str() {
+            "send" => string(e, "from")?,
+            "restore" => string(e, "party")?,
+            _ => string(e, "to")?,
+        };
+        let s = match who.as_str() {
+            "alice" => &mut alice,
+            "bob" => &mut bob,
+            other => return Err(Stop::Fail(format!("event {i}: unknown party {other}"))),
+        };
+        let at = |stop: Stop| match stop {
+            Stop::Fail(m) => Stop::Fail(format!("event {i} ({ev} {who}): {m}")),
+            skip => skip,
+        };
+        match ev.as_str() {
+            "restore" => *s = restore(a, &e["state"]).map_err(at)?,
+            "send" => {
+                let r = a
+                    .ok(
+                        "session.encrypt",
+                        json!({ "session": s, "plaintext": e["plaintext"], "random": e["random"] }),
+                    )
+                    .map_err(at)?;
+                all_same("session.encrypt", e, &r, &["wire"]).map_err(at)?;
+            }
+            "deliver" => {
+                let args = json!({ "session": s, "wire": e["wire"] });
+                if e.get("error").is_some() {
+                    let before = a.ok("session.state", json!({ "session": s })).map_err(at)?;
+                    a.err(e, "session.decrypt", args).map_err(at)?;
+                    let after = a.ok("session.state", json!({ "session": s })).map_err(at)?;
+                    same(
+                        "session.state after a rejection",
+                        &before,
+                        "state",
+                        &after,
+                        "state",
+                    )
+                    .map_err(at)?;
+                } else {
+                    let r = a.ok("session.decrypt", args).map_err(at)?;
+                    all_same("session.decrypt", e, &r, &["plaintext"]).map_err(at)?;
+                }
+            }
+            other => return Err(Stop::Fail(format!("event {i}: unknown event {other}"))),
+        }
+    }
+    for (who, s) in [("alice", &alice), ("bob", &bob)] {
+        let r = a.ok("session.state", json!({ "session": s }))?;
+        let digest = sha2::Sha256::digest(bytes(&r, "state")?);
+        expect_eq(&case["finalStateSha256"], who, digest)
+            .map_err(|e| Stop::Fail(format!("final state of {who}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// One vector file's results.
+#[derive(Debug, Default, Clone)]
+pub struct FileReport {
+    /// The file name.
+    pub name: String,
+    /// Cases that passed.
+    pub pass: usize,
+    /// Cases that failed (or file-level problems).
+    pub fail: usize,
+    /// Cases skipped (an operation unsupported by the implementation, or a kind unknown to
+    /// the runner).
+    pub skip: usize,
+    /// One message per failed case: `tcId`, comment, what differed.
+    pub failures: Vec<String>,
+    /// One message per skipped case.
+    pub skips: Vec<String>,
+}
+
+/// Drives every case of one vector file.
+pub fn drive_file(a: &mut Adapter, name: &str, text: &str) -> FileReport {
+    let mut rep = FileReport {
+        name: name.to_string(),
+        ..FileReport::default()
+    };
+    let v: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            rep.fail = 1;
+            rep.failures.push(format!("not JSON: {e}"));
+            return rep;
+        }
+    };
+    let tests = v["tests"].as_array().cloned().unwrap_or_default();
+    if v["numberOfTests"].as_u64() != Some(tests.len() as u64) {
+        rep.fail = 1;
+        rep.failures
+            .push("numberOfTests does not match the tests array".into());
+        return rep;
+    }
+    if v["specVersion"].as_str() != Some(&a.spec_version) {
+        rep.fail = 1;
+        rep.failures.push(format!(
+            "the file is for spec version {}, the implementation speaks {}",
+            v["specVersion"], a.spec_version
+        ));
+        return rep;
+    }
+    for case in &tests {
+        let label = format!(
+            "tcId {} [{}] ({})",
+            case["tcId"],
+            case["kind"].as_str().unwrap_or("?"),
+            case["comment"].as_str().unwrap_or("")
+        );
+        match drive_case(a, case) {
+            Ok(()) => rep.pass += 1,
+            Err(Stop::Skip(why)) => {
+                rep.skip += 1;
+                rep.skips.push(format!("{label}: {why}"));
+            }
+            Err(Stop::Fail(why)) => {
+                rep.fail += 1;
+                rep.failures.push(format!("{label}: {why}"));
+            }
+        }
+    }
+    rep
+}
+
+/// Starts `command` and drives every `*.json` vector file in `dir` (sorted by name),
+/// printing per-file counts, every failure and every skip to stdout.
+pub fn drive_dir(dir: &Path, command: &[String]) -> Result<Vec<FileReport>, String> {
+    let mut a = Adapter::spawn(command)?;
+    println!(
+        "driving {} (spec {}) with the vectors in {}",
+        a.implementation,
+        a.spec_version,
+        dir.display()
+    );
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut reports = Vec::new();
+    for path in files {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
+        let rep = match std::fs::read_to_string(&path) {
+            Ok(text) => drive_file(&mut a, &name, &text),
+            Err(e) => FileReport {
+                name: name.clone(),
+                fail: 1,
+                failures: vec![format!("cannot read: {e}")],
+                ..FileReport::default()
+            },
+        };
+        for f in &rep.failures {
+            println!("  FAIL {name} {f}");
+        }
+        for s in &rep.skips {
+            println!("  SKIP {name} {s}");
+        }
+        println!(
+            "{name}: {} passed, {} failed, {} skipped",
+            rep.pass, rep.fail, rep.skip
+        );
+        reports.push(rep);
+    }
+    let (p, f, s) = reports.iter().fold((0, 0, 0), |(p, f, s), r| {
+        (p + r.pass, f + r.fail, s + r.skip)
+    });
+    println!("drive: {p} passed, {f} failed, {s} skipped");
+    Ok(reports)
+}

@@ -1,0 +1,143 @@
+//! The driver protocol end to end: the runner passes every committed vector file against
+//! the reference adapter, catches each deliberately broken adapter in the file and case
+//! the fault touches, and counts unsupported operations as skips, not failures.
+
+use blindrelay_conformance::default_dir;
+use blindrelay_conformance::driver::{drive_dir, Adapter, FileReport, Reply};
+
+const ADAPTER: &str = env!("CARGO_BIN_EXE_blindrelay-adapter");
+
+fn drive(args: &[&str]) -> Vec<FileReport> {
+    let mut command = vec![ADAPTER.to_string()];
+    command.extend(args.iter().map(|a| a.to_string()));
+    drive_dir(&default_dir(), &command).expect("the adapter starts")
+}
+
+fn totals(reports: &[FileReport]) -> (usize, usize, usize) {
+    reports.iter().fold((0, 0, 0), |(p, f, s), r| {
+        (p + r.pass, f + r.fail, s + r.skip)
+    })
+}
+
+fn file<'a>(reports: &'a [FileReport], name: &str) -> &'a FileReport {
+    reports
+        .iter()
+        .find(|r| r.name == name)
+        .unwrap_or_else(|| panic!("{name} was driven"))
+}
+
+/// The files whose every kind the runner translates; a file added later must have no
+/// failures, and its kinds need an arm in `driver::drive_case` (until then they are skipped,
+/// and listed by `drive`) before it joins this list.
+const DRIVEN: &[&str] = &[
+    "primitives.json",
+    "identities.json",
+    "bundles.json",
+    "handshake.json",
+    "ratchet.json",
+];
+
+#[test]
+fn reference_adapter_passes_every_vector_file() {
+    let reports = drive(&[]);
+    for r in &reports {
+        assert_eq!(r.fail, 0, "{}: {:#?}", r.name, r.failures);
+    }
+    for name in DRIVEN {
+        let r = file(&reports, name);
+        assert_eq!(r.skip, 0, "{name}: {:#?}", r.skips);
+        // Every case of the file was driven and passed.
+        let text = std::fs::read_to_string(default_dir().join(name)).expect("read");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let cases = v["tests"].as_array().map_or(0, Vec::len);
+        assert!(cases > 0, "{name} has no cases");
+        assert_eq!(r.pass, cases, "{name}");
+    }
+}
+
+#[test]
+fn broken_encrypt_is_caught_in_every_transcript() {
+    let reports = drive(&["--broken"]);
+    let r = file(&reports, "ratchet.json");
+    let transcripts = r
+        .failures
+        .iter()
+        .filter(|f| f.contains("[transcript]"))
+        .count();
+    assert_eq!(r.fail, transcripts);
+    assert!(transcripts >= 3, "{:#?}", r.failures);
+    assert!(
+        r.failures[0].contains("`wire` mismatch"),
+        "{}",
+        r.failures[0]
+    );
+    // Nothing else is affected: the failures are exactly where the fault is.
+    assert_eq!(totals(&reports).1, r.fail);
+}
+
+#[test]
+fn broken_error_codes_are_caught() {
+    let reports = drive(&["--broken=error-code"]);
+    let r = file(&reports, "ratchet.json");
+    assert!(r.fail >= 2, "{:#?}", r.failures);
+    assert!(r
+        .failures
+        .iter()
+        .any(|f| f.contains("expected error 400 (TooManySkipped), got error 200 (Decrypt)")));
+    assert!(r
+        .failures
+        .iter()
+        .any(|f| f.contains("expected error 302 (SessionMismatch), got error 200 (Decrypt)")));
+}
+
+#[test]
+fn broken_store_rollback_is_caught() {
+    let reports = drive(&["--broken=store"]);
+    let r = file(&reports, "handshake.json");
+    assert!(r.fail >= 1, "{:#?}", r.failures);
+    assert!(r
+        .failures
+        .iter()
+        .all(|f| f.contains("[accept-negative]") && f.contains("changed the store")));
+}
+
+#[test]
+fn unsupported_operations_are_skipped_not_failed() {
+    let reports = drive(&["--unsupported", "mlkem."]);
+    assert_eq!(totals(&reports).1, 0);
+    let r = file(&reports, "primitives.json");
+    assert_eq!(r.skip, 2, "{:#?}", r.skips);
+    assert!(r
+        .skips
+        .iter()
+        .all(|s| s.contains("mlkem.") && s.contains("unsupported")));
+    for name in DRIVEN.iter().filter(|n| **n != "primitives.json") {
+        assert_eq!(file(&reports, name).skip, 0, "{name}");
+    }
+}
+
+#[test]
+fn protocol_basics() {
+    let mut a = Adapter::spawn(&[ADAPTER.to_string()]).expect("start");
+    assert_eq!(a.spec_version, blindrelay::SPEC_VERSION);
+    assert_eq!(
+        a.call("no.such.op", serde_json::json!({})).expect("reply"),
+        Reply::Unsupported
+    );
+    // A library error comes back with its registry code and name.
+    let r = a
+        .call(
+            "x25519",
+            serde_json::json!({ "scalar": "11".repeat(32), "u": "00".repeat(32) }),
+        )
+        .expect("reply");
+    assert_eq!(
+        r,
+        Reply::Error {
+            code: blindrelay::Error::NonContributory.code(),
+            name: blindrelay::Error::NonContributory.name().to_string(),
+        }
+    );
+    // A command that does not exist is reported, not hung on.
+    assert!(Adapter::spawn(&["/nonexistent/blindrelay-adapter".to_string()]).is_err());
+}
