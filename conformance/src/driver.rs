@@ -532,13 +532,28 @@ fn drive_transcript(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
         match ev.as_str() {
             "restore" => *s = restore(a, &e["state"]).map_err(at)?,
             "send" => {
-                let r = a
-                    .ok(
-                        "session.encrypt",
-                        json!({ "session": s, "plaintext": e["plaintext"], "random": e["random"] }),
+                // `plaintextLength` stands for that many zero bytes (oversize cases).
+                let plaintext = match e.get("plaintextLength").and_then(Value::as_u64) {
+                    Some(n) => Value::String("00".repeat(usize::try_from(n).unwrap_or(0))),
+                    None => e["plaintext"].clone(),
+                };
+                let args = json!({ "session": s, "plaintext": plaintext, "random": e["random"] });
+                if e.get("error").is_some() {
+                    let before = a.ok("session.state", json!({ "session": s })).map_err(at)?;
+                    a.err(e, "session.encrypt", args).map_err(at)?;
+                    let after = a.ok("session.state", json!({ "session": s })).map_err(at)?;
+                    same(
+                        "session.state after a failed encrypt",
+                        &before,
+                        "state",
+                        &after,
+                        "state",
                     )
                     .map_err(at)?;
-                all_same("session.encrypt", e, &r, &["wire"]).map_err(at)?;
+                } else {
+                    let r = a.ok("session.encrypt", args).map_err(at)?;
+                    all_same("session.encrypt", e, &r, &["wire"]).map_err(at)?;
+                }
             }
             "deliver" => {
                 let args = json!({ "session": s, "wire": e["wire"] });
