@@ -381,7 +381,7 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     /// Any conversation: every genuine message decrypts exactly once to its plaintext,
     /// everything else is rejected, and every rejection leaves the state unchanged.
