@@ -35,6 +35,8 @@ const DRIVEN: &[&str] = &[
     "bundles.json",
     "handshake.json",
     "ratchet.json",
+    "envelope.json",
+    "contact.json",
 ];
 
 #[test]
