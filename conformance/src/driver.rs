@@ -573,10 +573,17 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                 ],
             )?;
             if Some(bytes(case, "envelope")?.len() as u64) != case["envelopeLength"].as_u64() {
-                return Err(Stop::Fail("envelopeLength is not the envelope's length".into()));
+                return Err(Stop::Fail(
+                    "envelopeLength is not the envelope's length".into(),
+                ));
             }
             let r = a.ok("envelope.parse", pick(case, &["envelope"]))?;
-            all_same("envelope.parse", case, &r, &["mailbox", "enc", "ciphertext"])?;
+            all_same(
+                "envelope.parse",
+                case,
+                &r,
+                &["mailbox", "enc", "ciphertext"],
+            )?;
             let r = a.ok(
                 "envelope.open",
                 pick(case, &["recipientSealingSecret", "mailbox", "envelope"]),
@@ -653,7 +660,12 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                 let args = json!({ "contactId": case["contactId"], "bucketBits": b });
                 let r = a.ok("contact.bucket", args)?;
                 all_same("contact.bucket", case, &r, &["matchTag"])?;
-                all_equal("contact.bucket", &json!({ "prefix": prefix }), &r, &["prefix"])?;
+                all_equal(
+                    "contact.bucket",
+                    &json!({ "prefix": prefix }),
+                    &r,
+                    &["prefix"],
+                )?;
             }
             Ok(())
         }
@@ -681,7 +693,10 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             if !is_valid(case) {
                 return a.err(case, "discovery.verify", verify);
             }
-            let id = a.ok("identity.derive", json!({ "seed": case["relayIdentitySeed"] }))?;
+            let id = a.ok(
+                "identity.derive",
+                json!({ "seed": case["relayIdentitySeed"] }),
+            )?;
             same("identity.derive", case, "relayKey", &id, "signingPublic")?;
             let args = pick(
                 case,
@@ -701,7 +716,12 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                 &["discoveryParameters", "signatureInput"],
             )?;
             let r = a.ok("discovery.verify", verify)?;
-            all_same("discovery.verify", case, &r, &["relayId", "salt", "saltNonce"])?;
+            all_same(
+                "discovery.verify",
+                case,
+                &r,
+                &["relayId", "salt", "saltNonce"],
+            )?;
             all_equal(
                 "discovery.verify",
                 case,
@@ -715,7 +735,12 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             }
             let mut args = pick(
                 case,
-                &["relayKey", "discoveryParameters", "clientSecret", "contactIds"],
+                &[
+                    "relayKey",
+                    "discoveryParameters",
+                    "clientSecret",
+                    "contactIds",
+                ],
             );
             let r = a.ok("lookup.request", args.clone())?;
             all_same("lookup.request", case, &r, &["lookupRequest"])?;
@@ -724,7 +749,12 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                 ids.reverse();
             }
             let r = a.ok("lookup.request", args)?;
-            all_same("lookup.request (contacts reversed)", case, &r, &["lookupRequest"])?;
+            all_same(
+                "lookup.request (contacts reversed)",
+                case,
+                &r,
+                &["lookupRequest"],
+            )?;
             let r = a.ok("lookup.parse_request", pick(case, &["lookupRequest"]))?;
             let got = r["prefixes"].as_array().cloned().unwrap_or_default();
             let real = case["realPrefixes"].as_array().cloned().unwrap_or_default();
@@ -738,7 +768,12 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                 "discovery.verify",
                 pick(case, &["relayKey", "discoveryParameters"]),
             )?;
-            all_equal("lookup.parse_request", &v, &r, &["saltGeneration", "bucketBits"])?;
+            all_equal(
+                "lookup.parse_request",
+                &v,
+                &r,
+                &["saltGeneration", "bucketBits"],
+            )?;
             a.ok(
                 "lookup.check",
                 pick(case, &["discoveryParameters", "lookupRequest"]),
@@ -776,7 +811,12 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             let r = a.ok("lookup.answer", args)?;
             all_same("lookup.answer", case, &r, &["lookupResponse"])?;
             let r = a.ok("lookup.parse_response", pick(case, &["lookupResponse"]))?;
-            all_equal("lookup.parse_response", &v, &r, &["saltGeneration", "bucketBits"])?;
+            all_equal(
+                "lookup.parse_response",
+                &v,
+                &r,
+                &["saltGeneration", "bucketBits"],
+            )?;
             let args = pick(
                 case,
                 &[

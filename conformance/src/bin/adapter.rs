@@ -11,7 +11,11 @@
 //!   `session.encrypt` output;
 //! - `error-code`: reports every `session.decrypt` failure as `Decrypt` (200), as a lazy
 //!   implementation that collapses its errors would;
-//! - `store`: a failed `handshake.accept` still deletes the one-time prekeys it named.
+//! - `store`: a failed `handshake.accept` or `envelope.accept` still deletes the party's
+//!   one-time prekeys and records a replay-cache entry (commits before authenticating);
+//! - `mailbox`: `envelope.open` ignores the expected mailbox (opens for whichever mailbox
+//!   the envelope names);
+//! - `e164`: `e164.parse` strips whitespace before parsing (lenient where §9.2 is strict).
 //!
 //! `--unsupported PREFIX` answers `unsupported` for every operation whose name starts with
 //! PREFIX (to exercise the runner's skip path).
@@ -21,11 +25,11 @@ use blindrelay::contact::{
     self, BucketBits, BucketEntry, ContactId, ContactSalt, DiscoveryParameters, DiscoverySecret,
     LookupRequest, LookupResponse, MatchTag, PhoneNumber, Registration, RelayId, SaltNonce,
 };
-use blindrelay::envelope::{self, Envelope};
-use blindrelay::keys::SealingKeySecret;
 use blindrelay::crypto::{aead, dh, kdf, kem, sig};
+use blindrelay::envelope::{self, Envelope};
 use blindrelay::fingerprint::{fingerprint_half, SafetyNumber};
 use blindrelay::hazmat;
+use blindrelay::keys::SealingKeySecret;
 use blindrelay::wire::{InitialHeader, PrekeyKind};
 use blindrelay::{
     IdentityKeyPair, IdentityPublicKey, MemoryPrekeyStore, PrekeyBundle, PrekeyStore, Session,
@@ -76,6 +80,8 @@ enum Broken {
     Encrypt,
     ErrorCode,
     Store,
+    Mailbox,
+    E164,
 }
 
 #[derive(Default)]
@@ -376,6 +382,9 @@ impl Adapter {
                             s.one_time_kem_ids
                                 .iter()
                                 .for_each(|i| s.store.remove_one_time_kem_prekey(*i));
+                            // And a replay-cache entry, so that a store without one-time
+                            // prekeys changes too.
+                            s.store.record_replay(0, [0xff; 32]);
                         }
                         return Err(e.into());
                     }
@@ -435,10 +444,12 @@ impl Adapter {
                 }
             }
             "session.state" => json!({ "state": h(&*self.session(r)?.to_bytes()) }),
-            _ => return envelope_op(op, r).or_else(|f| match f {
-                Fail::Unsupported => contact_op(op, r),
-                other => Err(other),
-            }),
+            _ => {
+                return envelope_op(op, r, self.broken).or_else(|f| match f {
+                    Fail::Unsupported => contact_op(op, r, self.broken),
+                    other => Err(other),
+                })
+            }
         })
     }
 
@@ -475,7 +486,7 @@ fn main() -> std::process::ExitCode {
             _ => match a.strip_prefix("--broken=") {
                 Some(m) => modes.push(m.into()),
                 None => {
-                    eprintln!("usage: blindrelay-adapter [--broken[=encrypt|error-code|store]] [--unsupported OP-PREFIX]");
+                    eprintln!("usage: blindrelay-adapter [--broken[=encrypt|error-code|store|mailbox|e164]] [--unsupported OP-PREFIX]");
                     return std::process::ExitCode::from(2);
                 }
             },
@@ -486,6 +497,8 @@ fn main() -> std::process::ExitCode {
             "encrypt" | "1" => Broken::Encrypt,
             "error-code" => Broken::ErrorCode,
             "store" => Broken::Store,
+            "mailbox" => Broken::Mailbox,
+            "e164" => Broken::E164,
             other => {
                 eprintln!("blindrelay-adapter: unknown --broken mode {other}");
                 return std::process::ExitCode::from(2);
@@ -541,7 +554,7 @@ fn usize_field(v: &Value, key: &str) -> Result<usize, String> {
 }
 
 /// The operations of spec §8: HPKE, padding, envelopes.
-fn envelope_op(op: &str, r: &Value) -> Result<Value, Fail> {
+fn envelope_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fail> {
     Ok(match op {
         "hpke.derive_key_pair" => {
             let sk = hazmat::hpke_derive_key_pair(&bytes(r, "ikm")?);
@@ -612,7 +625,11 @@ fn envelope_op(op: &str, r: &Value) -> Result<Value, Fail> {
         "envelope.open" => {
             let secret = SealingKeySecret::from_bytes(arr(r, "recipientSealingSecret")?);
             let env = Envelope::decode_exact(&bytes(r, "envelope")?)?;
-            let opened = envelope::open(&secret, &arr(r, "mailbox")?, &env)?;
+            let mut expected = arr(r, "mailbox")?;
+            if broken == Some(Broken::Mailbox) {
+                expected = *env.mailbox();
+            }
+            let opened = envelope::open(&secret, &expected, &env)?;
             json!({
                 "sender": h(opened.sender.to_array()),
                 "innerType": opened.inner_type.0,
@@ -639,8 +656,10 @@ fn contact_ids(r: &Value) -> Result<Vec<ContactId>, String> {
 }
 
 fn verified_params(r: &Value) -> Result<contact::VerifiedDiscovery, Fail> {
-    Ok(DiscoveryParameters::decode_exact(&bytes(r, "discoveryParameters")?)?
-        .verify(&arr(r, "relayKey")?)?)
+    Ok(
+        DiscoveryParameters::decode_exact(&bytes(r, "discoveryParameters")?)?
+            .verify(&arr(r, "relayKey")?)?,
+    )
 }
 
 fn argon2_failed(e: argon2::Error) -> Fail {
@@ -648,10 +667,14 @@ fn argon2_failed(e: argon2::Error) -> Fail {
 }
 
 /// The operations of spec §9: contact discovery, suite ch1.
-fn contact_op(op: &str, r: &Value) -> Result<Value, Fail> {
+fn contact_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fail> {
     Ok(match op {
         "e164.parse" => {
-            json!({ "canonical": PhoneNumber::parse_canonical(&string(r, "input")?)?.as_str() })
+            let mut input = string(r, "input")?;
+            if broken == Some(Broken::E164) {
+                input.retain(|c| !c.is_whitespace());
+            }
+            json!({ "canonical": PhoneNumber::parse_canonical(&input)?.as_str() })
         }
         "e164.normalize" => {
             json!({ "canonical": contact::normalize_lenient(&string(r, "input")?)?.as_str() })
@@ -786,8 +809,11 @@ fn contact_op(op: &str, r: &Value) -> Result<Value, Fail> {
                 .as_array()
                 .ok_or_else(|| "missing array `registrations`".to_string())?
             {
-                let b = hex::decode(reg.as_str().ok_or_else(|| "registration not a string".to_string())?)
-                    .map_err(|e| e.to_string())?;
+                let b = hex::decode(
+                    reg.as_str()
+                        .ok_or_else(|| "registration not a string".to_string())?,
+                )
+                .map_err(|e| e.to_string())?;
                 let (prefix, entry) = p.bucket_entry(&Registration::decode_exact(&b)?)?;
                 buckets.entry(prefix).or_default().push(entry);
             }
