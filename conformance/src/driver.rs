@@ -232,6 +232,26 @@ fn pick(case: &Value, keys: &[&str]) -> Value {
     Value::Object(m)
 }
 
+/// Compares JSON (non-hex) fields of a response with the case's fields of the same name:
+/// numbers, strings, arrays.
+fn all_equal(op: &str, case: &Value, got: &Value, keys: &[&str]) -> Result<(), Stop> {
+    for k in keys {
+        let Some(want) = case.get(*k) else {
+            return Err(Stop::Fail(format!("{op}: the case has no field `{k}`")));
+        };
+        if got.get(*k) != Some(want) {
+            return Err(Stop::Fail(format!(
+                "{op}: `{k}` mismatch\n  expected: {want}\n  got:      {}",
+                got.get(*k).unwrap_or(&Value::Null)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The X25519 base point (u = 9): `x25519(secret, BASE)` is the public key of `secret`.
+const X25519_BASE: &str = "0900000000000000000000000000000000000000000000000000000000000000";
+
 fn hexjoin(case: &Value, a: &str, b: &str) -> Result<Value, Stop> {
     let mut v = bytes(case, a)?;
     v.extend(bytes(case, b)?);
@@ -476,6 +496,350 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                 }
             }
             Ok(())
+        }
+        "accept-envelope-negative" => {
+            let st = a.ok("store.create", json!({ "party": case["responder"] }))?;
+            let store = st["store"].clone();
+            let before = a.ok("store.state", json!({ "store": store }))?;
+            a.err(
+                case,
+                "envelope.accept",
+                json!({ "store": store, "envelope": case["envelope"] }),
+            )?;
+            let after = a.ok("store.state", json!({ "store": store }))?;
+            if after != before {
+                return Err(Stop::Fail(format!(
+                    "a failed envelope.accept changed the store\n  before: {before}\n  after:  {after}"
+                )));
+            }
+            Ok(())
+        }
+        // envelope.json (§8)
+        "hpke-base" => {
+            for (ikm, sk, pk) in [("ikmE", "skEm", "pkEm"), ("ikmR", "skRm", "pkRm")] {
+                let r = a.ok("hpke.derive_key_pair", json!({ "ikm": case[ikm] }))?;
+                same("hpke.derive_key_pair", case, sk, &r, "secretKey")?;
+                same("hpke.derive_key_pair", case, pk, &r, "publicKey")?;
+            }
+            let mut args = pick(case, &["ikmE", "info", "aad", "plaintext"]);
+            args["recipientPublicKey"] = case["pkRm"].clone();
+            let r = a.ok("hpke.seal", args)?;
+            all_same(
+                "hpke.seal",
+                case,
+                &r,
+                &[
+                    "enc",
+                    "sharedSecret",
+                    "key",
+                    "baseNonce",
+                    "exporterSecret",
+                    "ciphertext",
+                ],
+            )?;
+            let mut args = pick(case, &["enc", "info", "aad", "ciphertext"]);
+            args["recipientSecretKey"] = case["skRm"].clone();
+            let r = a.ok("hpke.open", args)?;
+            all_same("hpke.open", case, &r, &["plaintext"])
+        }
+        "padded-length" => {
+            let r = a.ok("padding.length", pick(case, &["contentLength"]))?;
+            all_equal("padding.length", case, &r, &["paddedLength"])
+        }
+        "envelope-seal" => {
+            let args = json!({ "scalar": case["recipientSealingSecret"], "u": X25519_BASE });
+            let r = a.ok("x25519", args)?;
+            same("x25519", case, "recipientSealingKey", &r, "output")?;
+            let args = pick(
+                case,
+                &["ikmE", "mailbox", "recipientSealingKey", "sender", "inner"],
+            );
+            let r = a.ok("envelope.seal", args)?;
+            all_same(
+                "envelope.seal",
+                case,
+                &r,
+                &[
+                    "ephemeralSecret",
+                    "enc",
+                    "info",
+                    "sharedSecret",
+                    "key",
+                    "baseNonce",
+                    "content",
+                    "paddedContent",
+                    "ciphertext",
+                    "envelope",
+                ],
+            )?;
+            if Some(bytes(case, "envelope")?.len() as u64) != case["envelopeLength"].as_u64() {
+                return Err(Stop::Fail(
+                    "envelopeLength is not the envelope's length".into(),
+                ));
+            }
+            let r = a.ok("envelope.parse", pick(case, &["envelope"]))?;
+            all_same(
+                "envelope.parse",
+                case,
+                &r,
+                &["mailbox", "enc", "ciphertext"],
+            )?;
+            let r = a.ok(
+                "envelope.open",
+                pick(case, &["recipientSealingSecret", "mailbox", "envelope"]),
+            )?;
+            all_same("envelope.open", case, &r, &["sender", "inner"])?;
+            all_equal("envelope.open", case, &r, &["innerType"])
+        }
+        "envelope-open" => {
+            let mut args = pick(case, &["recipientSealingSecret", "envelope"]);
+            args["mailbox"] = case["expectedMailbox"].clone();
+            a.err(case, "envelope.open", args)
+        }
+        // contact.json (§9)
+        "e164-canonical" | "e164-lenient" => {
+            let op = if k == "e164-canonical" {
+                "e164.parse"
+            } else {
+                "e164.normalize"
+            };
+            let args = pick(case, &["input"]);
+            if !is_valid(case) {
+                return a.err(case, op, args);
+            }
+            let r = a.ok(op, args)?;
+            all_equal(op, case, &r, &["canonical"])
+        }
+        "relay-id" => {
+            let r = a.ok("contact.relay_id", pick(case, &["relayKey"]))?;
+            all_same("contact.relay_id", case, &r, &["relayId"])
+        }
+        "salt" => {
+            let args = pick(case, &["relayId", "saltGeneration", "saltNonce"]);
+            let r = a.ok("contact.salt", args)?;
+            all_same("contact.salt", case, &r, &["salt"])
+        }
+        "argon2id-rfc9106" => {
+            let mut args = pick(
+                case,
+                &[
+                    "version",
+                    "memoryKiB",
+                    "passes",
+                    "lanes",
+                    "password",
+                    "salt",
+                    "secret",
+                    "associatedData",
+                ],
+            );
+            args["length"] = json!(bytes(case, "tag")?.len());
+            let r = a.ok("argon2id", args)?;
+            all_same("argon2id", case, &r, &["tag"])
+        }
+        "argon2id-ch1" => {
+            let r = a.ok("contact.argon2id", pick(case, &["password", "salt"]))?;
+            all_same("contact.argon2id", case, &r, &["tag"])
+        }
+        "contact-id" => {
+            let r = a.ok("contact.relay_id", pick(case, &["relayKey"]))?;
+            let mut args = pick(case, &["saltGeneration", "saltNonce"]);
+            args["relayId"] = r["relayId"].clone();
+            let r = a.ok("contact.salt", args)?;
+            all_same("contact.salt", case, &r, &["salt"])?;
+            let r = a.ok("contact.id", pick(case, &["salt", "e164"]))?;
+            all_same("contact.id", case, &r, &["password", "contactId"])?;
+            let prefixes = case["prefixes"]
+                .as_object()
+                .ok_or_else(|| Stop::Fail("contact-id case without prefixes".into()))?;
+            for (name, prefix) in prefixes {
+                let b: u64 = name
+                    .strip_prefix('b')
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| Stop::Fail(format!("prefix key {name} is not bN")))?;
+                let args = json!({ "contactId": case["contactId"], "bucketBits": b });
+                let r = a.ok("contact.bucket", args)?;
+                all_same("contact.bucket", case, &r, &["matchTag"])?;
+                all_equal(
+                    "contact.bucket",
+                    &json!({ "prefix": prefix }),
+                    &r,
+                    &["prefix"],
+                )?;
+            }
+            Ok(())
+        }
+        "bucket" => {
+            let r = a.ok("contact.bucket", pick(case, &["contactId", "bucketBits"]))?;
+            all_same("contact.bucket", case, &r, &["matchTag"])?;
+            all_equal("contact.bucket", case, &r, &["prefix"])
+        }
+        "dummy-prefix" => {
+            let args = pick(
+                case,
+                &[
+                    "clientSecret",
+                    "relayId",
+                    "saltGeneration",
+                    "bucketBits",
+                    "index",
+                ],
+            );
+            let r = a.ok("contact.dummy_prefix", args)?;
+            all_equal("contact.dummy_prefix", case, &r, &["prefix"])
+        }
+        "discovery-parameters" => {
+            let verify = pick(case, &["relayKey", "discoveryParameters"]);
+            if !is_valid(case) {
+                return a.err(case, "discovery.verify", verify);
+            }
+            let id = a.ok(
+                "identity.derive",
+                json!({ "seed": case["relayIdentitySeed"] }),
+            )?;
+            same("identity.derive", case, "relayKey", &id, "signingPublic")?;
+            let args = pick(
+                case,
+                &[
+                    "relayIdentitySeed",
+                    "saltGeneration",
+                    "saltNonce",
+                    "bucketBits",
+                    "maxSizeClass",
+                ],
+            );
+            let r = a.ok("discovery.sign", args)?;
+            all_same(
+                "discovery.sign",
+                case,
+                &r,
+                &["discoveryParameters", "signatureInput"],
+            )?;
+            let r = a.ok("discovery.verify", verify)?;
+            all_same(
+                "discovery.verify",
+                case,
+                &r,
+                &["relayId", "salt", "saltNonce"],
+            )?;
+            all_equal(
+                "discovery.verify",
+                case,
+                &r,
+                &["saltGeneration", "bucketBits", "maxSizeClass"],
+            )
+        }
+        "lookup-request" => {
+            if !is_valid(case) {
+                return a.err(case, "lookup.parse_request", pick(case, &["lookupRequest"]));
+            }
+            let mut args = pick(
+                case,
+                &[
+                    "relayKey",
+                    "discoveryParameters",
+                    "clientSecret",
+                    "contactIds",
+                ],
+            );
+            let r = a.ok("lookup.request", args.clone())?;
+            all_same("lookup.request", case, &r, &["lookupRequest"])?;
+            // The bytes do not depend on the order of the contacts.
+            if let Some(ids) = args["contactIds"].as_array_mut() {
+                ids.reverse();
+            }
+            let r = a.ok("lookup.request", args)?;
+            all_same(
+                "lookup.request (contacts reversed)",
+                case,
+                &r,
+                &["lookupRequest"],
+            )?;
+            let r = a.ok("lookup.parse_request", pick(case, &["lookupRequest"]))?;
+            let got = r["prefixes"].as_array().cloned().unwrap_or_default();
+            let real = case["realPrefixes"].as_array().cloned().unwrap_or_default();
+            if let Some(missing) = real.iter().find(|p| !got.contains(p)) {
+                return Err(Stop::Fail(format!(
+                    "lookup.parse_request: real prefix {missing} is not among the request's prefixes {}",
+                    r["prefixes"]
+                )));
+            }
+            let v = a.ok(
+                "discovery.verify",
+                pick(case, &["relayKey", "discoveryParameters"]),
+            )?;
+            all_equal(
+                "lookup.parse_request",
+                &v,
+                &r,
+                &["saltGeneration", "bucketBits"],
+            )?;
+            a.ok(
+                "lookup.check",
+                pick(case, &["discoveryParameters", "lookupRequest"]),
+            )
+            .map(drop)
+        }
+        "lookup-request-check" => a.err(
+            case,
+            "lookup.check",
+            pick(case, &["discoveryParameters", "lookupRequest"]),
+        ),
+        "lookup-response" => {
+            if !is_valid(case) {
+                return a.err(
+                    case,
+                    "lookup.parse_response",
+                    pick(case, &["lookupResponse"]),
+                );
+            }
+            let v = a.ok(
+                "discovery.verify",
+                pick(case, &["relayKey", "discoveryParameters"]),
+            )?;
+            let regs = case["registrations"]
+                .as_array()
+                .ok_or_else(|| Stop::Fail("lookup-response case without registrations".into()))?;
+            for reg in regs {
+                let mut args = pick(reg, &["contactId", "record"]);
+                args["saltGeneration"] = v["saltGeneration"].clone();
+                let r = a.ok("registration.create", args)?;
+                all_same("registration.create", reg, &r, &["registration"])?;
+            }
+            let mut args = pick(case, &["discoveryParameters", "lookupRequest"]);
+            args["registrations"] = regs.iter().map(|r| r["registration"].clone()).collect();
+            let r = a.ok("lookup.answer", args)?;
+            all_same("lookup.answer", case, &r, &["lookupResponse"])?;
+            let r = a.ok("lookup.parse_response", pick(case, &["lookupResponse"]))?;
+            all_equal(
+                "lookup.parse_response",
+                &v,
+                &r,
+                &["saltGeneration", "bucketBits"],
+            )?;
+            let args = pick(
+                case,
+                &[
+                    "relayKey",
+                    "discoveryParameters",
+                    "lookupRequest",
+                    "lookupResponse",
+                    "contactIds",
+                ],
+            );
+            let r = a.ok("lookup.match", args)?;
+            all_equal("lookup.match", case, &r, &["matches"])
+        }
+        "registration" => {
+            if !is_valid(case) {
+                return a.err(case, "registration.parse", pick(case, &["registration"]));
+            }
+            let args = pick(case, &["saltGeneration", "contactId", "record"]);
+            let r = a.ok("registration.create", args)?;
+            all_same("registration.create", case, &r, &["registration"])?;
+            let r = a.ok("registration.parse", pick(case, &["registration"]))?;
+            all_same("registration.parse", case, &r, &["contactId", "record"])?;
+            all_equal("registration.parse", case, &r, &["saltGeneration"])
         }
         // ratchet.json (§7)
         "kdf-root" => {

@@ -35,6 +35,8 @@ const DRIVEN: &[&str] = &[
     "bundles.json",
     "handshake.json",
     "ratchet.json",
+    "envelope.json",
+    "contact.json",
 ];
 
 #[test]
@@ -95,10 +97,45 @@ fn broken_store_rollback_is_caught() {
     let reports = drive(&["--broken=store"]);
     let r = file(&reports, "handshake.json");
     assert!(r.fail >= 1, "{:#?}", r.failures);
+    assert!(r.failures.iter().all(|f| (f.contains("[accept-negative]")
+        || f.contains("[accept-envelope-negative]"))
+        && f.contains("changed the store")));
+    // Both routes to accept are caught: the raw initial message and the sealed envelope.
+    for kind in ["[accept-negative]", "[accept-envelope-negative]"] {
+        assert!(
+            r.failures.iter().any(|f| f.contains(kind)),
+            "{kind}: {:#?}",
+            r.failures
+        );
+    }
+    assert_eq!(totals(&reports).1, r.fail);
+}
+
+#[test]
+fn broken_mailbox_check_is_caught() {
+    let reports = drive(&["--broken=mailbox"]);
+    let r = file(&reports, "envelope.json");
+    assert_eq!(r.fail, 1, "{:#?}", r.failures);
+    assert!(
+        r.failures[0].contains("[envelope-open] (opened for another mailbox)")
+            && r.failures[0].contains("expected error 500, but the operation succeeded"),
+        "{}",
+        r.failures[0]
+    );
+    assert_eq!(totals(&reports).1, r.fail);
+}
+
+#[test]
+fn broken_strict_e164_parser_is_caught() {
+    let reports = drive(&["--broken=e164"]);
+    let r = file(&reports, "contact.json");
+    // The space and the trailing newline are stripped, so those two cases parse.
+    assert_eq!(r.fail, 2, "{:#?}", r.failures);
     assert!(r
         .failures
         .iter()
-        .all(|f| f.contains("[accept-negative]") && f.contains("changed the store")));
+        .all(|f| f.contains("[e164-canonical]") && f.contains("but the operation succeeded")));
+    assert_eq!(totals(&reports).1, r.fail);
 }
 
 #[test]

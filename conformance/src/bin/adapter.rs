@@ -11,15 +11,25 @@
 //!   `session.encrypt` output;
 //! - `error-code`: reports every `session.decrypt` failure as `Decrypt` (200), as a lazy
 //!   implementation that collapses its errors would;
-//! - `store`: a failed `handshake.accept` still deletes the one-time prekeys it named.
+//! - `store`: a failed `handshake.accept` or `envelope.accept` still deletes the party's
+//!   one-time prekeys and records a replay-cache entry (commits before authenticating);
+//! - `mailbox`: `envelope.open` ignores the expected mailbox (opens for whichever mailbox
+//!   the envelope names);
+//! - `e164`: `e164.parse` strips whitespace before parsing (lenient where §9.2 is strict).
 //!
 //! `--unsupported PREFIX` answers `unsupported` for every operation whose name starts with
 //! PREFIX (to exercise the runner's skip path).
 
 use blindrelay::codec::{Decode, Encode, Reader};
+use blindrelay::contact::{
+    self, BucketBits, BucketEntry, ContactId, ContactSalt, DiscoveryParameters, DiscoverySecret,
+    LookupRequest, LookupResponse, MatchTag, PhoneNumber, Registration, RelayId, SaltNonce,
+};
 use blindrelay::crypto::{aead, dh, kdf, kem, sig};
+use blindrelay::envelope::{self, Envelope};
 use blindrelay::fingerprint::{fingerprint_half, SafetyNumber};
 use blindrelay::hazmat;
+use blindrelay::keys::SealingKeySecret;
 use blindrelay::wire::{InitialHeader, PrekeyKind};
 use blindrelay::{
     IdentityKeyPair, IdentityPublicKey, MemoryPrekeyStore, PrekeyBundle, PrekeyStore, Session,
@@ -28,7 +38,7 @@ use blindrelay_conformance::party;
 use blindrelay_conformance::util::{arr, bytes, h, string, uint};
 use serde_json::{json, Value};
 use sha2::Digest;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, Write};
 
 /// Why a request produced no `ok` response.
@@ -53,9 +63,12 @@ impl From<String> for Fail {
     }
 }
 
-/// A responder's prekey store with the ids it was created with (to report which remain).
+/// A responder's prekey store with the ids it was created with (to report which remain),
+/// and its envelope keys (sealing secret, mailbox) for `envelope.accept`.
 struct Store {
     identity: IdentityKeyPair,
+    sealing: SealingKeySecret,
+    mailbox: [u8; 32],
     store: MemoryPrekeyStore,
     one_time_ids: Vec<u32>,
     one_time_kem_ids: Vec<u32>,
@@ -67,6 +80,8 @@ enum Broken {
     Encrypt,
     ErrorCode,
     Store,
+    Mailbox,
+    E164,
 }
 
 #[derive(Default)]
@@ -320,6 +335,8 @@ impl Adapter {
                 };
                 let store = Store {
                     identity: p.identity,
+                    sealing: p.sealing,
+                    mailbox: p.mailbox,
                     store: p.store,
                     one_time_ids: ids("oneTimePrekeyId")?,
                     one_time_kem_ids: ids("oneTimeKemPrekeyId")?,
@@ -339,23 +356,35 @@ impl Adapter {
                     "digest": h(s.store.state_digest()),
                 })
             }
-            "handshake.accept" => {
-                let msg = bytes(r, "initialMessage")?;
+            "handshake.accept" | "envelope.accept" => {
                 let key = string(r, "store")?;
+                let broken = self.broken;
                 let s = self
                     .stores
                     .get_mut(&key)
                     .ok_or_else(|| format!("no store {key}"))?;
-                let (session, pt) = match blindrelay::accept(&s.identity, &mut s.store, &msg) {
+                let result = if op == "handshake.accept" {
+                    blindrelay::accept(&s.identity, &mut s.store, &bytes(r, "initialMessage")?)
+                } else {
+                    Envelope::decode_exact(&bytes(r, "envelope")?)
+                        .and_then(|env| envelope::open(&s.sealing, &s.mailbox, &env))
+                        .and_then(|opened| {
+                            blindrelay::accept_opened(&s.identity, &mut s.store, &opened)
+                        })
+                };
+                let (session, pt) = match result {
                     Ok(v) => v,
                     Err(e) => {
-                        if self.broken == Some(Broken::Store) {
+                        if broken == Some(Broken::Store) {
                             s.one_time_ids
                                 .iter()
                                 .for_each(|i| s.store.remove_one_time_prekey(*i));
                             s.one_time_kem_ids
                                 .iter()
                                 .for_each(|i| s.store.remove_one_time_kem_prekey(*i));
+                            // And a replay-cache entry, so that a store without one-time
+                            // prekeys changes too.
+                            s.store.record_replay(0, [0xff; 32]);
                         }
                         return Err(e.into());
                     }
@@ -415,7 +444,12 @@ impl Adapter {
                 }
             }
             "session.state" => json!({ "state": h(&*self.session(r)?.to_bytes()) }),
-            _ => return Err(Fail::Unsupported),
+            _ => {
+                return envelope_op(op, r, self.broken).or_else(|f| match f {
+                    Fail::Unsupported => contact_op(op, r, self.broken),
+                    other => Err(other),
+                })
+            }
         })
     }
 
@@ -452,7 +486,7 @@ fn main() -> std::process::ExitCode {
             _ => match a.strip_prefix("--broken=") {
                 Some(m) => modes.push(m.into()),
                 None => {
-                    eprintln!("usage: blindrelay-adapter [--broken[=encrypt|error-code|store]] [--unsupported OP-PREFIX]");
+                    eprintln!("usage: blindrelay-adapter [--broken[=encrypt|error-code|store|mailbox|e164]] [--unsupported OP-PREFIX]");
                     return std::process::ExitCode::from(2);
                 }
             },
@@ -463,6 +497,8 @@ fn main() -> std::process::ExitCode {
             "encrypt" | "1" => Broken::Encrypt,
             "error-code" => Broken::ErrorCode,
             "store" => Broken::Store,
+            "mailbox" => Broken::Mailbox,
+            "e164" => Broken::E164,
             other => {
                 eprintln!("blindrelay-adapter: unknown --broken mode {other}");
                 return std::process::ExitCode::from(2);
@@ -503,4 +539,308 @@ fn main() -> std::process::ExitCode {
         }
     }
     std::process::ExitCode::SUCCESS
+}
+
+fn u32_field(v: &Value, key: &str) -> Result<u32, String> {
+    u32::try_from(uint(v, key)?).map_err(|_| format!("`{key}` out of range"))
+}
+
+fn u8_field(v: &Value, key: &str) -> Result<u8, String> {
+    u8::try_from(uint(v, key)?).map_err(|_| format!("`{key}` out of range"))
+}
+
+fn usize_field(v: &Value, key: &str) -> Result<usize, String> {
+    usize::try_from(uint(v, key)?).map_err(|_| format!("`{key}` out of range"))
+}
+
+/// The operations of spec §8: HPKE, padding, envelopes.
+fn envelope_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fail> {
+    Ok(match op {
+        "hpke.derive_key_pair" => {
+            let sk = hazmat::hpke_derive_key_pair(&bytes(r, "ikm")?);
+            json!({
+                "secretKey": h(*sk),
+                "publicKey": h(SealingKeySecret::from_bytes(*sk).public_key()),
+            })
+        }
+        "hpke.seal" => {
+            let (enc, ct, t) = hazmat::hpke_seal_base(
+                &arr(r, "ikmE")?,
+                &arr(r, "recipientPublicKey")?,
+                &bytes(r, "info")?,
+                &bytes(r, "aad")?,
+                &bytes(r, "plaintext")?,
+            )?;
+            json!({
+                "enc": h(enc),
+                "sharedSecret": h(*t.shared_secret),
+                "key": h(*t.key),
+                "baseNonce": h(t.base_nonce),
+                "exporterSecret": h(*t.exporter_secret),
+                "ciphertext": h(ct),
+            })
+        }
+        "hpke.open" => json!({ "plaintext": h(hazmat::hpke_open_base(
+            &arr(r, "recipientSecretKey")?,
+            &arr(r, "enc")?,
+            &bytes(r, "info")?,
+            &bytes(r, "aad")?,
+            &bytes(r, "ciphertext")?,
+        )?) }),
+        "padding.length" => {
+            let n = usize_field(r, "contentLength")?;
+            let p = envelope::padded_len(n).ok_or(blindrelay::Error::MessageTooLarge)?;
+            json!({ "paddedLength": p })
+        }
+        "envelope.seal" => {
+            let sender = IdentityPublicKey::decode_exact(&bytes(r, "sender")?)?;
+            let (env, t) = hazmat::envelope_seal(
+                &arr(r, "ikmE")?,
+                &arr(r, "mailbox")?,
+                &arr(r, "recipientSealingKey")?,
+                &sender,
+                &bytes(r, "inner")?,
+            )?;
+            json!({
+                "ephemeralSecret": h(*t.ephemeral_secret),
+                "enc": h(t.enc),
+                "info": h(&t.info),
+                "sharedSecret": h(*t.shared_secret),
+                "key": h(*t.key),
+                "baseNonce": h(*t.base_nonce),
+                "content": h(&t.content),
+                "paddedContent": h(&*t.padded),
+                "ciphertext": h(&t.ciphertext),
+                "envelope": h(env.to_bytes()),
+            })
+        }
+        "envelope.parse" => {
+            let env = Envelope::decode_exact(&bytes(r, "envelope")?)?;
+            json!({
+                "mailbox": h(env.mailbox()),
+                "enc": h(env.enc()),
+                "ciphertext": h(env.ciphertext()),
+            })
+        }
+        "envelope.open" => {
+            let secret = SealingKeySecret::from_bytes(arr(r, "recipientSealingSecret")?);
+            let env = Envelope::decode_exact(&bytes(r, "envelope")?)?;
+            let mut expected = arr(r, "mailbox")?;
+            if broken == Some(Broken::Mailbox) {
+                expected = *env.mailbox();
+            }
+            let opened = envelope::open(&secret, &expected, &env)?;
+            json!({
+                "sender": h(opened.sender.to_array()),
+                "innerType": opened.inner_type.0,
+                "inner": h(&opened.inner),
+            })
+        }
+        _ => return Err(Fail::Unsupported),
+    })
+}
+
+fn contact_ids(r: &Value) -> Result<Vec<ContactId>, String> {
+    r["contactIds"]
+        .as_array()
+        .ok_or("missing array `contactIds`")?
+        .iter()
+        .map(|v| {
+            let b = hex::decode(v.as_str().ok_or("contact id not a string")?)
+                .map_err(|e| e.to_string())?;
+            Ok(ContactId::from_bytes(
+                b.try_into().map_err(|_| "contact id not 32 bytes")?,
+            ))
+        })
+        .collect()
+}
+
+fn verified_params(r: &Value) -> Result<contact::VerifiedDiscovery, Fail> {
+    Ok(
+        DiscoveryParameters::decode_exact(&bytes(r, "discoveryParameters")?)?
+            .verify(&arr(r, "relayKey")?)?,
+    )
+}
+
+fn argon2_failed(e: argon2::Error) -> Fail {
+    Fail::Bad(format!("argon2: {e}"))
+}
+
+/// The operations of spec §9: contact discovery, suite ch1.
+fn contact_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fail> {
+    Ok(match op {
+        "e164.parse" => {
+            let mut input = string(r, "input")?;
+            if broken == Some(Broken::E164) {
+                input.retain(|c| !c.is_whitespace());
+            }
+            json!({ "canonical": PhoneNumber::parse_canonical(&input)?.as_str() })
+        }
+        "e164.normalize" => {
+            json!({ "canonical": contact::normalize_lenient(&string(r, "input")?)?.as_str() })
+        }
+        "contact.relay_id" => {
+            json!({ "relayId": h(RelayId::from_relay_key(&arr(r, "relayKey")?).0) })
+        }
+        "contact.salt" => json!({ "salt": h(ContactSalt::derive(
+            &RelayId(arr(r, "relayId")?),
+            u32_field(r, "saltGeneration")?,
+            &SaltNonce(arr(r, "saltNonce")?),
+        ).0) }),
+        "argon2id" => {
+            use argon2::{Algorithm, Argon2, AssociatedData, ParamsBuilder, Version};
+            if uint(r, "version")? != 0x13 {
+                return Err(Fail::Unsupported);
+            }
+            let ad = bytes(r, "associatedData")?;
+            let params = ParamsBuilder::new()
+                .m_cost(u32_field(r, "memoryKiB")?)
+                .t_cost(u32_field(r, "passes")?)
+                .p_cost(u32_field(r, "lanes")?)
+                .output_len(usize_field(r, "length")?)
+                .data(AssociatedData::new(&ad).map_err(argon2_failed)?)
+                .build()
+                .map_err(argon2_failed)?;
+            let secret = bytes(r, "secret")?;
+            let a = Argon2::new_with_secret(&secret, Algorithm::Argon2id, Version::V0x13, params)
+                .map_err(argon2_failed)?;
+            let mut tag = vec![0u8; usize_field(r, "length")?];
+            a.hash_password_into(&bytes(r, "password")?, &bytes(r, "salt")?, &mut tag)
+                .map_err(argon2_failed)?;
+            json!({ "tag": h(tag) })
+        }
+        "contact.argon2id" => {
+            use argon2::{Algorithm, Argon2, Params, Version};
+            let params = Params::new(
+                contact::hash::ARGON2_M_COST_KIB,
+                contact::hash::ARGON2_T_COST,
+                contact::hash::ARGON2_P_COST,
+                Some(contact::hash::CONTACT_ID_LEN),
+            )
+            .map_err(argon2_failed)?;
+            let mut tag = [0u8; contact::hash::CONTACT_ID_LEN];
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+                .hash_password_into(&bytes(r, "password")?, &bytes(r, "salt")?, &mut tag)
+                .map_err(argon2_failed)?;
+            json!({ "tag": h(tag) })
+        }
+        "contact.id" => {
+            let number = PhoneNumber::parse_canonical(&string(r, "e164")?)?;
+            let id = contact::contact_id(ContactSalt(arr(r, "salt")?), &number)?;
+            json!({ "password": h(&*contact::password(&number)), "contactId": h(id.as_bytes()) })
+        }
+        "contact.bucket" => {
+            let id = ContactId::from_bytes(arr(r, "contactId")?);
+            let b = BucketBits::new(u8_field(r, "bucketBits")?)?;
+            json!({ "prefix": contact::bucket_prefix(&id, b), "matchTag": h(MatchTag::of(&id).0) })
+        }
+        "contact.dummy_prefix" => json!({ "prefix": contact::dummy_prefix(
+            &DiscoverySecret::from_bytes(&arr(r, "clientSecret")?),
+            &RelayId(arr(r, "relayId")?),
+            u32_field(r, "saltGeneration")?,
+            BucketBits::new(u8_field(r, "bucketBits")?)?,
+            u32_field(r, "index")?,
+        ) }),
+        "discovery.sign" => {
+            let relay = IdentityKeyPair::from_seed(&arr(r, "relayIdentitySeed")?);
+            let max = u16::try_from(uint(r, "maxSizeClass")?)
+                .map_err(|_| "`maxSizeClass` out of range".to_string())?;
+            let p = DiscoveryParameters::sign(
+                &relay,
+                u32_field(r, "saltGeneration")?,
+                &SaltNonce(arr(r, "saltNonce")?),
+                BucketBits::new(u8_field(r, "bucketBits")?)?,
+                max,
+            )?;
+            json!({ "discoveryParameters": h(p.to_bytes()), "signatureInput": h(p.signature_input()) })
+        }
+        "discovery.verify" => {
+            let v = verified_params(r)?;
+            let p = v.params();
+            json!({
+                "relayId": h(v.relay_id().0),
+                "salt": h(v.salt().0),
+                "saltGeneration": p.salt_generation(),
+                "saltNonce": h(p.salt_nonce()),
+                "bucketBits": p.bucket_bits().get(),
+                "maxSizeClass": p.max_size_class(),
+            })
+        }
+        "lookup.request" => {
+            let v = verified_params(r)?;
+            let secret = DiscoverySecret::from_bytes(&arr(r, "clientSecret")?);
+            let req = v.lookup_request(&secret, &contact_ids(r)?)?;
+            json!({ "lookupRequest": h(req.to_bytes()) })
+        }
+        "lookup.parse_request" => {
+            let req = LookupRequest::decode_exact(&bytes(r, "lookupRequest")?)?;
+            json!({
+                "saltGeneration": req.salt_generation(),
+                "bucketBits": req.bucket_bits().get(),
+                "prefixes": req.prefixes(),
+            })
+        }
+        "lookup.check" => {
+            let p = DiscoveryParameters::decode_exact(&bytes(r, "discoveryParameters")?)?;
+            p.check_request(&LookupRequest::decode_exact(&bytes(r, "lookupRequest")?)?)?;
+            json!({})
+        }
+        "registration.create" => {
+            let reg = Registration::new(
+                u32_field(r, "saltGeneration")?,
+                arr(r, "contactId")?,
+                &bytes(r, "record")?,
+            )?;
+            json!({ "registration": h(reg.to_bytes()) })
+        }
+        "registration.parse" => {
+            let reg = Registration::decode_exact(&bytes(r, "registration")?)?;
+            json!({
+                "saltGeneration": reg.salt_generation(),
+                "contactId": h(reg.contact_id()),
+                "record": h(reg.record()),
+            })
+        }
+        "lookup.answer" => {
+            let p = DiscoveryParameters::decode_exact(&bytes(r, "discoveryParameters")?)?;
+            let req = LookupRequest::decode_exact(&bytes(r, "lookupRequest")?)?;
+            let mut buckets: BTreeMap<u32, Vec<BucketEntry>> = BTreeMap::new();
+            for reg in r["registrations"]
+                .as_array()
+                .ok_or_else(|| "missing array `registrations`".to_string())?
+            {
+                let b = hex::decode(
+                    reg.as_str()
+                        .ok_or_else(|| "registration not a string".to_string())?,
+                )
+                .map_err(|e| e.to_string())?;
+                let (prefix, entry) = p.bucket_entry(&Registration::decode_exact(&b)?)?;
+                buckets.entry(prefix).or_default().push(entry);
+            }
+            let resp = p.answer(&req, |prefix| {
+                buckets.get(&prefix).cloned().unwrap_or_default()
+            })?;
+            json!({ "lookupResponse": h(resp.to_bytes()) })
+        }
+        "lookup.parse_response" => {
+            let resp = LookupResponse::decode_exact(&bytes(r, "lookupResponse")?)?;
+            json!({
+                "saltGeneration": resp.salt_generation(),
+                "bucketBits": resp.bucket_bits().get(),
+                "prefixes": resp.buckets().iter().map(|b| b.prefix()).collect::<Vec<_>>(),
+            })
+        }
+        "lookup.match" => {
+            let v = verified_params(r)?;
+            let req = LookupRequest::decode_exact(&bytes(r, "lookupRequest")?)?;
+            let resp = LookupResponse::decode_exact(&bytes(r, "lookupResponse")?)?;
+            let matches: Vec<Value> = v
+                .match_response(&req, &resp, &contact_ids(r)?)?
+                .iter()
+                .map(|m| json!({ "contact": m.contact, "records": m.records.iter().map(h).collect::<Vec<_>>() }))
+                .collect();
+            json!({ "matches": matches })
+        }
+        _ => return Err(Fail::Unsupported),
+    })
 }
