@@ -74,7 +74,8 @@ impl Decode for RatchetHeader {
 /// | ver=01 | 0x03 | encrypted header (80)   | body nonce (24) | body: opaque32 (≤ 65552) |
 /// +--------+------+-------------------------+-----------------+--------------------------+
 /// encrypted header = header nonce (24) || XChaCha20-Poly1305(HK, header nonce, AD, header)
-/// body             = XChaCha20-Poly1305(MK, body nonce, AD || encrypted header, plaintext)
+/// body             = XChaCha20-Poly1305(MK, body nonce, AD || encrypted header || 00*16,
+///                                       plaintext)
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RatchetMessage {
