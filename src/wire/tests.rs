@@ -273,3 +273,19 @@ fn ratchet_body_bounds() {
     assert_strict::<RatchetHeader>(&header.to_bytes());
     assert_eq!(header.to_bytes().len(), RATCHET_HEADER_LEN);
 }
+
+/// Regression (fuzz finding `regression-short-body-trailing`, fuzz/README.md): a body
+/// shorter than a tag followed by trailing bytes. The borrowed parser checked for
+/// trailing bytes before the minimum body length and reported `TrailingBytes` where the
+/// owned parser reported `InvalidEncoding`; both now report the body first.
+#[test]
+fn regression_short_body_with_trailing_bytes_is_the_same_error_in_both_parsers() {
+    let mut bytes =
+        RatchetMessageRef::start_encoding(&[0; ENCRYPTED_HEADER_LEN], &[0; BODY_NONCE_LEN], 1);
+    bytes.extend_from_slice(&[0x49, 0xbb, 0xf7, 0x6f]);
+    let short = Error::InvalidEncoding {
+        field: "ratchet.body",
+    };
+    assert_eq!(RatchetMessage::decode_exact(&bytes).unwrap_err(), short);
+    assert_eq!(RatchetMessageRef::parse(&bytes).unwrap_err(), short);
+}
