@@ -119,17 +119,17 @@ fn skip(
 }
 
 /// Header AEAD: `nonce (24) || XChaCha20-Poly1305(hk, nonce, AD, header)` (spec §7.5).
+/// Both directions run on the stack through the short-input AEAD
+/// ([`aead::xseal_short`]): a header is sealed once per message and opened once per
+/// candidate header key.
 fn open_header(
     header_key: &[u8; 32],
     ad: &[u8; AD_LEN],
     encrypted: &[u8; ENCRYPTED_HEADER_LEN],
 ) -> Option<RatchetHeader> {
-    // Opened on the stack: trial decryption runs for every candidate header key.
-    let (nonce, rest) = encrypted.split_first_chunk::<XNONCE_LEN>()?;
-    let (ct, tag) = rest.split_first_chunk::<RATCHET_HEADER_LEN>()?;
-    let tag: &[u8; TAG_LEN] = tag.try_into().ok()?;
-    let mut plain = *ct;
-    aead::xopen_in_place(header_key, nonce, ad, &mut plain, tag).ok()?;
+    let (nonce, ct_and_tag) = encrypted.split_first_chunk::<XNONCE_LEN>()?;
+    let mut plain = [0u8; RATCHET_HEADER_LEN];
+    aead::xopen_short(header_key, nonce, ad, ct_and_tag, &mut plain).ok()?;
     RatchetHeader::decode_exact(&plain).ok()
 }
 
@@ -138,23 +138,19 @@ fn seal_header(
     header_key: &[u8; 32],
     ad: &[u8; AD_LEN],
     header: &RatchetHeader,
-) -> [u8; ENCRYPTED_HEADER_LEN] {
-    let nonce = random_array::<XNONCE_LEN>(rng);
+) -> Result<[u8; ENCRYPTED_HEADER_LEN], Error> {
     // Layout: nonce (24) || encrypted header (40) || tag (16), built on the stack.
-    let mut plain = header.to_array();
-    let tag = aead::xseal_in_place(header_key, &nonce, ad, &mut plain);
     let mut out = [0u8; ENCRYPTED_HEADER_LEN];
-    if let Some((n, rest)) = out.split_first_chunk_mut::<XNONCE_LEN>() {
-        *n = nonce;
-        if let Some((ct, t)) = rest.split_first_chunk_mut::<RATCHET_HEADER_LEN>() {
-            *ct = plain;
-            if let Ok(t) = <&mut [u8; TAG_LEN]>::try_from(t) {
-                *t = tag;
-            }
-        }
-    }
+    let (nonce, ct_and_tag) =
+        out.split_first_chunk_mut::<XNONCE_LEN>()
+            .ok_or(Error::ApiMisuse {
+                reason: "unreachable: header layout",
+            })?;
+    *nonce = random_array::<XNONCE_LEN>(rng);
+    let mut plain = header.to_array();
+    let sealed = aead::xseal_short(header_key, nonce, ad, &plain, ct_and_tag);
     plain.zeroize();
-    out
+    sealed.map(|()| out)
 }
 
 /// Zero bytes that end the body's associated data (spec §7.5): they make it
@@ -226,7 +222,7 @@ impl RatchetState {
             previous_chain_length: self.previous_sending_length,
             message_number: self.sending_number,
         };
-        let encrypted_header = seal_header(rng, &header_key, ad, &header);
+        let encrypted_header = seal_header(rng, &header_key, ad, &header)?;
         let body_nonce = random_array::<XNONCE_LEN>(rng);
         // Encrypt straight into the message buffer: one copy of the plaintext, as a raw
         // AEAD seal makes.
