@@ -157,20 +157,23 @@ pub fn xopen_short(
 mod tests {
     use super::*;
 
+    // RFC 8439 §2.8.2's inputs, which draft-irtf-cfrg-xchacha-03 §A.3.1 reuses with its
+    // own nonce.
+    const KEY_HEX: &str = "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f";
+    const AAD_HEX: &str = "50515253c0c1c2c3c4c5c6c7";
+    const SUNSCREEN: &[u8] = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
+
+    fn hex_array<const N: usize>(s: &str) -> [u8; N] {
+        hex::decode(s).unwrap().try_into().unwrap()
+    }
+
     /// RFC 8439 §2.8.2 pins ChaCha20-Poly1305.
     #[test]
     fn rfc8439_aead() {
-        let key: [u8; 32] =
-            hex::decode("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f")
-                .unwrap()
-                .try_into()
-                .unwrap();
-        let nonce: [u8; 12] = hex::decode("070000004041424344454647")
-            .unwrap()
-            .try_into()
-            .unwrap();
-        let aad = hex::decode("50515253c0c1c2c3c4c5c6c7").unwrap();
-        let pt = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
+        let key: [u8; 32] = hex_array(KEY_HEX);
+        let nonce: [u8; 12] = hex_array("070000004041424344454647");
+        let aad = hex::decode(AAD_HEX).unwrap();
+        let pt = SUNSCREEN;
         let ct = seal(&key, &nonce, &aad, pt);
         assert_eq!(
             hex::encode(&ct[ct.len() - 16..]),
@@ -205,17 +208,10 @@ mod tests {
     /// draft-irtf-cfrg-xchacha-03 §A.3.1 pins XChaCha20-Poly1305 in both implementations.
     #[test]
     fn xchacha_draft_vector_in_both_implementations() {
-        let key: [u8; 32] =
-            hex::decode("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f")
-                .unwrap()
-                .try_into()
-                .unwrap();
-        let nonce: [u8; 24] = hex::decode("404142434445464748494a4b4c4d4e4f5051525354555657")
-            .unwrap()
-            .try_into()
-            .unwrap();
-        let aad = hex::decode("50515253c0c1c2c3c4c5c6c7").unwrap();
-        let pt = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
+        let key: [u8; 32] = hex_array(KEY_HEX);
+        let nonce: [u8; 24] = hex_array("404142434445464748494a4b4c4d4e4f5051525354555657");
+        let aad = hex::decode(AAD_HEX).unwrap();
+        let pt = SUNSCREEN;
         let expected_tag = "c0875924c1c7987947deafd8780acf49";
         let ct = xseal(&key, &nonce, &aad, pt);
         assert_eq!(hex::encode(&ct[ct.len() - 16..]), expected_tag);
