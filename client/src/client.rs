@@ -544,9 +544,14 @@ impl<S: Store> Client<S> {
             }
             match hit {
                 Some((i, plaintext)) => {
-                    if i == 0 {
-                        peer.reset_pending = false;
+                    // The session that decrypted is the one the peer uses now: it becomes
+                    // (or stays) active, the others keep their order. Any authenticated
+                    // message also answers a reset this client started.
+                    if i > 0 && i < sessions.len() {
+                        let s = sessions.remove(i);
+                        sessions.insert(0, s);
                     }
+                    peer.reset_pending = false;
                     ctx.save(tx, rng, &mut peer, &sessions)?;
                     tx.put_delivered(&digest)?;
                     Ok(outcome(&peer, plaintext, false))
