@@ -5,10 +5,17 @@
 //!
 //! Criterion reports each step's mean and median. A second pass then times 2000 single
 //! messages of each kind and prints their p50 and p99.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_precision_loss,
+    missing_docs
+)]
 
 use blindrelay::{initiate, PrekeyBundle, Session};
-use blindrelay_client::{BundleSource, Client, Error, SqliteStore};
+use blindrelay_client::{BundleSource, Client, Error, MemoryStore, SqliteStore, Store};
 use criterion::{black_box, BatchSize, Criterion};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -51,20 +58,18 @@ impl Drop for Db {
     }
 }
 
-struct Pair {
+struct Pair<S: Store> {
     rng: ChaCha20Rng,
     dir: Dir,
-    alice: Client<SqliteStore>,
-    bob: Client<SqliteStore>,
-    _dbs: (Db, Db),
+    alice: Client<S>,
+    bob: Client<S>,
 }
 
-/// Two clients on files, with one exchange done (so both sides hold ratchet sessions).
-fn pair(name: &str) -> Pair {
+/// Two clients, with one exchange done (so both sides hold ratchet sessions).
+fn pair<S: Store>(a: S, b: S) -> Pair<S> {
     let mut rng = ChaCha20Rng::seed_from_u64(7);
-    let dbs = (Db::new(&format!("{name}-a")), Db::new(&format!("{name}-b")));
-    let mut alice = Client::create(&mut rng, SqliteStore::open(&dbs.0 .0).unwrap(), 0).unwrap();
-    let mut bob = Client::create(&mut rng, SqliteStore::open(&dbs.1 .0).unwrap(), 0).unwrap();
+    let mut alice = Client::create(&mut rng, a, 0).unwrap();
+    let mut bob = Client::create(&mut rng, b, 0).unwrap();
     let mut dir = Dir(HashMap::new());
     dir.0.insert("alice".into(), alice.bundle().unwrap());
     dir.0.insert("bob".into(), bob.bundle().unwrap());
@@ -77,8 +82,53 @@ fn pair(name: &str) -> Pair {
         dir,
         alice,
         bob,
-        _dbs: dbs,
     }
+}
+
+fn sqlite_pair(name: &str) -> (Pair<SqliteStore>, (Db, Db)) {
+    let dbs = (Db::new(&format!("{name}-a")), Db::new(&format!("{name}-b")));
+    let p = pair(
+        SqliteStore::open(&dbs.0 .0).unwrap(),
+        SqliteStore::open(&dbs.1 .0).unwrap(),
+    );
+    (p, dbs)
+}
+
+fn memory_pair() -> Pair<MemoryStore> {
+    pair(MemoryStore::new(), MemoryStore::new())
+}
+
+fn bench_client<S: Store>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    label: &str,
+    mut p: Pair<S>,
+    mut q: Pair<S>,
+) {
+    let msg = vec![0x42u8; LEN];
+    g.bench_function(
+        format!("{label}/Client::send (encrypt, seal, commit)"),
+        |x| {
+            x.iter(|| black_box(p.alice.send(&mut p.rng, &mut p.dir, "bob", &msg).unwrap()));
+        },
+    );
+    let Pair {
+        rng,
+        dir,
+        alice,
+        bob,
+    } = &mut q;
+    let mut rng_b = ChaCha20Rng::seed_from_u64(9);
+    let mut dir_b = dir.clone();
+    g.bench_function(
+        format!("{label}/Client::receive (open, decrypt, commit)"),
+        |x| {
+            x.iter_batched(
+                || alice.send(rng, dir, "bob", &msg).unwrap(),
+                |e| black_box(bob.receive(&mut rng_b, &mut dir_b, &e).unwrap()),
+                BatchSize::SmallInput,
+            );
+        },
+    );
 }
 
 /// Two bare sessions, with one exchange done.
@@ -127,28 +177,10 @@ fn bench(c: &mut Criterion) {
         );
     });
 
-    let mut p = pair("send");
-    g.bench_function("sqlite/Client::send (encrypt, seal, commit)", |x| {
-        x.iter(|| black_box(p.alice.send(&mut p.rng, &mut p.dir, "bob", &msg).unwrap()));
-    });
-    drop(p);
-    let mut p = pair("recv");
-    let Pair {
-        rng,
-        dir,
-        alice,
-        bob,
-        ..
-    } = &mut p;
-    let mut rng_b = ChaCha20Rng::seed_from_u64(9);
-    let mut dir_b = dir.clone();
-    g.bench_function("sqlite/Client::receive (open, decrypt, commit)", |x| {
-        x.iter_batched(
-            || alice.send(rng, dir, "bob", &msg).unwrap(),
-            |e| black_box(bob.receive(&mut rng_b, &mut dir_b, &e).unwrap()),
-            BatchSize::SmallInput,
-        );
-    });
+    bench_client(&mut g, "memory", memory_pair(), memory_pair());
+    let (p, _d1) = sqlite_pair("send");
+    let (q, _d2) = sqlite_pair("recv");
+    bench_client(&mut g, "sqlite", p, q);
     g.finish();
 }
 
@@ -159,11 +191,26 @@ fn percentiles(name: &str, mut t: Vec<Duration>) {
         t[i].as_secs_f64() * 1e6
     };
     println!(
-        "{name:<48} p50 {:>9.1} µs   p99 {:>9.1} µs   (n = {})",
+        "{name:<52} p50 {:>9.1} µs   p99 {:>9.1} µs   (n = {})",
         at(0.50),
         at(0.99),
         t.len()
     );
+}
+
+fn client_latencies<S: Store>(mut p: Pair<S>, n: usize) -> (Vec<Duration>, Vec<Duration>) {
+    let msg = vec![0x42u8; LEN];
+    let mut send = Vec::with_capacity(n);
+    let mut recv = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let e = p.alice.send(&mut p.rng, &mut p.dir, "bob", &msg).unwrap();
+        send.push(t.elapsed());
+        let t = Instant::now();
+        black_box(p.bob.receive(&mut p.rng, &mut p.dir, &e).unwrap());
+        recv.push(t.elapsed());
+    }
+    (send, recv)
 }
 
 /// Times single messages (2000 of each kind) and prints p50 and p99.
@@ -181,22 +228,28 @@ fn latencies() {
         black_box(b.decrypt(&m).unwrap());
         dec.push(t.elapsed());
     }
-    let mut p = pair("lat");
-    let mut send = Vec::with_capacity(N);
-    let mut recv = Vec::with_capacity(N);
-    for _ in 0..N {
-        let t = Instant::now();
-        let e = p.alice.send(&mut p.rng, &mut p.dir, "bob", &msg).unwrap();
-        send.push(t.elapsed());
-        let t = Instant::now();
-        black_box(p.bob.receive(&mut p.rng, &mut p.dir, &e).unwrap());
-        recv.push(t.elapsed());
-    }
+    let (p, _dbs) = sqlite_pair("lat");
+    let (sqlite_send, sqlite_recv) = client_latencies(p, N);
+    let (memory_send, memory_recv) = client_latencies(memory_pair(), N);
     println!("\nper-message latency, 1 KiB, one direction:");
     percentiles("bare Session::encrypt", enc);
     percentiles("bare Session::decrypt", dec);
-    percentiles("SqliteStore Client::send (encrypt+seal+commit)", send);
-    percentiles("SqliteStore Client::receive (open+decrypt+commit)", recv);
+    percentiles(
+        "MemoryStore Client::send (encrypt+seal+commit)",
+        memory_send,
+    );
+    percentiles(
+        "MemoryStore Client::receive (open+decrypt+commit)",
+        memory_recv,
+    );
+    percentiles(
+        "SqliteStore Client::send (encrypt+seal+commit)",
+        sqlite_send,
+    );
+    percentiles(
+        "SqliteStore Client::receive (open+decrypt+commit)",
+        sqlite_recv,
+    );
 }
 
 fn main() {

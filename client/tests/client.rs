@@ -1,6 +1,13 @@
 //! End-to-end behaviour of the client over both stores: first flights, follow-up initial
 //! messages, trust on first use, replay after restart, failed receives, prekey upkeep.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
 
 mod common;
 

@@ -1,7 +1,14 @@
 //! Two clients over SQLite files, killed at random points between (and in the middle of)
 //! protocol steps and reopened from the same files: nothing acknowledged is lost, nothing
 //! is delivered twice, and every session resumes. Deterministic seeds, no timing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
 
 mod common;
 

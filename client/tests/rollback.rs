@@ -2,7 +2,14 @@
 //! duplicates and rollbacks of either side (session rows only, or the whole store) never
 //! deliver a plaintext twice to one history, never reuse a nonce, and resume within one
 //! round trip after the last rollback, with no user action.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
 
 mod common;
 

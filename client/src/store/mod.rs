@@ -25,7 +25,7 @@ mod memory;
 mod sqlite;
 
 pub use memory::{MemoryStore, MemoryTx};
-pub use sqlite::{SqliteStore, SqliteTx};
+pub use sqlite::{SqliteStore, SqliteTx, SCHEMA_VERSION};
 
 use crate::Error;
 use blindrelay::IdentityPublicKey;

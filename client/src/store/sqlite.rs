@@ -224,6 +224,7 @@ fn to_u64(x: i64) -> Result<u64, Error> {
     u64::try_from(x).map_err(|_| Error::Storage("negative counter".into()))
 }
 
+type LocalRow = (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
 type PeerRow = (
     Vec<u8>,
     Option<String>,
@@ -318,7 +319,7 @@ fn spk_record(row: SpkRow) -> Result<SignedPrekeyRecord, Error> {
 
 impl StoreTx for SqliteTx<'_> {
     fn local(&mut self) -> Result<Option<LocalRecord>, Error> {
-        let row: Option<(Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>)> = self
+        let row: Option<LocalRow> = self
             .tx
             .query_row(
                 "SELECT identity_seed, sealing_secret, mailbox, storage_key FROM local",

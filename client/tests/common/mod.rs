@@ -1,5 +1,10 @@
 //! An in-test relay: published bundles with one-time prekey pools, and mailbox queues.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use blindrelay::codec::Decode;
 use blindrelay::{Envelope, PrekeyBundle};
