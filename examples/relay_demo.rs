@@ -23,8 +23,8 @@ use blindrelay::keys::{
     SignedPrekeySecret,
 };
 use blindrelay::{
-    accept_opened, initiate, BundleKeys, IdentityKeyPair, IdentityPublicKey, MemoryPrekeyStore,
-    PrekeyBundle, Session, StorageKey,
+    accept_opened, initiate, BundleKeys, IdentityKeyPair, IdentityPublicKey, IdentityRecord,
+    MemoryPrekeyStore, PrekeyBundle, Session, StorageKey,
 };
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -91,6 +91,8 @@ struct Client {
     mailbox: [u8; 32],
     store: MemoryPrekeyStore,
     bundle: PrekeyBundle,
+    /// Our signed identity record, carried by our initial messages (spec §6.3).
+    record: IdentityRecord,
     discovery_secret: DiscoverySecret,
     sessions: HashMap<IdentityPublicKey, Session>,
     received: Vec<(IdentityPublicKey, Vec<u8>)>,
@@ -127,6 +129,7 @@ impl Client {
             sealing,
             mailbox,
             store,
+            record: bundle.identity_record(),
             bundle,
             discovery_secret: DiscoverySecret::generate(rng),
             sessions: HashMap::new(),
@@ -150,7 +153,7 @@ impl Client {
         let session = match self.sessions.entry(peer.identity) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(initiate(rng, &self.identity, &verified).expect("initiate"))
+                v.insert(initiate(rng, &self.identity, &self.record, &verified).expect("initiate"))
             }
         };
         let inner = session.encrypt(rng, text.as_bytes()).expect("encrypt");

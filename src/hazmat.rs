@@ -37,13 +37,29 @@ pub fn identity_secrets(seed: &[u8; 32]) -> (Zeroizing<[u8; 32]>, Zeroizing<[u8;
 /// the ML-KEM key fails validation.
 pub fn handshake_initiator(
     ours: &IdentityKeyPair,
+    our_record: &crate::wire::IdentityRecord,
     theirs: &VerifiedBundle,
     ephemeral: &[u8; 32],
     kem_randomness: &[u8; 32],
 ) -> Result<(InitialHeader, HandshakeTrace), Error> {
     let (_seed, header, trace) =
-        crate::handshake::initiator_secrets(ours, theirs, ephemeral, kem_randomness)?;
+        crate::handshake::initiator_secrets(ours, our_record, theirs, ephemeral, kem_randomness)?;
     Ok((header, trace))
+}
+
+/// Starts a session whose initial header carries `record` as given, even one that is not
+/// `ours`'s: a forged identity record, for the negative vectors of spec §6.5 (the responder
+/// must refuse it with `BadSignature`). Never use it to send.
+///
+/// # Errors
+/// As [`crate::initiate`], without its `ApiMisuse` check.
+pub fn initiate_with_any_record(
+    rng: &mut (impl crate::crypto::CryptoRng + crate::crypto::RngCore),
+    ours: &IdentityKeyPair,
+    record: &crate::wire::IdentityRecord,
+    theirs: &VerifiedBundle,
+) -> Result<crate::Session, Error> {
+    crate::handshake::start(rng, ours, record, theirs)
 }
 
 /// The responder's recomputation from a header (spec §6.5), changing nothing in `store`.

@@ -29,7 +29,7 @@ pub use error::Error;
 pub use handshake::{accept, accept_opened, initiate};
 pub use keys::{IdentityKeyPair, IdentityPublicKey, MemoryPrekeyStore, PrekeyStore};
 pub use session::{Session, StorageKey};
-pub use wire::PrekeyBundle;
+pub use wire::{IdentityRecord, PrekeyBundle};
 
 /// The crate's version of the protocol specification in `spec/`.
 pub const SPEC_VERSION: &str = "1.0-draft";

@@ -86,6 +86,15 @@ fn known_limits() -> Vec<(&'static str, u64)> {
         ),
         ("MAX_SKIP", u64::from(blindrelay::ratchet::MAX_SKIP)),
         (
+            "MAX_REPLAY_RECORDS_PER_SIGNED_PREKEY",
+            blindrelay::keys::MAX_REPLAY_RECORDS_PER_SIGNED_PREKEY as u64,
+        ),
+        (
+            "SIGNED_PREKEY_MAX_AGE",
+            blindrelay::keys::SIGNED_PREKEY_MAX_AGE,
+        ),
+        ("SIGNED_PREKEY_GRACE", blindrelay::keys::SIGNED_PREKEY_GRACE),
+        (
             "MAX_SKIPPED_KEYS",
             blindrelay::ratchet::MAX_SKIPPED_KEYS as u64,
         ),

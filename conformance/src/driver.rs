@@ -416,12 +416,15 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             all_same("bundle.create", case, &b, &["bundle"])?;
             let mut args = pick(case, &["bundle", "ephemeralSecret", "kemRandomness"]);
             args["identitySeed"] = case["initiatorIdentitySeed"].clone();
+            args["mailbox"] = case["initiatorMailbox"].clone();
+            args["sealingSecret"] = case["initiatorSealingSecret"].clone();
             let r = a.ok("handshake.initiator", args)?;
             all_same(
                 "handshake.initiator",
                 case,
                 &r,
                 &[
+                    "initiatorRecord",
                     "header",
                     "kemCiphertext",
                     "kemSharedSecret",

@@ -111,7 +111,13 @@ impl Transcript {
         let alice_party = party::build(&party::generate(r, false, false)).expect("party");
         let mut bob_party = party::build(&party::generate(r, true, true)).expect("party");
         let verified = bob_party.bundle.clone().verify().expect("valid bundle");
-        let mut alice = initiate(r, &alice_party.identity, &verified).expect("initiate");
+        let mut alice = initiate(
+            r,
+            &alice_party.identity,
+            &alice_party.bundle.identity_record(),
+            &verified,
+        )
+        .expect("initiate");
         let first = alice.encrypt(r, b"first").expect("encrypt");
         let (bob, _) = accept(&bob_party.identity, &mut bob_party.store, &first).expect("accept");
         let start = json!({ "alice": h(&*alice.to_bytes()), "bob": h(&*bob.to_bytes()) });
@@ -631,7 +637,8 @@ pub fn write_fuzz_seeds(corpus: &std::path::Path) -> std::io::Result<usize> {
     let mut r = rng("fuzz-accept");
     for i in 0..3 {
         let alice = blindrelay::IdentityKeyPair::generate(&mut r);
-        let mut s = initiate(&mut r, &alice, &verified).expect("initiate");
+        let record = blindrelay::fuzzing::fuzz_record(&alice);
+        let mut s = initiate(&mut r, &alice, &record, &verified).expect("initiate");
         let msg = s
             .encrypt(&mut r, format!("seed {i}").as_bytes())
             .expect("encrypt");

@@ -100,7 +100,7 @@ impl Opened {
             return Err(Error::UnknownMessageType(self.inner_type.0));
         }
         let msg = InitialMessage::decode_exact(&self.inner)?;
-        if msg.header.identity != self.sender {
+        if msg.header.initiator.identity != self.sender {
             return Err(Error::SenderMismatch);
         }
         Ok(msg)

@@ -34,7 +34,12 @@ fn ratchet_bytes(len: usize, fill: u8) -> Vec<u8> {
 fn initial_message(identity: IdentityPublicKey) -> InitialMessage {
     InitialMessage {
         header: InitialHeader {
-            identity,
+            initiator: crate::IdentityRecord {
+                identity,
+                mailbox: [1; 32],
+                sealing_key: [2; 32],
+                signature: [4; 64],
+            },
             ephemeral: [3; 32],
             signed_prekey_id: 1,
             kem_kind: PrekeyKind::SignedKem,

@@ -6,7 +6,7 @@ use crate::crypto::labels::{HANDSHAKE_INFO, HANDSHAKE_TRANSCRIPT_LABEL};
 use crate::crypto::{dh, kdf, kem};
 use crate::keys::{IdentityKeyPair, IdentityPublicKey, PrekeyStore};
 use crate::seed::SessionSeed;
-use crate::wire::{InitialHeader, PrekeyKind};
+use crate::wire::{IdentityRecord, InitialHeader, PrekeyKind};
 use crate::Error;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -126,9 +126,11 @@ fn finish(
 ///
 /// # Errors
 /// [`Error::NonContributory`] if any DH output is all zero; [`Error::InvalidPublicKey`]
-/// if the ML-KEM key fails validation (cannot happen for a verified bundle).
+/// if the ML-KEM key fails validation (cannot happen for a verified bundle). `our_record`
+/// is carried as given ([`initiate`](crate::initiate) checks that it is `ours`'s).
 pub(crate) fn initiator_secrets(
     ours: &IdentityKeyPair,
+    our_record: &IdentityRecord,
     theirs: &VerifiedBundle,
     ephemeral: &[u8; 32],
     kem_randomness: &[u8; 32],
@@ -151,7 +153,7 @@ pub(crate) fn initiator_secrets(
     }
     let (ct, ss) = kem::encapsulate(pqpk, kem_randomness)?;
     let header = InitialHeader {
-        identity: *ours.public(),
+        initiator: *our_record,
         ephemeral: dh::public_key(&ek),
         signed_prekey_id: b.signed_prekey.id,
         kem_kind,
@@ -183,15 +185,24 @@ pub(crate) struct ResponderUse {
 /// The responder's side (spec §6.5): recomputes the handshake secret from the header and
 /// the store, changing nothing.
 ///
+/// The checks run in the order of spec §6.5: the replay cache first (so that a further
+/// initial message of a first flight whose one-time prekey is already consumed is routed
+/// to its session, §6.6), then the initiator's identity record, then the prekeys.
+///
 /// # Errors
-/// [`Error::UnknownPrekey`] if a named prekey is not in the store;
 /// [`Error::ReplayedInitialMessage`] if the ephemeral key was already accepted under this
-/// signed prekey; [`Error::NonContributory`] if a DH output is all zero.
+/// signed prekey; [`Error::BadSignature`] or [`Error::InvalidPublicKey`] if the initiator's
+/// identity record does not verify; [`Error::UnknownPrekey`] if a named prekey is not in
+/// the store; [`Error::NonContributory`] if a DH output is all zero.
 pub(crate) fn responder_seed(
     ours: &IdentityKeyPair,
     store: &impl PrekeyStore,
     header: &InitialHeader,
 ) -> Result<(SessionSeed, ResponderUse, HandshakeTrace), Error> {
+    if store.is_replay(header.signed_prekey_id, &header.ephemeral) {
+        return Err(Error::ReplayedInitialMessage);
+    }
+    header.initiator.verify()?;
     let spk = store
         .signed_prekey(header.signed_prekey_id)
         .ok_or(Error::UnknownPrekey)?;
@@ -220,12 +231,12 @@ pub(crate) fn responder_seed(
         Some(id) => Some(store.one_time_prekey(id).ok_or(Error::UnknownPrekey)?),
         None => None,
     };
-    if store.is_replay(header.signed_prekey_id, &header.ephemeral) {
-        return Err(Error::ReplayedInitialMessage);
-    }
     let spk_secret = spk.static_secret();
     let mut dhs = Vec::with_capacity(4);
-    dhs.push(dh::diffie_hellman(&spk_secret, &header.identity.agreement)?);
+    dhs.push(dh::diffie_hellman(
+        &spk_secret,
+        &header.initiator.identity.agreement,
+    )?);
     dhs.push(dh::diffie_hellman(
         &ours.agreement_secret(),
         &header.ephemeral,
@@ -244,7 +255,14 @@ pub(crate) fn responder_seed(
         opk: opk_public.as_ref(),
     };
     let th = transcript_hash(&keys, header);
-    let (seed, trace) = finish(dhs, &ss, th, &header.identity, ours.public(), false);
+    let (seed, trace) = finish(
+        dhs,
+        &ss,
+        th,
+        &header.initiator.identity,
+        ours.public(),
+        false,
+    );
     let used = ResponderUse {
         signed_prekey_id: header.signed_prekey_id,
         one_time_prekey_id: header.one_time_prekey_id,

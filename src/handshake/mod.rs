@@ -27,6 +27,8 @@ mod establish;
 pub use derive::HandshakeTrace;
 #[allow(unused_imports)]
 pub(crate) use derive::{initiator_secrets, responder_seed, ResponderUse};
+#[cfg(feature = "hazmat")]
+pub(crate) use establish::start;
 pub use establish::{accept, accept_opened, initiate};
 
 #[cfg(test)]

@@ -13,7 +13,13 @@ fn pair(rng: &mut ChaCha20Rng, opk: bool, otk: bool) -> (Session, Session, Party
     let alice = party(rng, false, false);
     let mut bob = party(rng, opk, otk);
     let verified = bob.bundle.clone().verify().unwrap();
-    let mut a = initiate(rng, &alice.identity, &verified).unwrap();
+    let mut a = initiate(
+        rng,
+        &alice.identity,
+        &alice.bundle.identity_record(),
+        &verified,
+    )
+    .unwrap();
     let first = a.encrypt(rng, b"hello bob").unwrap();
     let (b, pt) = accept(&bob.identity, &mut bob.store, &first).unwrap();
     assert_eq!(pt, b"hello bob");
@@ -59,7 +65,13 @@ fn accept_changes_the_store_only_after_authentication() {
     let alice = party(&mut rng, false, false);
     let mut bob = party(&mut rng, true, true);
     let verified = bob.bundle.clone().verify().unwrap();
-    let mut a = initiate(&mut rng, &alice.identity, &verified).unwrap();
+    let mut a = initiate(
+        &mut rng,
+        &alice.identity,
+        &alice.bundle.identity_record(),
+        &verified,
+    )
+    .unwrap();
     let first = a.encrypt(&mut rng, b"m0").unwrap();
     let header_len = InitialMessage::decode_exact(&first)
         .unwrap()
@@ -70,11 +82,13 @@ fn accept_changes_the_store_only_after_authentication() {
     // Tamper with every field region: identity, ephemeral key, ids, KEM ciphertext, the
     // inner message. Each fails and the store is unchanged.
     for (offset, expected) in [
-        (2 + 10, Error::Decrypt),                // initiator identity (ed25519 part)
-        (2 + 64 + 5, Error::Decrypt),            // ephemeral key
-        (2 + 64 + 32 + 3, Error::UnknownPrekey), // signed prekey id
-        (2 + header_len - 7, Error::Decrypt),    // KEM ciphertext (implicit rejection)
-        (first.len() - 3, Error::Decrypt),       // inner ratchet message body
+        (2 + 10, Error::BadSignature),      // initiator identity (ed25519 part)
+        (2 + 64 + 3, Error::BadSignature),  // initiator mailbox
+        (2 + 160 + 9, Error::BadSignature), // identity record signature
+        (2 + 192 + 5, Error::Decrypt),      // ephemeral key
+        (2 + 192 + 32 + 3, Error::UnknownPrekey), // signed prekey id
+        (2 + header_len - 7, Error::Decrypt), // KEM ciphertext (implicit rejection)
+        (first.len() - 3, Error::Decrypt),  // inner ratchet message body
     ] {
         let mut bad = first.clone();
         bad[offset] ^= 0x01;
@@ -96,7 +110,7 @@ fn accept_changes_the_store_only_after_authentication() {
     let digest = bob.store.state_digest();
     assert_eq!(
         accept(&bob.identity, &mut bob.store, &first).unwrap_err(),
-        Error::UnknownPrekey
+        Error::ReplayedInitialMessage
     );
     assert_eq!(bob.store.state_digest(), digest);
     rejects(&mut b, &first, Error::Decrypt);
@@ -110,7 +124,13 @@ fn replay_without_one_time_prekeys_is_caught_by_the_replay_cache() {
     let alice = party(&mut rng, false, false);
     let mut bob = party(&mut rng, false, false);
     let verified = bob.bundle.clone().verify().unwrap();
-    let mut a = initiate(&mut rng, &alice.identity, &verified).unwrap();
+    let mut a = initiate(
+        &mut rng,
+        &alice.identity,
+        &alice.bundle.identity_record(),
+        &verified,
+    )
+    .unwrap();
     let first = a.encrypt(&mut rng, b"m0").unwrap();
     let (mut b, _) = accept(&bob.identity, &mut bob.store, &first).unwrap();
     let digest = bob.store.state_digest();
@@ -121,7 +141,13 @@ fn replay_without_one_time_prekeys_is_caught_by_the_replay_cache() {
     assert_eq!(bob.store.state_digest(), digest);
     rejects(&mut b, &first, Error::Decrypt);
     // A second, independent handshake from Alice is a new session.
-    let mut a2 = initiate(&mut rng, &alice.identity, &verified).unwrap();
+    let mut a2 = initiate(
+        &mut rng,
+        &alice.identity,
+        &alice.bundle.identity_record(),
+        &verified,
+    )
+    .unwrap();
     let other = a2.encrypt(&mut rng, b"again").unwrap();
     rejects(&mut b, &other, Error::SessionMismatch);
     let (_, pt) = accept(&bob.identity, &mut bob.store, &other).unwrap();

@@ -279,15 +279,22 @@ impl Adapter {
             }
             "handshake.initiator" => {
                 let ours = IdentityKeyPair::from_seed(&arr(r, "identitySeed")?);
+                let record = blindrelay::IdentityRecord::create(
+                    &ours,
+                    arr(r, "mailbox")?,
+                    &blindrelay::keys::SealingKeySecret::from_bytes(arr(r, "sealingSecret")?),
+                );
                 let theirs = PrekeyBundle::decode_exact(&bytes(r, "bundle")?)?.verify()?;
                 let (header, t) = hazmat::handshake_initiator(
                     &ours,
+                    &record,
                     &theirs,
                     &arr(r, "ephemeralSecret")?,
                     &arr(r, "kemRandomness")?,
                 )?;
                 let okm = |from: usize| h(t.okm.get(from..from + 32).unwrap_or_default());
                 json!({
+                    "initiatorRecord": h(header.initiator.to_bytes()),
                     "header": h(header.to_bytes()),
                     "kemCiphertext": h(*header.kem_ciphertext),
                     "dh": t.dh.iter().map(h).collect::<Vec<_>>(),
