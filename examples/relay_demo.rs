@@ -342,13 +342,28 @@ fn main() -> ExitCode {
     let saved: Vec<(IdentityPublicKey, Vec<u8>)> = bob
         .sessions
         .iter()
-        .map(|(k, s)| (*k, s.seal(&mut rng, &storage_key)))
+        .map(|(k, s)| {
+            // Bound to both identities, a slot (here the peer's identity bytes) and the
+            // save's epoch (spec §7.8); a store keeps the newest epoch per slot.
+            let sealed = s
+                .seal(&mut rng, &storage_key, &k.to_array(), 1)
+                .expect("seal");
+            (*k, sealed)
+        })
         .collect();
     let bob_session_size = saved[0].1.len();
     bob.sessions.clear();
     for (peer, sealed) in saved {
-        bob.sessions
-            .insert(peer, Session::open(&storage_key, &sealed).expect("restore"));
+        let (session, epoch) = Session::open(
+            &storage_key,
+            bob.identity.public(),
+            &peer,
+            &peer.to_array(),
+            &sealed,
+        )
+        .expect("restore");
+        assert_eq!(epoch, 1, "the newest save");
+        bob.sessions.insert(peer, session);
     }
     println!(
         "Bob: restarted, {} session restored from sealed storage ({bob_session_size} B)",

@@ -143,7 +143,12 @@ pub fn session_state(data: &[u8]) {
             broken("non-canonical session state accepted");
         }
     }
-    let _ = Session::open(&StorageKey::from_bytes([9; 32]), data);
+    let id = crate::IdentityPublicKey {
+        signing: [1; 32],
+        agreement: [2; 32],
+    };
+    let _ = Session::open(&StorageKey::from_bytes([9; 32]), &id, &id, b"slot", data);
+    let _ = Session::sealed_epoch(data);
 }
 
 /// Decryption by a fixed session: never panics, and any failure leaves the state unchanged

@@ -187,6 +187,21 @@ pub fn envelope_seal_padded_for_testing(
     )
 }
 
+/// [`Session::seal`](crate::Session::seal) with an explicit nonce (spec §7.8), for the
+/// sealed-state vectors.
+///
+/// # Errors
+/// As [`Session::seal`](crate::Session::seal).
+pub fn seal_session_with_nonce(
+    session: &crate::Session,
+    key: &crate::StorageKey,
+    slot: &[u8],
+    epoch: u64,
+    nonce: &[u8; 24],
+) -> Result<Vec<u8>, Error> {
+    session.seal_with_nonce(key, slot, epoch, nonce)
+}
+
 /// A change to a session's state that the public API reaches only after 2³² messages, or
 /// never, so that negative vectors can exercise the checks that guard them (spec §7.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

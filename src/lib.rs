@@ -28,7 +28,7 @@ pub use envelope::{Envelope, Opened};
 pub use error::Error;
 pub use handshake::{accept, accept_opened, initiate};
 pub use keys::{IdentityKeyPair, IdentityPublicKey, MemoryPrekeyStore, PrekeyStore};
-pub use session::{Session, StorageKey};
+pub use session::{Decrypted, Position, Session, StorageKey};
 pub use wire::{IdentityRecord, PrekeyBundle};
 
 /// The crate's version of the protocol specification in `spec/`.

@@ -95,6 +95,11 @@ fn known_limits() -> Vec<(&'static str, u64)> {
         ),
         ("SIGNED_PREKEY_GRACE", blindrelay::keys::SIGNED_PREKEY_GRACE),
         (
+            "MAX_PREVIOUS_SESSIONS",
+            blindrelay::session::MAX_PREVIOUS_SESSIONS as u64,
+        ),
+        ("MAX_SLOT_LEN", blindrelay::session::MAX_SLOT_LEN as u64),
+        (
             "MAX_SKIPPED_KEYS",
             blindrelay::ratchet::MAX_SKIPPED_KEYS as u64,
         ),

@@ -51,10 +51,27 @@ pub(crate) struct RatchetState {
     pub(crate) receiving_number: u32,
     /// PN.
     pub(crate) previous_sending_length: u32,
+    /// The index of the current receiving chain among the peer's sending chains (0 for
+    /// its first; meaningless until a receiving chain exists). The `chain` of a message's
+    /// [`Position`].
+    pub(crate) receiving_chain_index: u32,
     /// The sending half of a DH ratchet step is due at the next encryption.
     pub(crate) send_step_pending: bool,
     /// MKSKIPPED.
     pub(crate) skipped: SkippedKeys,
+}
+
+/// Where a message stands in the peer's sending order (spec §7.6): the index of the peer's
+/// sending chain (0 for its first, one more at every change of direction) and the message
+/// number within it. Positions order a peer's messages totally: `(chain, number)`
+/// lexicographically, whatever order they arrived in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Position {
+    /// The peer's sending chain.
+    pub chain: u32,
+    /// The message number within that chain.
+    pub number: u32,
 }
 
 /// What a successful receive will change, computed before authentication (spec §7.6).
@@ -63,6 +80,7 @@ enum Plan {
     Skipped {
         slot: SkippedSlot,
         message_key: Zeroizing<[u8; 32]>,
+        position: Position,
     },
     /// A message in the current receiving chain, possibly skipping some.
     Chain {
@@ -70,9 +88,11 @@ enum Plan {
         chain_key: Zeroizing<[u8; 32]>,
         receiving_number: u32,
         skipped: Vec<SkippedKey>,
+        position: Position,
     },
     /// The first message seen under a new ratchet key: the receiving half of a DH step.
     Step {
+        position: Position,
         message_key: Zeroizing<[u8; 32]>,
         remote_key: [u8; 32],
         root_key: Zeroizing<[u8; 32]>,
@@ -90,6 +110,14 @@ impl Plan {
             Self::Skipped { message_key, .. }
             | Self::Chain { message_key, .. }
             | Self::Step { message_key, .. } => message_key,
+        }
+    }
+
+    fn position(&self) -> Position {
+        match self {
+            Self::Skipped { position, .. }
+            | Self::Chain { position, .. }
+            | Self::Step { position, .. } => *position,
         }
     }
 }
@@ -255,7 +283,7 @@ impl RatchetState {
         &mut self,
         ad: &[u8; AD_LEN],
         message: &RatchetMessageRef<'_>,
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<(Vec<u8>, Position), Error> {
         let plan = self.plan(ad, message.encrypted_header)?;
         let tag_start = message
             .body
@@ -275,8 +303,9 @@ impl RatchetState {
             &mut plaintext,
             tag,
         )?;
+        let position = plan.position();
         self.commit(plan);
-        Ok(plaintext)
+        Ok((plaintext, position))
     }
 
     fn plan(
@@ -293,6 +322,10 @@ impl RatchetState {
                 return Ok(Plan::Skipped {
                     slot,
                     message_key: Zeroizing::new(*mk),
+                    position: Position {
+                        chain: chain.index,
+                        number: header.message_number,
+                    },
                 });
             }
             let is_current = self
@@ -301,8 +334,10 @@ impl RatchetState {
             if is_current {
                 return self.plan_chain(&header);
             }
-            // A message of an old chain whose key is gone: a duplicate or an evicted key.
-            return Err(Error::Decrypt);
+            // A message of an earlier chain whose key is gone: already received (or its
+            // skipped key was evicted, §7.7). Its header authenticated, so it is the
+            // peer's: a re-delivery, not a forgery.
+            return Err(Error::Duplicate);
         }
         // 2. The current receiving chain.
         if let Some(hk) = &self.receiving_header_key {
@@ -321,12 +356,14 @@ impl RatchetState {
         let (Some(chain_key), Some(remote)) = (&self.receiving_chain, &self.remote_key) else {
             return Err(Error::Decrypt);
         };
-        // The key of an earlier message of this chain was used (or evicted): a duplicate.
-        // A different ratchet key under the current header key is not a genuine message.
-        if header.message_number < self.receiving_number
-            || !bool::from(header.ratchet_key.ct_eq(remote))
-        {
+        // A different ratchet key under the current header key is not a message of this
+        // chain (§7.9: a peer restored from an older state that re-drew its ratchet key).
+        if !bool::from(header.ratchet_key.ct_eq(remote)) {
             return Err(Error::Decrypt);
+        }
+        // The key of an earlier message of this chain was used (or evicted): a duplicate.
+        if header.message_number < self.receiving_number {
+            return Err(Error::Duplicate);
         }
         let (ck, skipped) = skip(chain_key, self.receiving_number, header.message_number)?;
         let (message_key, chain_key) = chain_step(&ck);
@@ -339,6 +376,10 @@ impl RatchetState {
             chain_key,
             receiving_number,
             skipped,
+            position: Position {
+                chain: self.receiving_chain_index,
+                number: header.message_number,
+            },
         })
     }
 
@@ -355,7 +396,18 @@ impl RatchetState {
             .message_number
             .checked_add(1)
             .ok_or(Error::CounterExhausted)?;
+        let chain = if self.receiving_header_key.is_some() {
+            self.receiving_chain_index
+                .checked_add(1)
+                .ok_or(Error::CounterExhausted)?
+        } else {
+            0
+        };
         Ok(Plan::Step {
+            position: Position {
+                chain,
+                number: header.message_number,
+            },
             message_key,
             remote_key: header.ratchet_key,
             root_key: step.root_key.clone(),
@@ -376,13 +428,15 @@ impl RatchetState {
                 skipped,
                 ..
             } => {
-                if let Some(hk) = self.receiving_header_key {
-                    self.skipped.insert(&hk, skipped);
+                if let (Some(hk), false) = (self.receiving_header_key, skipped.is_empty()) {
+                    self.skipped
+                        .insert(&hk, self.receiving_chain_index, skipped);
                 }
                 self.receiving_chain = Some(*chain_key);
                 self.receiving_number = receiving_number;
             }
             Plan::Step {
+                position,
                 remote_key,
                 root_key,
                 chain_key,
@@ -392,11 +446,18 @@ impl RatchetState {
                 new_chain_skipped,
                 ..
             } => {
+                // The old chain is remembered even with no skipped keys, so that a
+                // re-delivery of its messages is recognised (`Duplicate`).
                 if let Some(hk) = self.receiving_header_key {
-                    self.skipped.insert(&hk, old_chain_skipped);
+                    self.skipped
+                        .insert(&hk, self.receiving_chain_index, old_chain_skipped);
                 }
                 let new_header_key = self.next_receiving_header_key;
-                self.skipped.insert(&new_header_key, new_chain_skipped);
+                if !new_chain_skipped.is_empty() {
+                    self.skipped
+                        .insert(&new_header_key, position.chain, new_chain_skipped);
+                }
+                self.receiving_chain_index = position.chain;
                 self.receiving_header_key = Some(new_header_key);
                 self.next_receiving_header_key = *next_header_key;
                 self.root_key = *root_key;
