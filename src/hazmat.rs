@@ -42,9 +42,17 @@ pub fn handshake_initiator(
     ephemeral: &[u8; 32],
     kem_randomness: &[u8; 32],
 ) -> Result<(InitialHeader, HandshakeTrace), Error> {
-    let (_seed, header, trace) =
-        crate::handshake::initiator_secrets(ours, our_record, theirs, ephemeral, kem_randomness)?;
-    Ok((header, trace))
+    let (_seed, header, trace) = crate::handshake::initiator_secrets(
+        ours,
+        our_record,
+        theirs,
+        ephemeral,
+        kem_randomness,
+        crate::handshake::Trace::Keep,
+    )?;
+    trace.map(|t| (header, t)).ok_or(Error::ApiMisuse {
+        reason: "unreachable: trace requested",
+    })
 }
 
 /// Starts a session whose initial header carries `record` as given, even one that is not
@@ -72,8 +80,11 @@ pub fn handshake_responder(
     store: &impl PrekeyStore,
     header: &InitialHeader,
 ) -> Result<HandshakeTrace, Error> {
-    let (_seed, _used, trace) = crate::handshake::responder_seed(ours, store, header)?;
-    Ok(trace)
+    let (_seed, _used, trace) =
+        crate::handshake::responder_seed(ours, store, header, crate::handshake::Trace::Keep)?;
+    trace.ok_or(Error::ApiMisuse {
+        reason: "unreachable: trace requested",
+    })
 }
 
 /// The ratchet's root KDF `KDF_RK_HE` (spec §7.2): `(root key, chain key, next header key)`.

@@ -71,15 +71,27 @@ fn transcript_hash(keys: &TranscriptKeys<'_>, header: &InitialHeader) -> [u8; 32
     h.finalize().into()
 }
 
-/// Derives the seed and trace from the DH outputs and the KEM secret (both roles).
+/// Whether a derivation also returns its [`HandshakeTrace`]: only the conformance vectors
+/// (`hazmat`) and tests ask; `initiate` and `accept` never build one, so IKM and OKM are
+/// never copied out of their `Zeroizing` buffers on production paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Trace {
+    /// Build the trace.
+    Keep,
+    /// Do not.
+    Skip,
+}
+
+/// Derives the seed (and, if asked, the trace) from the DH outputs and the KEM secret (both
+/// roles).
 fn finish(
     dhs: Vec<Zeroizing<[u8; 32]>>,
     kem_ss: &[u8; 32],
     th: [u8; 32],
-    initiator: &IdentityPublicKey,
-    responder: &IdentityPublicKey,
+    (initiator, responder): (&IdentityPublicKey, &IdentityPublicKey),
     local_is_initiator: bool,
-) -> (SessionSeed, HandshakeTrace) {
+    want: Trace,
+) -> (SessionSeed, Option<HandshakeTrace>) {
     let mut ikm = Zeroizing::new(Vec::with_capacity(32 * 6));
     ikm.extend_from_slice(&F);
     for d in &dhs {
@@ -100,22 +112,22 @@ fn finish(
     } else {
         (*responder, *initiator)
     };
-    let seed = SessionSeed {
-        root_key: root,
-        initiator_header_key: hka,
-        responder_next_header_key: nhkb,
-        associated_data: ad.clone(),
-        local_identity: local,
-        remote_identity: remote,
-    };
-    let trace = HandshakeTrace {
+    let trace = (want == Trace::Keep).then(|| HandshakeTrace {
         dh: dhs.iter().map(|d| **d).collect(),
         kem_shared_secret: *kem_ss,
         transcript_hash: th,
         ikm: ikm.to_vec(),
         info,
         okm: okm.to_vec(),
+        associated_data: ad.clone(),
+    });
+    let seed = SessionSeed {
+        root_key: root,
+        initiator_header_key: hka,
+        responder_next_header_key: nhkb,
         associated_data: ad,
+        local_identity: local,
+        remote_identity: remote,
     };
     (seed, trace)
 }
@@ -134,7 +146,8 @@ pub(crate) fn initiator_secrets(
     theirs: &VerifiedBundle,
     ephemeral: &[u8; 32],
     kem_randomness: &[u8; 32],
-) -> Result<(SessionSeed, InitialHeader, HandshakeTrace), Error> {
+    want: Trace,
+) -> Result<(SessionSeed, InitialHeader, Option<HandshakeTrace>), Error> {
     let b = theirs.bundle();
     let ek = StaticSecret::from(*ephemeral);
     let (kem_kind, kem_id, pqpk) = match &b.one_time_kem_prekey {
@@ -168,7 +181,7 @@ pub(crate) fn initiator_secrets(
         opk: b.one_time_prekey.as_ref().map(|o| &o.key),
     };
     let th = transcript_hash(&keys, &header);
-    let (seed, trace) = finish(dhs, &ss, th, ours.public(), &b.identity, true);
+    let (seed, trace) = finish(dhs, &ss, th, (ours.public(), &b.identity), true, want);
     Ok((seed, header, trace))
 }
 
@@ -198,7 +211,8 @@ pub(crate) fn responder_seed(
     ours: &IdentityKeyPair,
     store: &impl PrekeyStore,
     header: &InitialHeader,
-) -> Result<(SessionSeed, ResponderUse, HandshakeTrace), Error> {
+    want: Trace,
+) -> Result<(SessionSeed, ResponderUse, Option<HandshakeTrace>), Error> {
     if store.is_replay(header.signed_prekey_id, &header.ephemeral) {
         return Err(Error::ReplayedInitialMessage);
     }
@@ -259,9 +273,9 @@ pub(crate) fn responder_seed(
         dhs,
         &ss,
         th,
-        &header.initiator.identity,
-        ours.public(),
+        (&header.initiator.identity, ours.public()),
         false,
+        want,
     );
     let used = ResponderUse {
         signed_prekey_id: header.signed_prekey_id,

@@ -1,6 +1,6 @@
 //! Starting sessions: the public `initiate` and `accept` (spec §6.2, §6.5).
 
-use super::derive::{initiator_secrets, responder_seed};
+use super::derive::{initiator_secrets, responder_seed, Trace};
 use crate::bundle::VerifiedBundle;
 use crate::codec::Decode;
 use crate::crypto::{random_array, CryptoRng, RngCore};
@@ -46,7 +46,7 @@ pub(crate) fn start(
 ) -> Result<Session, Error> {
     let mut ephemeral = random_array::<32>(rng);
     let mut m = random_array::<32>(rng);
-    let result = initiator_secrets(ours, our_record, theirs, &ephemeral, &m);
+    let result = initiator_secrets(ours, our_record, theirs, &ephemeral, &m, Trace::Skip);
     ephemeral.zeroize();
     m.zeroize();
     let (seed, header, _trace) = result?;
@@ -71,7 +71,7 @@ pub fn accept(
     initial_message: &[u8],
 ) -> Result<(Session, Vec<u8>), Error> {
     let msg = InitialMessage::decode_exact(initial_message)?;
-    let (seed, used, _trace) = responder_seed(ours, store, &msg.header)?;
+    let (seed, used, _trace) = responder_seed(ours, store, &msg.header, Trace::Skip)?;
     let spk = store
         .signed_prekey(used.signed_prekey_id)
         .ok_or(Error::UnknownPrekey)?;

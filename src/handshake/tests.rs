@@ -18,9 +18,11 @@ fn both_roles_derive_identical_keys_in_every_bundle_variant() {
             &verified,
             &[5; 32],
             &[6; 32],
+            Trace::Keep,
         )
         .unwrap();
-        let (seed_b, used, trace_b) = responder_seed(&bob.identity, &bob.store, &header).unwrap();
+        let (seed_b, used, trace_b) =
+            responder_seed(&bob.identity, &bob.store, &header, Trace::Keep).unwrap();
         assert_eq!(*seed_a.root_key, *seed_b.root_key);
         assert_eq!(*seed_a.initiator_header_key, *seed_b.initiator_header_key);
         assert_eq!(
@@ -30,6 +32,7 @@ fn both_roles_derive_identical_keys_in_every_bundle_variant() {
         assert_eq!(seed_a.associated_data, seed_b.associated_data);
         assert_eq!(seed_a.remote_identity, *bob.identity.public());
         assert_eq!(seed_b.remote_identity, *alice.identity.public());
+        let (trace_a, trace_b) = (trace_a.unwrap(), trace_b.unwrap());
         assert_eq!(trace_a.dh.len(), if opk { 4 } else { 3 });
         assert_eq!(trace_a.dh, trace_b.dh);
         assert_eq!(trace_a.okm, trace_b.okm);
@@ -56,35 +59,36 @@ fn tampered_header_fields_change_the_keys_or_fail() {
         &verified,
         &[5; 32],
         &[6; 32],
+        Trace::Keep,
     )
     .unwrap();
     let mut h = header.clone();
     h.kem_ciphertext[10] ^= 1;
-    let (seed_b, _, _) = responder_seed(&bob.identity, &bob.store, &h).unwrap();
+    let (seed_b, _, _) = responder_seed(&bob.identity, &bob.store, &h, Trace::Skip).unwrap();
     assert_ne!(
         *seed_a.root_key, *seed_b.root_key,
         "ML-KEM implicit rejection"
     );
     let mut h = header.clone();
     h.ephemeral[3] ^= 1;
-    let (seed_b, _, _) = responder_seed(&bob.identity, &bob.store, &h).unwrap();
+    let (seed_b, _, _) = responder_seed(&bob.identity, &bob.store, &h, Trace::Skip).unwrap();
     assert_ne!(*seed_a.root_key, *seed_b.root_key);
     let mut h = header.clone();
     h.signed_prekey_id = 99;
     assert_eq!(
-        responder_seed(&bob.identity, &bob.store, &h).unwrap_err(),
+        responder_seed(&bob.identity, &bob.store, &h, Trace::Skip).unwrap_err(),
         Error::UnknownPrekey
     );
     let mut h = header.clone();
     h.one_time_prekey_id = Some(77);
     assert_eq!(
-        responder_seed(&bob.identity, &bob.store, &h).unwrap_err(),
+        responder_seed(&bob.identity, &bob.store, &h, Trace::Skip).unwrap_err(),
         Error::UnknownPrekey
     );
     let mut h = header.clone();
     h.ephemeral = [0; 32];
     assert_eq!(
-        responder_seed(&bob.identity, &bob.store, &h).unwrap_err(),
+        responder_seed(&bob.identity, &bob.store, &h, Trace::Skip).unwrap_err(),
         Error::NonContributory
     );
 }
@@ -198,4 +202,27 @@ fn follow_up_initial_messages_route_to_the_existing_session() {
             assert_eq!(b.decrypt(msg).unwrap(), [u8::try_from(i).unwrap(); 5]);
         }
     }
+}
+
+/// Issue 15, defect 8: the production paths (`initiate`, `accept`) build no trace, so IKM
+/// and OKM are never copied out of their zeroizing buffers; only a caller that asks gets one.
+#[test]
+fn production_paths_build_no_trace() {
+    let mut rng = ChaCha20Rng::seed_from_u64(14);
+    let alice = party(&mut rng, false, false);
+    let bob = party(&mut rng, true, false);
+    let verified = bob.bundle.clone().verify().unwrap();
+    let record = alice.bundle.identity_record();
+    let (_, header, none) = initiator_secrets(
+        &alice.identity,
+        &record,
+        &verified,
+        &[5; 32],
+        &[6; 32],
+        Trace::Skip,
+    )
+    .unwrap();
+    assert!(none.is_none());
+    let (_, _, none) = responder_seed(&bob.identity, &bob.store, &header, Trace::Skip).unwrap();
+    assert!(none.is_none());
 }

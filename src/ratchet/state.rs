@@ -207,7 +207,9 @@ fn body_ad(ad: &[u8; AD_LEN], encrypted_header: &[u8; ENCRYPTED_HEADER_LEN]) -> 
 
 impl RatchetState {
     /// Encrypts one message (spec §7.4): performs a pending sending-half DH step, then
-    /// advances the sending chain. On error nothing has changed.
+    /// advances the sending chain. Everything is computed first and committed last, so on
+    /// error nothing has changed. Keys are borrowed, or held in `Zeroizing`, never copied
+    /// out to the stack.
     pub(crate) fn encrypt(
         &mut self,
         rng: &mut (impl CryptoRng + RngCore),
@@ -217,40 +219,49 @@ impl RatchetState {
         if plaintext.len() > MAX_PLAINTEXT_LEN {
             return Err(Error::MessageTooLarge);
         }
-        if self.send_step_pending {
-            let remote = self.remote_key.ok_or(Error::ApiMisuse {
+        // The sending half of a pending DH step: a new key pair and a root step.
+        let step = if self.send_step_pending {
+            let remote = self.remote_key.as_ref().ok_or(Error::ApiMisuse {
                 reason: "no remote ratchet key",
             })?;
             let secret = Zeroizing::new(random_array::<32>(rng));
-            let dh = x25519(&secret, &remote)?;
-            let step = root_step(&self.root_key, &dh);
-            self.previous_sending_length = self.sending_number;
-            self.sending_number = 0;
-            self.sending_header_key = Some(self.next_sending_header_key);
-            self.sending_public = public_from_secret(&secret);
-            self.sending_secret = *secret;
-            self.root_key = *step.root_key;
-            self.sending_chain = Some(*step.chain_key);
-            self.next_sending_header_key = *step.next_header_key;
-            self.send_step_pending = false;
-        }
-        let (Some(chain_key), Some(header_key)) = (self.sending_chain, self.sending_header_key)
-        else {
-            return Err(Error::ApiMisuse {
-                reason: "session cannot send before it has received",
-            });
+            let dh = x25519(&secret, remote)?;
+            let public = public_from_secret(&secret);
+            Some((secret, public, root_step(&self.root_key, &dh)))
+        } else {
+            None
         };
-        let next_number = self
-            .sending_number
-            .checked_add(1)
-            .ok_or(Error::CounterExhausted)?;
-        let (message_key, next_chain) = chain_step(&chain_key);
+        let (chain_key, header_key, ratchet_key, previous_chain_length, number) = match &step {
+            Some((_, public, root)) => (
+                &*root.chain_key,
+                &self.next_sending_header_key,
+                *public,
+                self.sending_number,
+                0,
+            ),
+            None => match (&self.sending_chain, &self.sending_header_key) {
+                (Some(ck), Some(hk)) => (
+                    ck,
+                    hk,
+                    self.sending_public,
+                    self.previous_sending_length,
+                    self.sending_number,
+                ),
+                _ => {
+                    return Err(Error::ApiMisuse {
+                        reason: "session cannot send before it has received",
+                    })
+                }
+            },
+        };
+        let next_number = number.checked_add(1).ok_or(Error::CounterExhausted)?;
+        let (message_key, next_chain) = chain_step(chain_key);
         let header = RatchetHeader {
-            ratchet_key: self.sending_public,
-            previous_chain_length: self.previous_sending_length,
-            message_number: self.sending_number,
+            ratchet_key,
+            previous_chain_length,
+            message_number: number,
         };
-        let encrypted_header = seal_header(rng, &header_key, ad, &header)?;
+        let encrypted_header = seal_header(rng, header_key, ad, &header)?;
         let body_nonce = random_array::<XNONCE_LEN>(rng);
         // Encrypt straight into the message buffer: one copy of the plaintext, as a raw
         // AEAD seal makes.
@@ -271,6 +282,16 @@ impl RatchetState {
             }
         };
         out.extend_from_slice(&tag);
+        // Commit.
+        if let Some((secret, public, root)) = step {
+            self.previous_sending_length = self.sending_number;
+            self.sending_header_key = Some(self.next_sending_header_key);
+            self.sending_public = public;
+            self.sending_secret = *secret;
+            self.root_key = *root.root_key;
+            self.next_sending_header_key = *root.next_header_key;
+            self.send_step_pending = false;
+        }
         self.sending_chain = Some(*next_chain);
         self.sending_number = next_number;
         Ok(out)
@@ -428,9 +449,8 @@ impl RatchetState {
                 skipped,
                 ..
             } => {
-                if let (Some(hk), false) = (self.receiving_header_key, skipped.is_empty()) {
-                    self.skipped
-                        .insert(&hk, self.receiving_chain_index, skipped);
+                if let (Some(hk), false) = (&self.receiving_header_key, skipped.is_empty()) {
+                    self.skipped.insert(hk, self.receiving_chain_index, skipped);
                 }
                 self.receiving_chain = Some(*chain_key);
                 self.receiving_number = receiving_number;
@@ -448,17 +468,20 @@ impl RatchetState {
             } => {
                 // The old chain is remembered even with no skipped keys, so that a
                 // re-delivery of its messages is recognised (`Duplicate`).
-                if let Some(hk) = self.receiving_header_key {
+                if let Some(hk) = &self.receiving_header_key {
                     self.skipped
-                        .insert(&hk, self.receiving_chain_index, old_chain_skipped);
+                        .insert(hk, self.receiving_chain_index, old_chain_skipped);
                 }
-                let new_header_key = self.next_receiving_header_key;
                 if !new_chain_skipped.is_empty() {
-                    self.skipped
-                        .insert(&new_header_key, position.chain, new_chain_skipped);
+                    self.skipped.insert(
+                        &self.next_receiving_header_key,
+                        position.chain,
+                        new_chain_skipped,
+                    );
                 }
+                let new_header_key = Zeroizing::new(self.next_receiving_header_key);
                 self.receiving_chain_index = position.chain;
-                self.receiving_header_key = Some(new_header_key);
+                self.receiving_header_key = Some(*new_header_key);
                 self.next_receiving_header_key = *next_header_key;
                 self.root_key = *root_key;
                 self.remote_key = Some(remote_key);
