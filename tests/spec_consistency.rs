@@ -95,6 +95,15 @@ fn known_limits() -> Vec<(&'static str, u64)> {
         ),
         ("SIGNED_PREKEY_GRACE", blindrelay::keys::SIGNED_PREKEY_GRACE),
         (
+            "MAX_SEALING_KEYS",
+            blindrelay::envelope::MAX_SEALING_KEYS as u64,
+        ),
+        (
+            "SEALING_KEY_MAX_AGE",
+            blindrelay::envelope::SEALING_KEY_MAX_AGE,
+        ),
+        ("SEALING_KEY_GRACE", blindrelay::envelope::SEALING_KEY_GRACE),
+        (
             "MAX_PREVIOUS_SESSIONS",
             blindrelay::session::MAX_PREVIOUS_SESSIONS as u64,
         ),

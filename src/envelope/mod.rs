@@ -274,3 +274,42 @@ pub fn open(
         inner: content.inner,
     })
 }
+
+/// Live sealing secrets an owner opens envelopes with: the current one and the previous
+/// one during its grace period (spec §8.12).
+pub const MAX_SEALING_KEYS: usize = 2;
+/// Seconds between sealing-key rotations (spec §6.7, §8.12): 30 days. Bounds how many
+/// logged envelopes the theft of one sealing key de-anonymises.
+pub const SEALING_KEY_MAX_AGE: u64 = 30 * 24 * 3600;
+/// Seconds the previous sealing secret is kept for envelopes in flight (spec §8.12): 7 days.
+pub const SEALING_KEY_GRACE: u64 = 7 * 24 * 3600;
+
+/// Opens an envelope with the owner's live sealing secrets, newest first (spec §8.12): the
+/// current key and, during its grace period, the previous one. The first that
+/// authenticates wins; under a wrong key HPKE fails (`Decrypt`) and nothing is learnt.
+///
+/// # Errors
+/// [`Error::ApiMisuse`] for no key or more than [`MAX_SEALING_KEYS`]; otherwise as
+/// [`open`] (the error of the last key tried when none opens it).
+pub fn open_any(
+    live: &[&SealingKeySecret],
+    expected_mailbox: &[u8; MAILBOX_LEN],
+    envelope: &Envelope,
+) -> Result<Opened, Error> {
+    if live.is_empty() || live.len() > MAX_SEALING_KEYS {
+        return Err(Error::ApiMisuse {
+            reason: "open_any takes one or two live sealing keys",
+        });
+    }
+    let mut last = Error::Decrypt;
+    for key in live {
+        match open(key, expected_mailbox, envelope) {
+            Ok(opened) => return Ok(opened),
+            // Only an authentication failure can mean "another key"; anything else
+            // (mailbox, padding, decoding) is the envelope's own fault.
+            Err(Error::Decrypt) => last = Error::Decrypt,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
