@@ -22,6 +22,8 @@ pub mod keys;
 pub mod limits;
 pub mod ratchet;
 mod seed;
+#[cfg(feature = "serde")]
+mod serde_support;
 pub mod session;
 pub mod wire;
 
@@ -32,6 +34,11 @@ pub use handshake::{accept, accept_opened, initiate};
 pub use keys::{IdentityKeyPair, IdentityPublicKey, MemoryPrekeyStore, PrekeyStore};
 pub use session::{Decrypted, Position, Session, StorageKey};
 pub use wire::{IdentityRecord, PrekeyBundle};
+
+/// The `rand_core` the API's RNG bounds come from (0.6, as the dalek 2.x and RustCrypto
+/// crates under blindrelay use). Name RNG types through this re-export, or depend on
+/// `rand_core = "0.6"` yourself; see the README's "Randomness" section for rand 0.9/0.10.
+pub use rand_core;
 
 /// The crate's version of the protocol specification in `spec/`.
 pub const SPEC_VERSION: &str = "1.0-draft";

@@ -78,6 +78,7 @@ fn hpke_info(mailbox: &[u8; MAILBOX_LEN]) -> [u8; INFO_LEN] {
 
 /// An opened envelope: the claimed sender and the inner message, ready for the session.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Opened {
     /// The sender identity sealed in the envelope. A *claim* until the session has
     /// decrypted the inner message with this identity's session (spec §8.8).

@@ -18,7 +18,6 @@ pub const IDENTITY_PUBLIC_KEY_LEN: usize = 64;
 /// This is plain public data; it is checked for validity where it is used (signature
 /// verification, DH), not when decoded.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct IdentityPublicKey {
     /// The Ed25519 verifying key that signs prekeys.
     pub signing: [u8; 32],
@@ -89,7 +88,6 @@ impl Decode for IdentityPublicKey {
 /// that the responder authenticates both halves of the initiator's identity. Plain data:
 /// [`IdentityRecord::verify`](crate::bundle) checks the signature.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct IdentityRecord {
     /// The public identity the record belongs to.
     pub identity: IdentityPublicKey,
@@ -98,7 +96,6 @@ pub struct IdentityRecord {
     /// The X25519 key envelopes to this owner are sealed to (spec §8).
     pub sealing_key: [u8; 32],
     /// Ed25519 signature by `identity.signing` over the kind-`0x05` signature input.
-    #[cfg_attr(feature = "serde", serde(with = "serde_sig"))]
     pub signature: [u8; 64],
 }
 
@@ -132,22 +129,5 @@ impl Decode for IdentityRecord {
             sealing_key: r.array()?,
             signature: r.array()?,
         })
-    }
-}
-
-/// serde for `[u8; 64]` (serde derives arrays only up to 32).
-#[cfg(feature = "serde")]
-mod serde_sig {
-    use alloc::vec::Vec;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(v: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(v)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 64], D::Error> {
-        let v: Vec<u8> = Deserialize::deserialize(d)?;
-        v.try_into()
-            .map_err(|_| serde::de::Error::custom("expected 64 bytes"))
     }
 }
