@@ -23,11 +23,25 @@ fn handshake(c: &mut Criterion) {
         b.iter(|| bob.bundle.clone().verify().unwrap())
     });
     group.bench_function("initiate", |b| {
-        b.iter(|| initiate(&mut rng, &alice.identity, black_box(&verified)).unwrap())
+        b.iter(|| {
+            initiate(
+                &mut rng,
+                &alice.identity,
+                &alice.bundle.identity_record(),
+                black_box(&verified),
+            )
+            .unwrap()
+        })
     });
     group.bench_function("initiate + first encrypt", |b| {
         b.iter(|| {
-            let mut s = initiate(&mut rng, &alice.identity, &verified).unwrap();
+            let mut s = initiate(
+                &mut rng,
+                &alice.identity,
+                &alice.bundle.identity_record(),
+                &verified,
+            )
+            .unwrap();
             s.encrypt(&mut rng, b"hello").unwrap()
         })
     });
@@ -35,7 +49,13 @@ fn handshake(c: &mut Criterion) {
     group.bench_function("accept (incl. first decrypt)", |b| {
         b.iter_batched(
             || {
-                let mut s = initiate(&mut msg_rng, &alice.identity, &verified).unwrap();
+                let mut s = initiate(
+                    &mut msg_rng,
+                    &alice.identity,
+                    &alice.bundle.identity_record(),
+                    &verified,
+                )
+                .unwrap();
                 s.encrypt(&mut msg_rng, b"hello").unwrap()
             },
             |m| accept(&bob.identity, &mut bob.store, &m).unwrap(),

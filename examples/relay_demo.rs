@@ -23,8 +23,8 @@ use blindrelay::keys::{
     SignedPrekeySecret,
 };
 use blindrelay::{
-    accept_opened, initiate, BundleKeys, IdentityKeyPair, IdentityPublicKey, MemoryPrekeyStore,
-    PrekeyBundle, Session, StorageKey,
+    accept_opened, initiate, BundleKeys, IdentityKeyPair, IdentityPublicKey, IdentityRecord,
+    MemoryPrekeyStore, PrekeyBundle, Session, StorageKey,
 };
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -91,6 +91,8 @@ struct Client {
     mailbox: [u8; 32],
     store: MemoryPrekeyStore,
     bundle: PrekeyBundle,
+    /// Our signed identity record, carried by our initial messages (spec §6.3).
+    record: IdentityRecord,
     discovery_secret: DiscoverySecret,
     sessions: HashMap<IdentityPublicKey, Session>,
     received: Vec<(IdentityPublicKey, Vec<u8>)>,
@@ -127,6 +129,7 @@ impl Client {
             sealing,
             mailbox,
             store,
+            record: bundle.identity_record(),
             bundle,
             discovery_secret: DiscoverySecret::generate(rng),
             sessions: HashMap::new(),
@@ -150,7 +153,7 @@ impl Client {
         let session = match self.sessions.entry(peer.identity) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(initiate(rng, &self.identity, &verified).expect("initiate"))
+                v.insert(initiate(rng, &self.identity, &self.record, &verified).expect("initiate"))
             }
         };
         let inner = session.encrypt(rng, text.as_bytes()).expect("encrypt");
@@ -339,13 +342,28 @@ fn main() -> ExitCode {
     let saved: Vec<(IdentityPublicKey, Vec<u8>)> = bob
         .sessions
         .iter()
-        .map(|(k, s)| (*k, s.seal(&mut rng, &storage_key)))
+        .map(|(k, s)| {
+            // Bound to both identities, a slot (here the peer's identity bytes) and the
+            // save's epoch (spec §7.8); a store keeps the newest epoch per slot.
+            let sealed = s
+                .seal(&mut rng, &storage_key, &k.to_array(), 1)
+                .expect("seal");
+            (*k, sealed)
+        })
         .collect();
     let bob_session_size = saved[0].1.len();
     bob.sessions.clear();
     for (peer, sealed) in saved {
-        bob.sessions
-            .insert(peer, Session::open(&storage_key, &sealed).expect("restore"));
+        let (session, epoch) = Session::open(
+            &storage_key,
+            bob.identity.public(),
+            &peer,
+            &peer.to_array(),
+            &sealed,
+        )
+        .expect("restore");
+        assert_eq!(epoch, 1, "the newest save");
+        bob.sessions.insert(peer, session);
     }
     println!(
         "Bob: restarted, {} session restored from sealed storage ({bob_session_size} B)",

@@ -10,9 +10,10 @@ use crate::keys::{
     IdentityKeyPair, IdentityPublicKey, KemPrekeySecret, OneTimeKemPrekeySecret,
     OneTimePrekeySecret, SealingKeySecret, SignedPrekeySecret,
 };
-use crate::wire::{KemPrekeyPublic, PrekeyBundle, PrekeyKind, X25519PrekeyPublic};
+use crate::wire::{IdentityRecord, KemPrekeyPublic, PrekeyBundle, PrekeyKind, X25519PrekeyPublic};
 use crate::Error;
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 
 /// The secret halves a party signs into a bundle. The caller keeps the secrets in its
 /// [`PrekeyStore`](crate::keys::PrekeyStore).
@@ -59,22 +60,72 @@ fn sign_kem(id: &IdentityKeyPair, kind: PrekeyKind, pid: u32, key: [u8; 1184]) -
     }
 }
 
+/// The kind-`0x05` signature input of an identity record (spec §5.2).
+fn identity_record_input(
+    identity: &IdentityPublicKey,
+    mailbox: &[u8; 32],
+    sealing_key: &[u8; 32],
+) -> Vec<u8> {
+    PrekeyBundle::signature_input(
+        PREKEY_SIGNATURE_CONTEXT,
+        PrekeyKind::Sealing,
+        &[&identity.agreement, mailbox, sealing_key],
+    )
+}
+
+impl IdentityRecord {
+    /// Signs the identity record of `identity` with this mailbox and sealing key
+    /// (spec §5.2). The initiator passes it to [`initiate`](crate::initiate), which carries
+    /// it in the initial header (§6.3).
+    #[must_use]
+    pub fn create(
+        identity: &IdentityKeyPair,
+        mailbox: [u8; 32],
+        sealing: &SealingKeySecret,
+    ) -> Self {
+        let sealing_key = sealing.public_key();
+        let input = identity_record_input(identity.public(), &mailbox, &sealing_key);
+        Self {
+            identity: *identity.public(),
+            mailbox,
+            sealing_key,
+            signature: identity.sign(&input),
+        }
+    }
+
+    /// Verifies the record's signature under its own Ed25519 key (spec §5.4, §6.5).
+    ///
+    /// # Errors
+    /// [`Error::InvalidPublicKey`] if the Ed25519 key is not a valid key;
+    /// [`Error::BadSignature`] if the signature does not verify.
+    pub fn verify(&self) -> Result<(), Error> {
+        let input = identity_record_input(&self.identity, &self.mailbox, &self.sealing_key);
+        sig::verify(&self.identity.signing, &input, &self.signature)
+    }
+}
+
 impl PrekeyBundle {
+    /// The bundle's identity record (identity, mailbox, sealing key and their signature).
+    #[must_use]
+    pub fn identity_record(&self) -> IdentityRecord {
+        IdentityRecord {
+            identity: self.identity,
+            mailbox: self.mailbox,
+            sealing_key: self.sealing_key,
+            signature: self.sealing_signature,
+        }
+    }
+
     /// Builds and signs a bundle from the owner's secrets (spec §5.3).
     #[must_use]
     pub fn create(keys: &BundleKeys<'_>) -> Self {
         let id = keys.identity;
-        let sealing_key = keys.sealing.public_key();
-        let input = Self::signature_input(
-            PREKEY_SIGNATURE_CONTEXT,
-            PrekeyKind::Sealing,
-            &[&id.public().agreement, &keys.mailbox, &sealing_key],
-        );
+        let record = IdentityRecord::create(id, keys.mailbox, keys.sealing);
         Self {
-            identity: *id.public(),
-            mailbox: keys.mailbox,
-            sealing_key,
-            sealing_signature: id.sign(&input),
+            identity: record.identity,
+            mailbox: record.mailbox,
+            sealing_key: record.sealing_key,
+            sealing_signature: record.signature,
             signed_prekey: sign_x25519(
                 id,
                 PrekeyKind::SignedX25519,
@@ -110,11 +161,7 @@ impl PrekeyBundle {
             let input = Self::signature_input(PREKEY_SIGNATURE_CONTEXT, kind, body);
             sig::verify(signer, &input, signature)
         };
-        check(
-            PrekeyKind::Sealing,
-            &[&self.identity.agreement, &self.mailbox, &self.sealing_key],
-            &self.sealing_signature,
-        )?;
+        self.identity_record().verify()?;
         let spk = &self.signed_prekey;
         check(
             PrekeyKind::SignedX25519,

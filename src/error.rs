@@ -4,9 +4,11 @@
 //! 4xx ratchet, 5xx envelope, 6xx contact discovery, 9xx caller misuse. A code, once
 //! published, never changes meaning; new variants take new codes.
 //!
-//! Every authentication failure (bad AEAD tag, wrong header key, replayed or unknown
-//! message key, wrong storage key) is the single variant [`Error::Decrypt`], so the error
-//! reveals nothing an attacker could use as an oracle. Decode errors are precise because
+//! Every authentication failure (bad AEAD tag, wrong header key, unknown message key,
+//! wrong storage key) is the single variant [`Error::Decrypt`], so the error reveals nothing
+//! an attacker could use as an oracle. The one exception is [`Error::Duplicate`]: a message
+//! whose header authenticates as the peer's but that was already received (at-least-once
+//! delivery makes these normal, and a relay can already tell it re-sent a message). Decode errors are precise because
 //! the attacker already knows the bytes it sent.
 
 use core::fmt;
@@ -34,8 +36,9 @@ pub enum Error {
         /// The field that was malformed.
         field: &'static str,
     },
-    /// 200: authentication failed. Deliberately coarse: wrong key, tampered bytes, replayed
-    /// or unknown message, or a wrong storage key all look the same.
+    /// 200: authentication failed. Deliberately coarse: wrong key, tampered bytes, an unknown
+    /// message, or a wrong storage key all look the same (a re-delivered message of the
+    /// session is [`Error::Duplicate`]).
     Decrypt,
     /// 201: a signature did not verify under the identity key that should have made it.
     BadSignature,
@@ -54,6 +57,11 @@ pub enum Error {
     TooManySkipped,
     /// 401: a counter would overflow; the session must be replaced.
     CounterExhausted,
+    /// 402: the message was already received: its header authenticates under one of the
+    /// session's receiving header keys (so it is the peer's), but its message key was used
+    /// (or, long skipped, evicted, §7.7). A re-delivery to drop, not a forgery; nothing
+    /// changes.
+    Duplicate,
     /// 500: an envelope is addressed to a different mailbox than the one opening it.
     WrongMailbox,
     /// 501: the padding inside a decrypted envelope is malformed.
@@ -120,6 +128,7 @@ impl Error {
             Self::SessionMismatch => 302,
             Self::TooManySkipped => 400,
             Self::CounterExhausted => 401,
+            Self::Duplicate => 402,
             Self::WrongMailbox => 500,
             Self::BadPadding => 501,
             Self::MessageTooLarge => 502,
@@ -161,6 +170,7 @@ impl Error {
             Self::SessionMismatch => "SessionMismatch",
             Self::TooManySkipped => "TooManySkipped",
             Self::CounterExhausted => "CounterExhausted",
+            Self::Duplicate => "Duplicate",
             Self::WrongMailbox => "WrongMailbox",
             Self::BadPadding => "BadPadding",
             Self::MessageTooLarge => "MessageTooLarge",
@@ -201,6 +211,7 @@ impl Error {
         (302, "SessionMismatch"),
         (400, "TooManySkipped"),
         (401, "CounterExhausted"),
+        (402, "Duplicate"),
         (500, "WrongMailbox"),
         (501, "BadPadding"),
         (502, "MessageTooLarge"),
@@ -269,6 +280,7 @@ mod tests {
             Error::SessionMismatch,
             Error::TooManySkipped,
             Error::CounterExhausted,
+            Error::Duplicate,
             Error::WrongMailbox,
             Error::BadPadding,
             Error::MessageTooLarge,

@@ -58,6 +58,7 @@ pub fn digits(half: &[u8; FINGERPRINT_HALF_LEN]) -> String {
 
 /// The safety number of a pair of identities; the same whichever side computes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SafetyNumber {
     low: [u8; FINGERPRINT_HALF_LEN],
     high: [u8; FINGERPRINT_HALF_LEN],

@@ -38,6 +38,13 @@ pub const TARGETS: &[(&str, Oracle)] = &[
 /// so the corpus (that transcript's messages) reaches the deep decryption paths.
 pub const FUZZ_SESSION_STATE: &[u8] = include_bytes!("../fuzz/fixtures/session.state");
 
+/// A fixed identity record for `identity` (mailbox `[8; 32]`, sealing secret `[9; 32]`), for
+/// initiators in the fuzz targets and the corpus generator.
+#[must_use]
+pub fn fuzz_record(identity: &IdentityKeyPair) -> crate::IdentityRecord {
+    crate::IdentityRecord::create(identity, [8; 32], &SealingKeySecret::from_bytes([9; 32]))
+}
+
 /// The fixed responder of the [`accept`] target: every secret is a constant, so the
 /// conformance `corpus` command can create genuine initial messages for it. Returns the
 /// identity, a fresh store (both one-time prekeys present) and the bundle.
@@ -136,7 +143,12 @@ pub fn session_state(data: &[u8]) {
             broken("non-canonical session state accepted");
         }
     }
-    let _ = Session::open(&StorageKey::from_bytes([9; 32]), data);
+    let id = crate::IdentityPublicKey {
+        signing: [1; 32],
+        agreement: [2; 32],
+    };
+    let _ = Session::open(&StorageKey::from_bytes([9; 32]), &id, &id, b"slot", data);
+    let _ = Session::sealed_epoch(data);
 }
 
 /// Decryption by a fixed session: never panics, and any failure leaves the state unchanged

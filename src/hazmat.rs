@@ -37,13 +37,37 @@ pub fn identity_secrets(seed: &[u8; 32]) -> (Zeroizing<[u8; 32]>, Zeroizing<[u8;
 /// the ML-KEM key fails validation.
 pub fn handshake_initiator(
     ours: &IdentityKeyPair,
+    our_record: &crate::wire::IdentityRecord,
     theirs: &VerifiedBundle,
     ephemeral: &[u8; 32],
     kem_randomness: &[u8; 32],
 ) -> Result<(InitialHeader, HandshakeTrace), Error> {
-    let (_seed, header, trace) =
-        crate::handshake::initiator_secrets(ours, theirs, ephemeral, kem_randomness)?;
-    Ok((header, trace))
+    let (_seed, header, trace) = crate::handshake::initiator_secrets(
+        ours,
+        our_record,
+        theirs,
+        ephemeral,
+        kem_randomness,
+        crate::handshake::Trace::Keep,
+    )?;
+    trace.map(|t| (header, t)).ok_or(Error::ApiMisuse {
+        reason: "unreachable: trace requested",
+    })
+}
+
+/// Starts a session whose initial header carries `record` as given, even one that is not
+/// `ours`'s: a forged identity record, for the negative vectors of spec §6.5 (the responder
+/// must refuse it with `BadSignature`). Never use it to send.
+///
+/// # Errors
+/// As [`crate::initiate`], without its `ApiMisuse` check.
+pub fn initiate_with_any_record(
+    rng: &mut (impl crate::crypto::CryptoRng + crate::crypto::RngCore),
+    ours: &IdentityKeyPair,
+    record: &crate::wire::IdentityRecord,
+    theirs: &VerifiedBundle,
+) -> Result<crate::Session, Error> {
+    crate::handshake::start(rng, ours, record, theirs)
 }
 
 /// The responder's recomputation from a header (spec §6.5), changing nothing in `store`.
@@ -56,8 +80,11 @@ pub fn handshake_responder(
     store: &impl PrekeyStore,
     header: &InitialHeader,
 ) -> Result<HandshakeTrace, Error> {
-    let (_seed, _used, trace) = crate::handshake::responder_seed(ours, store, header)?;
-    Ok(trace)
+    let (_seed, _used, trace) =
+        crate::handshake::responder_seed(ours, store, header, crate::handshake::Trace::Keep)?;
+    trace.ok_or(Error::ApiMisuse {
+        reason: "unreachable: trace requested",
+    })
 }
 
 /// The ratchet's root KDF `KDF_RK_HE` (spec §7.2): `(root key, chain key, next header key)`.
@@ -169,6 +196,21 @@ pub fn envelope_seal_padded_for_testing(
         recipient_sealing_key,
         padded,
     )
+}
+
+/// [`Session::seal`](crate::Session::seal) with an explicit nonce (spec §7.8), for the
+/// sealed-state vectors.
+///
+/// # Errors
+/// As [`Session::seal`](crate::Session::seal).
+pub fn seal_session_with_nonce(
+    session: &crate::Session,
+    key: &crate::StorageKey,
+    slot: &[u8],
+    epoch: u64,
+    nonce: &[u8; 24],
+) -> Result<Vec<u8>, Error> {
+    session.seal_with_nonce(key, slot, epoch, nonce)
 }
 
 /// A change to a session's state that the public API reaches only after 2³² messages, or

@@ -11,6 +11,8 @@ pub mod crypto;
 pub mod envelope;
 mod error;
 pub mod fingerprint;
+// The fuzz oracles hold fixed secrets: never part of a release build (issue 15, defect 8).
+#[cfg(any(test, fuzzing, feature = "hazmat"))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod handshake;
@@ -20,6 +22,8 @@ pub mod keys;
 pub mod limits;
 pub mod ratchet;
 mod seed;
+#[cfg(feature = "serde")]
+mod serde_support;
 pub mod session;
 pub mod wire;
 
@@ -28,8 +32,13 @@ pub use envelope::{Envelope, Opened};
 pub use error::Error;
 pub use handshake::{accept, accept_opened, initiate};
 pub use keys::{IdentityKeyPair, IdentityPublicKey, MemoryPrekeyStore, PrekeyStore};
-pub use session::{Session, StorageKey};
-pub use wire::PrekeyBundle;
+pub use session::{Decrypted, Position, Session, StorageKey};
+pub use wire::{IdentityRecord, PrekeyBundle};
+
+/// The `rand_core` the API's RNG bounds come from (0.6, as the dalek 2.x and RustCrypto
+/// crates under blindrelay use). Name RNG types through this re-export, or depend on
+/// `rand_core = "0.6"` yourself; see the README's "Randomness" section for rand 0.9/0.10.
+pub use rand_core;
 
 /// The crate's version of the protocol specification in `spec/`.
 pub const SPEC_VERSION: &str = "1.0-draft";

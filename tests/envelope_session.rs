@@ -13,7 +13,7 @@ use blindrelay::codec::{Decode, Encode, MessageType};
 use blindrelay::envelope::{open, seal, Envelope};
 use blindrelay::keys::{KemPrekeySecret, SealingKeySecret, SignedPrekeySecret};
 use blindrelay::{
-    accept_opened, initiate, BundleKeys, Error, IdentityKeyPair, IdentityPublicKey,
+    accept_opened, initiate, BundleKeys, Error, IdentityKeyPair, IdentityPublicKey, IdentityRecord,
     MemoryPrekeyStore, PrekeyBundle, Session,
 };
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -29,6 +29,13 @@ struct Party {
     bundle: Vec<u8>,
     /// Sessions by peer identity.
     sessions: HashMap<IdentityPublicKey, Session>,
+}
+
+impl Party {
+    /// Our signed identity record (spec §5.2), carried by our initial messages.
+    fn record(&self) -> IdentityRecord {
+        IdentityRecord::create(&self.identity, self.mailbox, &self.sealing)
+    }
 }
 
 fn party(rng: &mut ChaCha20Rng) -> Party {
@@ -92,10 +99,11 @@ fn send(
         .verify()
         .unwrap();
     let peer = *bundle.identity();
+    let record = from.record();
     let session = match from.sessions.entry(peer) {
         std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
         std::collections::hash_map::Entry::Vacant(v) => {
-            v.insert(initiate(rng, &from.identity, &bundle).unwrap())
+            v.insert(initiate(rng, &from.identity, &record, &bundle).unwrap())
         }
     };
     let inner = session.encrypt(rng, plaintext).unwrap();
@@ -124,7 +132,7 @@ fn receive(relay: &mut Relay, to: &mut Party) -> Vec<(IdentityPublicKey, Vec<u8>
             None => {
                 // A new session: the initial header must name the sealed sender.
                 let initial = opened.initial_message().unwrap();
-                assert_eq!(initial.header.identity, opened.sender);
+                assert_eq!(initial.header.initiator.identity, opened.sender);
                 let (session, pt) = accept_opened(&to.identity, &mut to.store, &opened).unwrap();
                 assert_eq!(session.remote_identity(), &opened.sender);
                 to.sessions.insert(opened.sender, session);

@@ -86,6 +86,29 @@ fn known_limits() -> Vec<(&'static str, u64)> {
         ),
         ("MAX_SKIP", u64::from(blindrelay::ratchet::MAX_SKIP)),
         (
+            "MAX_REPLAY_RECORDS_PER_SIGNED_PREKEY",
+            blindrelay::keys::MAX_REPLAY_RECORDS_PER_SIGNED_PREKEY as u64,
+        ),
+        (
+            "SIGNED_PREKEY_MAX_AGE",
+            blindrelay::keys::SIGNED_PREKEY_MAX_AGE,
+        ),
+        ("SIGNED_PREKEY_GRACE", blindrelay::keys::SIGNED_PREKEY_GRACE),
+        (
+            "MAX_SEALING_KEYS",
+            blindrelay::envelope::MAX_SEALING_KEYS as u64,
+        ),
+        (
+            "SEALING_KEY_MAX_AGE",
+            blindrelay::envelope::SEALING_KEY_MAX_AGE,
+        ),
+        ("SEALING_KEY_GRACE", blindrelay::envelope::SEALING_KEY_GRACE),
+        (
+            "MAX_PREVIOUS_SESSIONS",
+            blindrelay::session::MAX_PREVIOUS_SESSIONS as u64,
+        ),
+        ("MAX_SLOT_LEN", blindrelay::session::MAX_SLOT_LEN as u64),
+        (
             "MAX_SKIPPED_KEYS",
             blindrelay::ratchet::MAX_SKIPPED_KEYS as u64,
         ),

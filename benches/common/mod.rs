@@ -59,7 +59,13 @@ pub fn session_pair(rng: &mut ChaCha20Rng) -> (Session, Session) {
     let alice = party(rng, false);
     let mut bob = party(rng, false);
     let verified = bob.bundle.clone().verify().unwrap();
-    let mut a = initiate(rng, &alice.identity, &verified).unwrap();
+    let mut a = initiate(
+        rng,
+        &alice.identity,
+        &alice.bundle.identity_record(),
+        &verified,
+    )
+    .unwrap();
     let first = a.encrypt(rng, b"hi").unwrap();
     let (mut b, _) = accept(&bob.identity, &mut bob.store, &first).unwrap();
     let reply = b.encrypt(rng, b"hi").unwrap();

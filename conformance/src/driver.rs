@@ -416,12 +416,15 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             all_same("bundle.create", case, &b, &["bundle"])?;
             let mut args = pick(case, &["bundle", "ephemeralSecret", "kemRandomness"]);
             args["identitySeed"] = case["initiatorIdentitySeed"].clone();
+            args["mailbox"] = case["initiatorMailbox"].clone();
+            args["sealingSecret"] = case["initiatorSealingSecret"].clone();
             let r = a.ok("handshake.initiator", args)?;
             all_same(
                 "handshake.initiator",
                 case,
                 &r,
                 &[
+                    "initiatorRecord",
                     "header",
                     "kemCiphertext",
                     "kemSharedSecret",
@@ -861,6 +864,46 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             )
         }
         "transcript" => drive_transcript(a, case),
+        "sealed-state" => {
+            let s = a.ok("session.restore", pick(case, &["state"]))?["session"].clone();
+            let mut args = pick(case, &["storageKey", "slot", "epoch", "nonce"]);
+            args["session"] = s;
+            let r = a.ok("session.seal", args)?;
+            all_same("session.seal", case, &r, &["sealed"])?;
+            let args = pick(
+                case,
+                &[
+                    "storageKey",
+                    "localIdentity",
+                    "remoteIdentity",
+                    "slot",
+                    "sealed",
+                ],
+            );
+            let r = a.ok("session.open", args)?;
+            all_same("session.open", case, &r, &["state"])?;
+            if r["epoch"] != case["epoch"] {
+                return Err(Stop::Fail(format!(
+                    "session.open: epoch {}, expected {}",
+                    r["epoch"], case["epoch"]
+                )));
+            }
+            Ok(())
+        }
+        "sealed-state-negative" => a.err(
+            case,
+            "session.open",
+            pick(
+                case,
+                &[
+                    "storageKey",
+                    "localIdentity",
+                    "remoteIdentity",
+                    "slot",
+                    "sealed",
+                ],
+            ),
+        ),
         other => Err(Stop::Skip(format!(
             "the runner has no translation for kind `{other}`"
         ))),
@@ -936,6 +979,12 @@ fn drive_transcript(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                 } else {
                     let r = a.ok("session.decrypt", args).map_err(at)?;
                     all_same("session.decrypt", e, &r, &["plaintext"]).map_err(at)?;
+                    if r["position"] != e["position"] {
+                        return Err(at(Stop::Fail(format!(
+                            "session.decrypt: position {}, expected {}",
+                            r["position"], e["position"]
+                        ))));
+                    }
                 }
             }
             other => return Err(Stop::Fail(format!("event {i}: unknown event {other}"))),

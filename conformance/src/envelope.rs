@@ -62,7 +62,12 @@ fn initial_stand_in(r: &mut rand_chacha::ChaCha20Rng, sender: IdentityPublicKey)
     rand_core::RngCore::fill_bytes(r, ct.as_mut());
     InitialMessage {
         header: InitialHeader {
-            identity: sender,
+            initiator: blindrelay::IdentityRecord {
+                identity: sender,
+                mailbox: fill(r),
+                sealing_key: fill(r),
+                signature: [0x5a; 64],
+            },
             ephemeral: fill(r),
             signed_prekey_id: 1,
             kem_kind: PrekeyKind::OneTimeKem,

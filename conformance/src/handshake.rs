@@ -6,12 +6,69 @@ use crate::util::*;
 use blindrelay::codec::{Decode, Encode};
 use blindrelay::hazmat::{handshake_initiator, handshake_responder};
 use blindrelay::keys::PrekeyStore;
+use blindrelay::keys::SealingKeySecret;
 use blindrelay::wire::InitialHeader;
-use blindrelay::{Error, IdentityKeyPair, PrekeyBundle};
+use blindrelay::{Error, IdentityKeyPair, IdentityRecord, PrekeyBundle};
 use serde_json::{json, Value};
 
 fn header_bytes(h: &InitialHeader) -> Vec<u8> {
     h.to_bytes()
+}
+
+/// The initiator's secrets as the vectors record them: the identity seed, and the mailbox
+/// and sealing secret of the identity record its initial header carries (§6.3).
+struct Initiator {
+    seed: [u8; 32],
+    mailbox: [u8; 32],
+    sealing: [u8; 32],
+}
+
+impl Initiator {
+    fn draw(r: &mut rand_chacha::ChaCha20Rng) -> Self {
+        Self {
+            seed: fill(r),
+            mailbox: fill(r),
+            sealing: fill(r),
+        }
+    }
+
+    fn from_case(case: &Value) -> Result<Self, String> {
+        Ok(Self {
+            seed: arr(case, "initiatorIdentitySeed")?,
+            mailbox: arr(case, "initiatorMailbox")?,
+            sealing: arr(case, "initiatorSealingSecret")?,
+        })
+    }
+
+    fn keys(&self) -> (IdentityKeyPair, IdentityRecord) {
+        let identity = IdentityKeyPair::from_seed(&self.seed);
+        let record = IdentityRecord::create(
+            &identity,
+            self.mailbox,
+            &SealingKeySecret::from_bytes(self.sealing),
+        );
+        (identity, record)
+    }
+
+    /// The JSON fields of the inputs and the record.
+    fn fields(&self) -> Value {
+        let (identity, record) = self.keys();
+        json!({
+            "initiatorIdentitySeed": h(self.seed),
+            "initiatorMailbox": h(self.mailbox),
+            "initiatorSealingSecret": h(self.sealing),
+            "initiatorIdentity": h(identity.public().to_array()),
+            "initiatorRecord": h(record.to_bytes()),
+        })
+    }
+}
+
+/// `a` with the fields of `b` added.
+fn merged(mut a: Value, b: Value) -> Value {
+    if let (Value::Object(a), Value::Object(b)) = (&mut a, b) {
+        a.extend(b);
+    }
+    a
 }
 
 pub fn generate() -> (String, Value) {
@@ -37,6 +94,11 @@ pub fn generate() -> (String, Value) {
         "The bundle's signed prekey signature does not verify, so no handshake may start.",
     );
     f.note(
+        "ForgedInitiatorRecord",
+        "AUTH_BYPASS",
+        "The initiator's identity record in the header does not verify: its Ed25519 key is paired with an X25519 key, mailbox or sealing key it did not sign. Refused before any prekey is looked up.",
+    );
+    f.note(
         "WrongVersion",
         "BASIC",
         "The header's version byte is not 0x01.",
@@ -49,23 +111,25 @@ pub fn generate() -> (String, Value) {
     let mut r = rng("handshake");
     let mut last = None;
     for (opk, otk) in [(false, false), (true, false), (false, true), (true, true)] {
-        let alice_seed: [u8; 32] = fill(&mut r);
+        let alice = Initiator::draw(&mut r);
         let bob = party::generate(&mut r, opk, otk);
         let ephemeral: [u8; 32] = fill(&mut r);
         let m: [u8; 32] = fill(&mut r);
-        let case = derive_case(&alice_seed, &bob, &ephemeral, &m).expect("handshake");
+        let case = derive_case(&alice, &bob, &ephemeral, &m).expect("handshake");
         f.valid(
             "handshake",
             &format!("one-time X25519 prekey: {opk}, one-time ML-KEM prekey: {otk}"),
             case,
         );
-        last = Some((alice_seed, bob, ephemeral, m));
+        last = Some((alice, bob, ephemeral, m));
     }
-    let (alice_seed, bob, ephemeral, m) = last.expect("generated");
+    let (alice, bob, ephemeral, m) = last.expect("generated");
     let p = party::build(&bob).expect("party");
-    let alice = IdentityKeyPair::from_seed(&alice_seed);
+    let (alice_identity, alice_record) = alice.keys();
     let verified = p.bundle.clone().verify().expect("valid");
-    let (header, _) = handshake_initiator(&alice, &verified, &ephemeral, &m).expect("handshake");
+    let (header, _) =
+        handshake_initiator(&alice_identity, &alice_record, &verified, &ephemeral, &m)
+            .expect("handshake");
     let mut neg = |comment: &str, flag: &str, hdr: Vec<u8>, e: Error, extra: Value| {
         let mut fields = json!({ "responder": bob.clone(), "header": h(&hdr) });
         if let (Value::Object(a), Value::Object(b)) = (&mut fields, extra) {
@@ -128,7 +192,7 @@ pub fn generate() -> (String, Value) {
         json!({ "replayCache": [{ "signedPrekeyId": header.signed_prekey_id, "ephemeral": h(header.ephemeral) }] }),
     );
     let mut t = good.clone();
-    t[64 + 32 + 4] = 0x03;
+    t[blindrelay::wire::IDENTITY_RECORD_LEN + 32 + 4] = 0x03;
     neg(
         "ML-KEM prekey kind 0x03",
         "BadKemKind",
@@ -136,6 +200,26 @@ pub fn generate() -> (String, Value) {
         Error::InvalidEncoding {
             field: "initial.kem_kind",
         },
+        json!({}),
+    );
+    // The initiator's Ed25519 key paired with another X25519 key (§6.5 step 3): the
+    // record's signature no longer verifies.
+    let mut t = header.clone();
+    t.initiator.identity.agreement = p.bundle.identity.agreement;
+    neg(
+        "initiator identity record: Alice's Ed25519 key and signature with another X25519 key",
+        "ForgedInitiatorRecord",
+        header_bytes(&t),
+        Error::BadSignature,
+        json!({}),
+    );
+    let mut t = header.clone();
+    t.initiator.mailbox[0] ^= 0x01;
+    neg(
+        "initiator identity record: mailbox changed after signing",
+        "ForgedInitiatorRecord",
+        header_bytes(&t),
+        Error::BadSignature,
         json!({}),
     );
     // A bundle whose signed prekey signature was altered: the initiator must refuse it.
@@ -178,12 +262,13 @@ fn accept_cases(f: &mut FileBuilder) {
     );
     let mut r = rng("handshake-accept");
     for (opk, otk) in [(false, false), (true, true)] {
-        let alice_seed: [u8; 32] = fill(&mut r);
+        let initiator = Initiator::draw(&mut r);
         let bob = party::generate(&mut r, opk, otk);
         let p = party::build(&bob).expect("party");
-        let alice = IdentityKeyPair::from_seed(&alice_seed);
+        let (alice, record) = initiator.keys();
         let verified = p.bundle.clone().verify().expect("valid");
-        let mut session = blindrelay::initiate(&mut r, &alice, &verified).expect("initiate");
+        let mut session =
+            blindrelay::initiate(&mut r, &alice, &record, &verified).expect("initiate");
         let plaintext = b"the first message inside the initial message";
         let msg = session.encrypt(&mut r, plaintext).expect("encrypt");
         let base = json!({ "responder": bob.clone(), "initialMessage": h(&msg) });
@@ -191,6 +276,7 @@ fn accept_cases(f: &mut FileBuilder) {
         let mut valid = base.clone();
         valid["plaintext"] = h(plaintext);
         valid["initiatorIdentity"] = h(alice.public().to_array());
+        valid["initiatorRecord"] = h(record.to_bytes());
         f.valid("accept", &comment, valid);
         let header_len = blindrelay::wire::InitialMessage::decode_exact(&msg)
             .expect("decodes")
@@ -219,7 +305,7 @@ fn accept_cases(f: &mut FileBuilder) {
         neg(
             "TamperedEphemeral",
             "ephemeral key byte changed",
-            2 + 64 + 7,
+            2 + blindrelay::wire::IDENTITY_RECORD_LEN + 7,
             Error::Decrypt,
         );
         neg(
@@ -227,6 +313,29 @@ fn accept_cases(f: &mut FileBuilder) {
             "inner message byte changed",
             msg.len() - 20,
             Error::Decrypt,
+        );
+        // Issue 15 defect 2: Mallory runs a genuine handshake with Alice's Ed25519 key paired
+        // with her own X25519 key. Her first message authenticates; the record does not.
+        let mallory = IdentityKeyPair::from_seed(&fill(&mut r));
+        let forged = IdentityRecord {
+            identity: blindrelay::IdentityPublicKey {
+                signing: alice.public().signing,
+                agreement: mallory.public().agreement,
+            },
+            ..record
+        };
+        let mut s =
+            blindrelay::hazmat::initiate_with_any_record(&mut r, &mallory, &forged, &verified)
+                .expect("initiate");
+        let forged_msg = s.encrypt(&mut r, b"I am Alice").expect("encrypt");
+        let mut fields = base.clone();
+        fields["initialMessage"] = h(&forged_msg);
+        f.invalid(
+            "accept-negative",
+            &format!("Mallory's handshake under Alice's Ed25519 key and Mallory's X25519 key ({comment})"),
+            &["ForgedInitiatorRecord"],
+            fields,
+            Error::BadSignature,
         );
         // Sealed sender (spec §8.8): Mallory re-seals Alice's initial message under her own
         // name; accepting it through the envelope must fail and change nothing.
@@ -267,37 +376,38 @@ fn accept_cases(f: &mut FileBuilder) {
 }
 
 fn derive_case(
-    alice_seed: &[u8; 32],
+    initiator: &Initiator,
     bob: &Value,
     ephemeral: &[u8; 32],
     m: &[u8; 32],
 ) -> Result<Value, String> {
     let p = party::build(bob)?;
-    let alice = IdentityKeyPair::from_seed(alice_seed);
+    let (alice, record) = initiator.keys();
     let verified = p.bundle.clone().verify().map_err(|e| e.to_string())?;
     let (header, t) =
-        handshake_initiator(&alice, &verified, ephemeral, m).map_err(|e| e.to_string())?;
+        handshake_initiator(&alice, &record, &verified, ephemeral, m).map_err(|e| e.to_string())?;
     let dh: Vec<Value> = t.dh.iter().map(h).collect();
-    Ok(json!({
-        "initiatorIdentitySeed": h(alice_seed),
-        "initiatorIdentity": h(alice.public().to_array()),
-        "responder": bob,
-        "bundle": h(p.bundle.to_bytes()),
-        "ephemeralSecret": h(ephemeral),
-        "kemRandomness": h(m),
-        "header": h(header_bytes(&header)),
-        "kemCiphertext": h(*header.kem_ciphertext),
-        "dh": dh,
-        "kemSharedSecret": h(t.kem_shared_secret),
-        "transcriptHash": h(t.transcript_hash),
-        "ikm": h(&t.ikm),
-        "info": h(&t.info),
-        "okm": h(&t.okm),
-        "rootKey": h(&t.okm[..32]),
-        "initiatorHeaderKey": h(&t.okm[32..64]),
-        "responderNextHeaderKey": h(&t.okm[64..]),
-        "associatedData": h(&t.associated_data),
-    }))
+    Ok(merged(
+        initiator.fields(),
+        json!({
+            "responder": bob,
+            "bundle": h(p.bundle.to_bytes()),
+            "ephemeralSecret": h(ephemeral),
+            "kemRandomness": h(m),
+            "header": h(header_bytes(&header)),
+            "kemCiphertext": h(*header.kem_ciphertext),
+            "dh": dh,
+            "kemSharedSecret": h(t.kem_shared_secret),
+            "transcriptHash": h(t.transcript_hash),
+            "ikm": h(&t.ikm),
+            "info": h(&t.info),
+            "okm": h(&t.okm),
+            "rootKey": h(&t.okm[..32]),
+            "initiatorHeaderKey": h(&t.okm[32..64]),
+            "responderNextHeaderKey": h(&t.okm[64..]),
+            "associatedData": h(&t.associated_data),
+        }),
+    ))
 }
 
 fn header_from(case: &Value) -> Result<InitialHeader, String> {
@@ -311,12 +421,13 @@ fn header_from(case: &Value) -> Result<InitialHeader, String> {
 pub fn verify(case: &Value) -> Result<(), String> {
     match kind(case)?.as_str() {
         "handshake" => {
-            let alice_seed = arr::<32>(case, "initiatorIdentitySeed")?;
+            let initiator = Initiator::from_case(case)?;
             let ephemeral = arr::<32>(case, "ephemeralSecret")?;
             let m = arr::<32>(case, "kemRandomness")?;
-            let expected = derive_case(&alice_seed, &case["responder"], &ephemeral, &m)?;
+            let expected = derive_case(&initiator, &case["responder"], &ephemeral, &m)?;
             for key in [
                 "initiatorIdentity",
+                "initiatorRecord",
                 "bundle",
                 "header",
                 "kemCiphertext",
@@ -368,6 +479,11 @@ pub fn verify(case: &Value) -> Result<(), String> {
                     "initiatorIdentity",
                     session.remote_identity().to_array(),
                 )?;
+                let header =
+                    blindrelay::wire::InitialMessage::decode_exact(&bytes(case, "initialMessage")?)
+                        .map_err(|e| e.to_string())?
+                        .header;
+                expect_eq(case, "initiatorRecord", header.initiator.to_bytes())?;
                 let consumed = case["responder"].get("oneTimePrekeySecret").is_some();
                 if consumed && p.store.one_time_prekey(3).is_some() {
                     return Err("the one-time prekey was not consumed".into());

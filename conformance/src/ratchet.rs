@@ -10,9 +10,10 @@
 
 use crate::party;
 use crate::util::*;
+use blindrelay::codec::Decode;
 use blindrelay::hazmat::{ratchet_chain_step, ratchet_root_step, tweak_session, SessionTweak};
 use blindrelay::wire::{RatchetMessageRef, BODY_NONCE_LEN, ENCRYPTED_HEADER_LEN, MAX_BODY_LEN};
-use blindrelay::{accept, initiate, Error, Session};
+use blindrelay::{accept, initiate, Error, IdentityPublicKey, Session, StorageKey};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use rand_chacha::ChaCha20Rng;
@@ -111,7 +112,13 @@ impl Transcript {
         let alice_party = party::build(&party::generate(r, false, false)).expect("party");
         let mut bob_party = party::build(&party::generate(r, true, true)).expect("party");
         let verified = bob_party.bundle.clone().verify().expect("valid bundle");
-        let mut alice = initiate(r, &alice_party.identity, &verified).expect("initiate");
+        let mut alice = initiate(
+            r,
+            &alice_party.identity,
+            &alice_party.bundle.identity_record(),
+            &verified,
+        )
+        .expect("initiate");
         let first = alice.encrypt(r, b"first").expect("encrypt");
         let (bob, _) = accept(&bob_party.identity, &mut bob_party.store, &first).expect("accept");
         let start = json!({ "alice": h(&*alice.to_bytes()), "bob": h(&*bob.to_bytes()) });
@@ -206,14 +213,17 @@ impl Transcript {
             &mut self.bob
         };
         let mut m = json!({ "event": "deliver", "to": to, "note": note, "wire": h(wire) });
-        let result = s.decrypt(wire);
+        let result = s.decrypt_message(wire);
         assert_eq!(
             result.as_ref().err().map(Error::code),
             expected.as_ref().map(Error::code),
             "{note}"
         );
         match result {
-            Ok(pt) => m["plaintext"] = h(pt),
+            Ok(d) => {
+                m["plaintext"] = h(d.plaintext);
+                m["position"] = json!({ "chain": d.position.chain, "number": d.position.number });
+            }
             Err(e) => m["error"] = json!({ "code": e.code(), "name": e.name() }),
         }
         self.messages.push(m);
@@ -235,7 +245,7 @@ pub fn generate() -> (String, Value) {
     let mut f = FileBuilder::new(
         "ratchet.json",
         "Double Ratchet with encrypted headers: KDF steps computed from the spec's formulas, and conversation transcripts (starting states, messages in delivery order with expected plaintexts or errors, final state digests).",
-        &["§7.2", "§7.3", "§7.4", "§7.5", "§7.6", "§7.7", "§7.8"],
+        &["§7.2", "§7.3", "§7.4", "§7.5", "§7.6", "§7.7", "§7.8", "§7.9"],
     );
     let mut r = rng("ratchet");
     for i in 0..3 {
@@ -301,7 +311,12 @@ pub fn generate() -> (String, Value) {
         None,
     );
     t.deliver("bob", &chain[0], "a skipped key is used", None);
-    t.deliver("bob", &chain[0], "duplicate", Some(Error::Decrypt));
+    t.deliver(
+        "bob",
+        &chain[0],
+        "duplicate: its header opens under a remembered chain, its key was used",
+        Some(Error::Duplicate),
+    );
     let mut bad = chain[1].clone();
     let last = bad.len() - 1;
     bad[last] ^= 0x01;
@@ -335,7 +350,20 @@ pub fn generate() -> (String, Value) {
         "old chain, the genuine message after its tampered copies",
         None,
     );
-    t.deliver("bob", &chain[1], "duplicate", Some(Error::Decrypt));
+    t.deliver(
+        "bob",
+        &chain[1],
+        "duplicate in the old (remembered) chain",
+        Some(Error::Duplicate),
+    );
+    let w = t.send(&mut r, "alice", b"second of the new chain");
+    t.deliver("bob", &w, "current chain", None);
+    t.deliver(
+        "bob",
+        &w,
+        "duplicate in the current chain",
+        Some(Error::Duplicate),
+    );
     f.valid(
         "transcript",
         "out of order, duplicates, tampering, old-chain keys",
@@ -482,7 +510,105 @@ pub fn generate() -> (String, Value) {
         "limits: MAX_SKIP exactly, MAX_PLAINTEXT_LEN + 1, counter exhaustion, no sending chain",
         t.finish(),
     );
+    sealed_state_cases(&mut f, &mut r);
     f.build()
+}
+
+/// The sealed state of spec §7.8, computed here from the formula with the
+/// `chacha20poly1305` crate: `0x01 0x06 || epoch || nonce || opaque32(XChaCha20-Poly1305(
+/// key, nonce, ad, state))`, `ad = label || local || remote || u8 len || slot || epoch`.
+fn seal_spec(
+    state: &[u8],
+    key: &[u8; 32],
+    ids: (&[u8], &[u8]),
+    slot: &[u8],
+    epoch: u64,
+    nonce: &[u8; 24],
+) -> Vec<u8> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let mut ad = b"blindrelay v1 session storage".to_vec();
+    ad.extend_from_slice(ids.0);
+    ad.extend_from_slice(ids.1);
+    ad.push(u8::try_from(slot.len()).expect("short slot"));
+    ad.extend_from_slice(slot);
+    ad.extend_from_slice(&epoch.to_be_bytes());
+    let ct = chacha20poly1305::XChaCha20Poly1305::new(key.into())
+        .encrypt(
+            nonce.into(),
+            Payload {
+                msg: state,
+                aad: &ad,
+            },
+        )
+        .expect("seal");
+    let mut out = vec![0x01, 0x06];
+    out.extend_from_slice(&epoch.to_be_bytes());
+    out.extend_from_slice(nonce);
+    out.extend_from_slice(&u32::try_from(ct.len()).expect("short").to_be_bytes());
+    out.extend_from_slice(&ct);
+    out
+}
+
+/// Sealed session states (spec §7.8): one valid case, and the storage thief's swaps, each
+/// of which must fail with `Decrypt`.
+fn sealed_state_cases(f: &mut FileBuilder, r: &mut ChaCha20Rng) {
+    f.note(
+        "SwappedSealedState",
+        "AUTH_BYPASS",
+        "A sealed session state presented for another pair of identities, another slot, or with its clear epoch rewritten: the associated data differs, so it does not open (issue 15, defect 6).",
+    );
+    let mut t = Transcript::new(r);
+    let w = t.send(r, "alice", b"before the save");
+    t.deliver("bob", &w, "in order", None);
+    let state = t.bob.to_bytes().to_vec();
+    let local = t.bob.local_identity().to_array();
+    let remote = t.bob.remote_identity().to_array();
+    let key: [u8; 32] = fill(r);
+    let nonce: [u8; 24] = fill(r);
+    let slot = b"peer 7, device 1";
+    let epoch = 42u64;
+    let sealed = seal_spec(&state, &key, (&local, &remote), slot, epoch, &nonce);
+    let base = json!({
+        "storageKey": h(key), "localIdentity": h(local), "remoteIdentity": h(remote),
+        "slot": h(slot), "epoch": epoch,
+    });
+    let mut valid = base.clone();
+    valid["state"] = h(&state);
+    valid["nonce"] = h(nonce);
+    valid["sealed"] = h(&sealed);
+    f.valid(
+        "sealed-state",
+        "Bob's state, sealed for (Bob, Alice) in a slot at epoch 42",
+        valid,
+    );
+    let mut neg = |comment: &str, fields: Value| {
+        f.invalid(
+            "sealed-state-negative",
+            comment,
+            &["SwappedSealedState"],
+            fields,
+            Error::Decrypt,
+        );
+    };
+    let mut c = base.clone();
+    c["sealed"] = h(&sealed);
+    c["localIdentity"] = h(remote);
+    c["remoteIdentity"] = h(local);
+    neg("the identities exchanged (Alice's row)", c);
+    let other = Transcript::new(r);
+    let mut c = base.clone();
+    c["sealed"] = h(&sealed);
+    c["remoteIdentity"] = h(other.alice.local_identity().to_array());
+    neg("presented as Bob's session with another peer", c);
+    let mut c = base.clone();
+    c["sealed"] = h(&sealed);
+    c["slot"] = h(b"peer 8, device 1");
+    neg("moved to another slot", c);
+    let mut relabelled = sealed.clone();
+    relabelled[2..10].copy_from_slice(&43u64.to_be_bytes());
+    let mut c = base.clone();
+    c["sealed"] = h(&relabelled);
+    neg("the clear epoch rewritten to 43", c);
 }
 
 pub fn verify(case: &Value) -> Result<(), String> {
@@ -555,11 +681,20 @@ pub fn verify(case: &Value) -> Result<(), String> {
                     continue;
                 }
                 let before = s.to_bytes();
-                let result = s.decrypt(&bytes(m, "wire")?);
+                let result = s.decrypt_message(&bytes(m, "wire")?);
                 match (result, m.get("plaintext"), m.get("error")) {
-                    (Ok(pt), Some(_), None) => {
-                        if pt != bytes(m, "plaintext")? {
+                    (Ok(d), Some(_), None) => {
+                        if d.plaintext != bytes(m, "plaintext")? {
                             return Err(format!("event {i}: wrong plaintext"));
+                        }
+                        let pos = &m["position"];
+                        if pos["chain"].as_u64() != Some(u64::from(d.position.chain))
+                            || pos["number"].as_u64() != Some(u64::from(d.position.number))
+                        {
+                            return Err(format!(
+                                "event {i}: position {:?}, expected {pos}",
+                                d.position
+                            ));
                         }
                     }
                     (Err(e), None, Some(err)) => {
@@ -577,8 +712,53 @@ pub fn verify(case: &Value) -> Result<(), String> {
             expect_eq(finals, "alice", Sha256::digest(&*alice.to_bytes()))?;
             expect_eq(finals, "bob", Sha256::digest(&*bob.to_bytes()))
         }
+        "sealed-state" => {
+            let session = Session::from_bytes(&bytes(case, "state")?).map_err(|e| e.to_string())?;
+            let key = StorageKey::from_bytes(arr(case, "storageKey")?);
+            let slot = bytes(case, "slot")?;
+            let epoch = case["epoch"].as_u64().ok_or("epoch")?;
+            let sealed = blindrelay::hazmat::seal_session_with_nonce(
+                &session,
+                &key,
+                &slot,
+                epoch,
+                &arr(case, "nonce")?,
+            )
+            .map_err(|e| e.to_string())?;
+            expect_eq(case, "sealed", &sealed)?;
+            let (local, remote) = identities(case)?;
+            let (opened, got) =
+                Session::open(&key, &local, &remote, &slot, &sealed).map_err(|e| e.to_string())?;
+            if got != epoch || *opened.to_bytes() != bytes(case, "state")? {
+                return Err("the opened state or epoch differs".into());
+            }
+            Ok(())
+        }
+        "sealed-state-negative" => {
+            let key = StorageKey::from_bytes(arr(case, "storageKey")?);
+            let (local, remote) = identities(case)?;
+            expect_error(
+                case,
+                Session::open(
+                    &key,
+                    &local,
+                    &remote,
+                    &bytes(case, "slot")?,
+                    &bytes(case, "sealed")?,
+                )
+                .map(|_| ()),
+            )
+        }
         other => Err(format!("unknown kind {other}")),
     }
+}
+
+/// The `localIdentity` and `remoteIdentity` of a sealed-state case.
+fn identities(case: &Value) -> Result<(IdentityPublicKey, IdentityPublicKey), String> {
+    let read = |key: &str| -> Result<IdentityPublicKey, String> {
+        IdentityPublicKey::decode_exact(&bytes(case, key)?).map_err(|e| format!("{key}: {e}"))
+    };
+    Ok((read("localIdentity")?, read("remoteIdentity")?))
 }
 
 /// Seeds for the session fuzz targets (spec §7): the fixture state of `session_decrypt`
@@ -631,7 +811,8 @@ pub fn write_fuzz_seeds(corpus: &std::path::Path) -> std::io::Result<usize> {
     let mut r = rng("fuzz-accept");
     for i in 0..3 {
         let alice = blindrelay::IdentityKeyPair::generate(&mut r);
-        let mut s = initiate(&mut r, &alice, &verified).expect("initiate");
+        let record = blindrelay::fuzzing::fuzz_record(&alice);
+        let mut s = initiate(&mut r, &alice, &record, &verified).expect("initiate");
         let msg = s
             .encrypt(&mut r, format!("seed {i}").as_bytes())
             .expect("encrypt");

@@ -34,7 +34,8 @@ libfuzzer_sys::fuzz_target!(|input: Input| {
     let identity_a = blindrelay::IdentityKeyPair::from_seed(&[11; 32]);
     let (identity_b, mut store, bundle) = blindrelay::fuzzing::fuzz_responder();
     let verified = bundle.verify().expect("fixed bundle verifies");
-    let mut alice = initiate(&mut rng, &identity_a, &verified).expect("initiate");
+    let record_a = blindrelay::fuzzing::fuzz_record(&identity_a);
+    let mut alice = initiate(&mut rng, &identity_a, &record_a, &verified).expect("initiate");
     let first = alice.encrypt(&mut rng, b"first").expect("encrypt");
     let (mut bob, _) = accept(&identity_b, &mut store, &first).expect("accept");
     // (to_bob, wire, plaintext)

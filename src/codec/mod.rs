@@ -22,6 +22,7 @@ pub const PROTOCOL_VERSION: u8 = 0x01;
 /// The message-type byte that follows the version byte (spec §2.2). A newtype with named
 /// constants, so an unknown value is representable (and rejected) rather than a panic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MessageType(pub u8);
 
 impl MessageType {

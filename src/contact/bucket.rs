@@ -17,7 +17,25 @@ pub const MATCH_TAG_LEN: usize = 16;
 
 /// A number of bucket bits `b` in `MIN_BUCKET_BITS..=MAX_BUCKET_BITS` (spec §9.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "u8", into = "u8")
+)]
 pub struct BucketBits(u8);
+
+impl TryFrom<u8> for BucketBits {
+    type Error = Error;
+    fn try_from(b: u8) -> Result<Self, Error> {
+        Self::new(b)
+    }
+}
+
+impl From<BucketBits> for u8 {
+    fn from(b: BucketBits) -> u8 {
+        b.get()
+    }
+}
 
 impl BucketBits {
     /// Checks `b`.
@@ -73,6 +91,7 @@ pub fn bucket_prefix(id: &ContactId, b: BucketBits) -> u32 {
 /// The 16-byte match tag: `id[16..32]`, disjoint from every prefix bit (spec §9.5).
 /// Equality is constant-time.
 #[derive(Clone, Copy)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MatchTag(pub [u8; MATCH_TAG_LEN]);
 
 impl MatchTag {

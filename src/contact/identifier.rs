@@ -25,9 +25,27 @@ const EXTENSION_MARKERS: &[u8] = b";,#xXpPwW";
 /// [`PhoneNumber::parse_canonical`] (or the helper [`normalize_lenient`], which ends in it),
 /// so every value holds exactly the bytes that are hashed.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "alloc::string::String", into = "alloc::string::String")
+)]
 pub struct PhoneNumber {
     bytes: [u8; MAX_CANONICAL_LEN],
     len: u8,
+}
+
+impl TryFrom<alloc::string::String> for PhoneNumber {
+    type Error = Error;
+    fn try_from(s: alloc::string::String) -> Result<Self, Error> {
+        Self::parse_canonical(&s)
+    }
+}
+
+impl From<PhoneNumber> for alloc::string::String {
+    fn from(n: PhoneNumber) -> Self {
+        n.as_str().into()
+    }
 }
 
 impl PhoneNumber {

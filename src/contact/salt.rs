@@ -19,6 +19,7 @@ pub const SALT_NONCE_LEN: usize = 32;
 /// A relay's discovery identity: `SHA-256(RELAY_ID_LABEL || 0x00 || relay_key)` (spec §9.3).
 /// Public; binds salts and dummy prefixes to one relay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RelayId(pub [u8; 32]);
 
 impl RelayId {
@@ -36,6 +37,7 @@ impl RelayId {
 /// The random nonce a relay publishes with each salt generation (spec §9.3), so nobody can
 /// precompute identifiers before the generation starts. Public.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SaltNonce(pub [u8; SALT_NONCE_LEN]);
 
 impl SaltNonce {
@@ -52,6 +54,7 @@ impl SaltNonce {
 /// secret; its only job is to make identifiers relay- and generation-specific and to defeat
 /// precomputed tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ContactSalt(pub [u8; SALT_LEN]);
 
 impl ContactSalt {

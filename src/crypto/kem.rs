@@ -17,11 +17,35 @@ pub const SHARED_SECRET_LEN: usize = 32;
 /// Encapsulation randomness length (`m`).
 pub const ENCAPS_RANDOMNESS_LEN: usize = 32;
 
+/// A key pair generated from a seed, whose expanded private key (2400 bytes) is
+/// overwritten when dropped. libcrux's key types implement no `Zeroize` and keep their
+/// bytes private, so the pair is erased by assigning an all-zero pair in place and
+/// passing the place through `black_box`, which keeps the compiler from removing the
+/// store as dead (issue 15, defect 8). The pair is built in place and never moved.
+/// libcrux's own intermediate values during key generation are outside our reach.
+struct ErasedOnDrop(mlkem768::MlKem768KeyPair);
+
+impl ErasedOnDrop {
+    fn generate(seed: &[u8; SEED_LEN]) -> Self {
+        Self(mlkem768::generate_key_pair(*seed))
+    }
+}
+
+impl Drop for ErasedOnDrop {
+    fn drop(&mut self) {
+        self.0 = mlkem768::MlKem768KeyPair::from(
+            mlkem768::MlKem768PrivateKey::default(),
+            mlkem768::MlKem768PublicKey::default(),
+        );
+        core::hint::black_box(&mut self.0);
+    }
+}
+
 /// Derives the encapsulation key of the key pair generated from `seed`.
 #[must_use]
 pub fn encapsulation_key(seed: &[u8; SEED_LEN]) -> [u8; ENCAPSULATION_KEY_LEN] {
-    let pair = mlkem768::generate_key_pair(*seed);
-    *pair.pk()
+    let pair = ErasedOnDrop::generate(seed);
+    *pair.0.pk()
 }
 
 /// Checks an encapsulation key with the FIPS 203 §7.2 modulus check.
@@ -59,8 +83,11 @@ pub fn decapsulate(
     seed: &[u8; SEED_LEN],
     ct: &[u8; CIPHERTEXT_LEN],
 ) -> Zeroizing<[u8; SHARED_SECRET_LEN]> {
-    let pair = mlkem768::generate_key_pair(*seed);
-    let ss = mlkem768::decapsulate(pair.private_key(), &mlkem768::MlKem768Ciphertext::from(*ct));
+    let pair = ErasedOnDrop::generate(seed);
+    let ss = mlkem768::decapsulate(
+        pair.0.private_key(),
+        &mlkem768::MlKem768Ciphertext::from(*ct),
+    );
     Zeroizing::new(ss)
 }
 
@@ -74,9 +101,12 @@ pub fn decapsulate_with_key(
     Zeroizing<[u8; SHARED_SECRET_LEN]>,
     [u8; ENCAPSULATION_KEY_LEN],
 ) {
-    let pair = mlkem768::generate_key_pair(*seed);
-    let ss = mlkem768::decapsulate(pair.private_key(), &mlkem768::MlKem768Ciphertext::from(*ct));
-    (Zeroizing::new(ss), *pair.pk())
+    let pair = ErasedOnDrop::generate(seed);
+    let ss = mlkem768::decapsulate(
+        pair.0.private_key(),
+        &mlkem768::MlKem768Ciphertext::from(*ct),
+    );
+    (Zeroizing::new(ss), *pair.0.pk())
 }
 
 #[cfg(test)]

@@ -78,6 +78,7 @@ fn hpke_info(mailbox: &[u8; MAILBOX_LEN]) -> [u8; INFO_LEN] {
 
 /// An opened envelope: the claimed sender and the inner message, ready for the session.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Opened {
     /// The sender identity sealed in the envelope. A *claim* until the session has
     /// decrypted the inner message with this identity's session (spec §8.8).
@@ -100,7 +101,7 @@ impl Opened {
             return Err(Error::UnknownMessageType(self.inner_type.0));
         }
         let msg = InitialMessage::decode_exact(&self.inner)?;
-        if msg.header.identity != self.sender {
+        if msg.header.initiator.identity != self.sender {
             return Err(Error::SenderMismatch);
         }
         Ok(msg)
@@ -273,4 +274,43 @@ pub fn open(
         inner_type: content.inner_type,
         inner: content.inner,
     })
+}
+
+/// Live sealing secrets an owner opens envelopes with: the current one and the previous
+/// one during its grace period (spec §8.12).
+pub const MAX_SEALING_KEYS: usize = 2;
+/// Seconds between sealing-key rotations (spec §6.7, §8.12): 30 days. Bounds how many
+/// logged envelopes the theft of one sealing key de-anonymises.
+pub const SEALING_KEY_MAX_AGE: u64 = 30 * 24 * 3600;
+/// Seconds the previous sealing secret is kept for envelopes in flight (spec §8.12): 7 days.
+pub const SEALING_KEY_GRACE: u64 = 7 * 24 * 3600;
+
+/// Opens an envelope with the owner's live sealing secrets, newest first (spec §8.12): the
+/// current key and, during its grace period, the previous one. The first that
+/// authenticates wins; under a wrong key HPKE fails (`Decrypt`) and nothing is learnt.
+///
+/// # Errors
+/// [`Error::ApiMisuse`] for no key or more than [`MAX_SEALING_KEYS`]; otherwise as
+/// [`open`] (the error of the last key tried when none opens it).
+pub fn open_any(
+    live: &[&SealingKeySecret],
+    expected_mailbox: &[u8; MAILBOX_LEN],
+    envelope: &Envelope,
+) -> Result<Opened, Error> {
+    if live.is_empty() || live.len() > MAX_SEALING_KEYS {
+        return Err(Error::ApiMisuse {
+            reason: "open_any takes one or two live sealing keys",
+        });
+    }
+    let mut last = Error::Decrypt;
+    for key in live {
+        match open(key, expected_mailbox, envelope) {
+            Ok(opened) => return Ok(opened),
+            // Only an authentication failure can mean "another key"; anything else
+            // (mailbox, padding, decoding) is the envelope's own fault.
+            Err(Error::Decrypt) => last = Error::Decrypt,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
 }

@@ -34,7 +34,12 @@ fn ratchet_bytes(len: usize, fill: u8) -> Vec<u8> {
 fn initial_message(identity: IdentityPublicKey) -> InitialMessage {
     InitialMessage {
         header: InitialHeader {
-            identity,
+            initiator: crate::IdentityRecord {
+                identity,
+                mailbox: [1; 32],
+                sealing_key: [2; 32],
+                signature: [4; 64],
+            },
             ephemeral: [3; 32],
             signed_prekey_id: 1,
             kem_kind: PrekeyKind::SignedKem,
@@ -452,4 +457,64 @@ proptest! {
         crate::fuzzing::envelope_decode(&data);
         crate::fuzzing::envelope_open(&data);
     }
+}
+
+/// Issue 15, defect 7: the sealing key was long-term, so its theft revealed the sender of
+/// every envelope a relay ever logged. With rotation (spec §8.12) an envelope sealed to the
+/// previous key still opens during the grace period (`open_any`), and once that secret is
+/// erased a thief of the current key — playing the relay that logged everything — can no
+/// longer learn who sent the envelopes sealed to it.
+#[test]
+fn sealing_key_rotation_bounds_what_a_stolen_key_reveals() {
+    let mut rng = ChaCha20Rng::seed_from_u64(77);
+    let alice = IdentityKeyPair::generate(&mut rng);
+    let bob = recipient(&mut rng);
+    let inner = ratchet_bytes(200, 4);
+    let logged_before = seal(
+        &mut rng,
+        &bob.mailbox,
+        &bob.sealing.public_key(),
+        alice.public(),
+        &inner,
+    )
+    .unwrap();
+    // Bob rotates: a new key, the old one kept for the grace period.
+    let new = SealingKeySecret::generate(&mut rng);
+    let logged_after = seal(
+        &mut rng,
+        &bob.mailbox,
+        &new.public_key(),
+        alice.public(),
+        &inner,
+    )
+    .unwrap();
+    for env in [&logged_before, &logged_after] {
+        let opened = open_any(&[&new, &bob.sealing], &bob.mailbox, env).unwrap();
+        assert_eq!(opened.sender, *alice.public());
+    }
+    // Grace over: the old secret is erased. The thief steals Bob's live key.
+    let stolen = [&new];
+    assert_eq!(
+        open_any(&stolen, &bob.mailbox, &logged_before).unwrap_err(),
+        Error::Decrypt
+    );
+    assert_eq!(
+        open_any(&stolen, &bob.mailbox, &logged_after)
+            .unwrap()
+            .sender,
+        *alice.public()
+    );
+    // The API takes one or two live keys; other errors are the envelope's own.
+    assert!(matches!(
+        open_any(&[], &bob.mailbox, &logged_after),
+        Err(Error::ApiMisuse { .. })
+    ));
+    assert!(matches!(
+        open_any(&[&new, &new, &new], &bob.mailbox, &logged_after),
+        Err(Error::ApiMisuse { .. })
+    ));
+    assert_eq!(
+        open_any(&[&new, &bob.sealing], &[0; 32], &logged_after).unwrap_err(),
+        Error::WrongMailbox
+    );
 }

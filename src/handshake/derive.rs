@@ -6,7 +6,7 @@ use crate::crypto::labels::{HANDSHAKE_INFO, HANDSHAKE_TRANSCRIPT_LABEL};
 use crate::crypto::{dh, kdf, kem};
 use crate::keys::{IdentityKeyPair, IdentityPublicKey, PrekeyStore};
 use crate::seed::SessionSeed;
-use crate::wire::{InitialHeader, PrekeyKind};
+use crate::wire::{IdentityRecord, InitialHeader, PrekeyKind};
 use crate::Error;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -71,15 +71,27 @@ fn transcript_hash(keys: &TranscriptKeys<'_>, header: &InitialHeader) -> [u8; 32
     h.finalize().into()
 }
 
-/// Derives the seed and trace from the DH outputs and the KEM secret (both roles).
+/// Whether a derivation also returns its [`HandshakeTrace`]: only the conformance vectors
+/// (`hazmat`) and tests ask; `initiate` and `accept` never build one, so IKM and OKM are
+/// never copied out of their `Zeroizing` buffers on production paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Trace {
+    /// Build the trace.
+    Keep,
+    /// Do not.
+    Skip,
+}
+
+/// Derives the seed (and, if asked, the trace) from the DH outputs and the KEM secret (both
+/// roles).
 fn finish(
     dhs: Vec<Zeroizing<[u8; 32]>>,
     kem_ss: &[u8; 32],
     th: [u8; 32],
-    initiator: &IdentityPublicKey,
-    responder: &IdentityPublicKey,
+    (initiator, responder): (&IdentityPublicKey, &IdentityPublicKey),
     local_is_initiator: bool,
-) -> (SessionSeed, HandshakeTrace) {
+    want: Trace,
+) -> (SessionSeed, Option<HandshakeTrace>) {
     let mut ikm = Zeroizing::new(Vec::with_capacity(32 * 6));
     ikm.extend_from_slice(&F);
     for d in &dhs {
@@ -100,22 +112,22 @@ fn finish(
     } else {
         (*responder, *initiator)
     };
-    let seed = SessionSeed {
-        root_key: root,
-        initiator_header_key: hka,
-        responder_next_header_key: nhkb,
-        associated_data: ad.clone(),
-        local_identity: local,
-        remote_identity: remote,
-    };
-    let trace = HandshakeTrace {
+    let trace = (want == Trace::Keep).then(|| HandshakeTrace {
         dh: dhs.iter().map(|d| **d).collect(),
         kem_shared_secret: *kem_ss,
         transcript_hash: th,
         ikm: ikm.to_vec(),
         info,
         okm: okm.to_vec(),
+        associated_data: ad.clone(),
+    });
+    let seed = SessionSeed {
+        root_key: root,
+        initiator_header_key: hka,
+        responder_next_header_key: nhkb,
         associated_data: ad,
+        local_identity: local,
+        remote_identity: remote,
     };
     (seed, trace)
 }
@@ -126,13 +138,16 @@ fn finish(
 ///
 /// # Errors
 /// [`Error::NonContributory`] if any DH output is all zero; [`Error::InvalidPublicKey`]
-/// if the ML-KEM key fails validation (cannot happen for a verified bundle).
+/// if the ML-KEM key fails validation (cannot happen for a verified bundle). `our_record`
+/// is carried as given ([`initiate`](crate::initiate) checks that it is `ours`'s).
 pub(crate) fn initiator_secrets(
     ours: &IdentityKeyPair,
+    our_record: &IdentityRecord,
     theirs: &VerifiedBundle,
     ephemeral: &[u8; 32],
     kem_randomness: &[u8; 32],
-) -> Result<(SessionSeed, InitialHeader, HandshakeTrace), Error> {
+    want: Trace,
+) -> Result<(SessionSeed, InitialHeader, Option<HandshakeTrace>), Error> {
     let b = theirs.bundle();
     let ek = StaticSecret::from(*ephemeral);
     let (kem_kind, kem_id, pqpk) = match &b.one_time_kem_prekey {
@@ -151,7 +166,7 @@ pub(crate) fn initiator_secrets(
     }
     let (ct, ss) = kem::encapsulate(pqpk, kem_randomness)?;
     let header = InitialHeader {
-        identity: *ours.public(),
+        initiator: *our_record,
         ephemeral: dh::public_key(&ek),
         signed_prekey_id: b.signed_prekey.id,
         kem_kind,
@@ -166,7 +181,7 @@ pub(crate) fn initiator_secrets(
         opk: b.one_time_prekey.as_ref().map(|o| &o.key),
     };
     let th = transcript_hash(&keys, &header);
-    let (seed, trace) = finish(dhs, &ss, th, ours.public(), &b.identity, true);
+    let (seed, trace) = finish(dhs, &ss, th, (ours.public(), &b.identity), true, want);
     Ok((seed, header, trace))
 }
 
@@ -183,15 +198,25 @@ pub(crate) struct ResponderUse {
 /// The responder's side (spec §6.5): recomputes the handshake secret from the header and
 /// the store, changing nothing.
 ///
+/// The checks run in the order of spec §6.5: the replay cache first (so that a further
+/// initial message of a first flight whose one-time prekey is already consumed is routed
+/// to its session, §6.6), then the initiator's identity record, then the prekeys.
+///
 /// # Errors
-/// [`Error::UnknownPrekey`] if a named prekey is not in the store;
 /// [`Error::ReplayedInitialMessage`] if the ephemeral key was already accepted under this
-/// signed prekey; [`Error::NonContributory`] if a DH output is all zero.
+/// signed prekey; [`Error::BadSignature`] or [`Error::InvalidPublicKey`] if the initiator's
+/// identity record does not verify; [`Error::UnknownPrekey`] if a named prekey is not in
+/// the store; [`Error::NonContributory`] if a DH output is all zero.
 pub(crate) fn responder_seed(
     ours: &IdentityKeyPair,
     store: &impl PrekeyStore,
     header: &InitialHeader,
-) -> Result<(SessionSeed, ResponderUse, HandshakeTrace), Error> {
+    want: Trace,
+) -> Result<(SessionSeed, ResponderUse, Option<HandshakeTrace>), Error> {
+    if store.is_replay(header.signed_prekey_id, &header.ephemeral) {
+        return Err(Error::ReplayedInitialMessage);
+    }
+    header.initiator.verify()?;
     let spk = store
         .signed_prekey(header.signed_prekey_id)
         .ok_or(Error::UnknownPrekey)?;
@@ -220,12 +245,12 @@ pub(crate) fn responder_seed(
         Some(id) => Some(store.one_time_prekey(id).ok_or(Error::UnknownPrekey)?),
         None => None,
     };
-    if store.is_replay(header.signed_prekey_id, &header.ephemeral) {
-        return Err(Error::ReplayedInitialMessage);
-    }
     let spk_secret = spk.static_secret();
     let mut dhs = Vec::with_capacity(4);
-    dhs.push(dh::diffie_hellman(&spk_secret, &header.identity.agreement)?);
+    dhs.push(dh::diffie_hellman(
+        &spk_secret,
+        &header.initiator.identity.agreement,
+    )?);
     dhs.push(dh::diffie_hellman(
         &ours.agreement_secret(),
         &header.ephemeral,
@@ -244,7 +269,14 @@ pub(crate) fn responder_seed(
         opk: opk_public.as_ref(),
     };
     let th = transcript_hash(&keys, header);
-    let (seed, trace) = finish(dhs, &ss, th, &header.identity, ours.public(), false);
+    let (seed, trace) = finish(
+        dhs,
+        &ss,
+        th,
+        (&header.initiator.identity, ours.public()),
+        false,
+        want,
+    );
     let used = ResponderUse {
         signed_prekey_id: header.signed_prekey_id,
         one_time_prekey_id: header.one_time_prekey_id,

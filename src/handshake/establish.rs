@@ -1,32 +1,52 @@
 //! Starting sessions: the public `initiate` and `accept` (spec §6.2, §6.5).
 
-use super::derive::{initiator_secrets, responder_seed};
+use super::derive::{initiator_secrets, responder_seed, Trace};
 use crate::bundle::VerifiedBundle;
 use crate::codec::Decode;
 use crate::crypto::{random_array, CryptoRng, RngCore};
 use crate::keys::{IdentityKeyPair, PrekeyStore};
 use crate::session::Session;
-use crate::wire::InitialMessage;
+use crate::wire::{IdentityRecord, InitialMessage};
 use crate::Error;
 use alloc::vec::Vec;
 use zeroize::Zeroize;
 
 /// Starts a session with the owner of a verified bundle (spec §6.2). The ephemeral secret
 /// and the ML-KEM randomness are drawn from `rng` and erased here; they never leave.
+/// `our_record` ([`IdentityRecord::create`]) travels in the initial header, so that the
+/// responder authenticates both halves of our identity and learns where to reply (§6.3).
 ///
 /// Every message the returned session encrypts is an initial message (§6.3) until it has
 /// decrypted a reply.
 ///
 /// # Errors
-/// [`Error::NonContributory`] if a bundle key is a low-order point.
+/// [`Error::NonContributory`] if a bundle key is a low-order point; [`Error::ApiMisuse`]
+/// if `our_record` is not the record of `ours`.
 pub fn initiate(
     rng: &mut (impl CryptoRng + RngCore),
     ours: &IdentityKeyPair,
+    our_record: &IdentityRecord,
+    theirs: &VerifiedBundle,
+) -> Result<Session, Error> {
+    if our_record.identity != *ours.public() {
+        return Err(Error::ApiMisuse {
+            reason: "the identity record belongs to another identity",
+        });
+    }
+    start(rng, ours, our_record, theirs)
+}
+
+/// [`initiate`] without the check that `our_record` is `ours`'s: the hazmat entry point of
+/// the forged-record vectors (spec §6.5) goes through here.
+pub(crate) fn start(
+    rng: &mut (impl CryptoRng + RngCore),
+    ours: &IdentityKeyPair,
+    our_record: &IdentityRecord,
     theirs: &VerifiedBundle,
 ) -> Result<Session, Error> {
     let mut ephemeral = random_array::<32>(rng);
     let mut m = random_array::<32>(rng);
-    let result = initiator_secrets(ours, theirs, &ephemeral, &m);
+    let result = initiator_secrets(ours, our_record, theirs, &ephemeral, &m, Trace::Skip);
     ephemeral.zeroize();
     m.zeroize();
     let (seed, header, _trace) = result?;
@@ -40,16 +60,18 @@ pub fn initiate(
 /// Returns the new session and the first plaintext.
 ///
 /// # Errors
-/// Decode errors; [`Error::UnknownPrekey`]; [`Error::ReplayedInitialMessage`] (pass the
-/// message to the existing session instead, §6.6); [`Error::NonContributory`];
-/// [`Error::Decrypt`] if the first message does not authenticate.
+/// Decode errors; [`Error::ReplayedInitialMessage`] (a further message of a first flight
+/// already accepted: pass it to the existing session instead, §6.6);
+/// [`Error::BadSignature`] if the initiator's identity record does not verify;
+/// [`Error::UnknownPrekey`]; [`Error::NonContributory`]; [`Error::Decrypt`] if the first
+/// message does not authenticate.
 pub fn accept(
     ours: &IdentityKeyPair,
     store: &mut impl PrekeyStore,
     initial_message: &[u8],
 ) -> Result<(Session, Vec<u8>), Error> {
     let msg = InitialMessage::decode_exact(initial_message)?;
-    let (seed, used, _trace) = responder_seed(ours, store, &msg.header)?;
+    let (seed, used, _trace) = responder_seed(ours, store, &msg.header, Trace::Skip)?;
     let spk = store
         .signed_prekey(used.signed_prekey_id)
         .ok_or(Error::UnknownPrekey)?;

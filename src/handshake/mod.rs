@@ -24,9 +24,12 @@
 mod derive;
 mod establish;
 
+#[cfg(feature = "hazmat")]
 pub use derive::HandshakeTrace;
 #[allow(unused_imports)]
-pub(crate) use derive::{initiator_secrets, responder_seed, ResponderUse};
+pub(crate) use derive::{initiator_secrets, responder_seed, ResponderUse, Trace};
+#[cfg(feature = "hazmat")]
+pub(crate) use establish::start;
 pub use establish::{accept, accept_opened, initiate};
 
 #[cfg(test)]

@@ -11,4 +11,7 @@ pub use prekey::{
     KemPrekeySecret, OneTimeKemPrekeySecret, OneTimePrekeySecret, SealingKeySecret,
     SignedPrekeySecret,
 };
-pub use store::{MemoryPrekeyStore, PrekeyStore};
+pub use store::{
+    MemoryPrekeyStore, PrekeyStore, MAX_REPLAY_RECORDS_PER_SIGNED_PREKEY, SIGNED_PREKEY_GRACE,
+    SIGNED_PREKEY_MAX_AGE,
+};

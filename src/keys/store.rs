@@ -5,6 +5,15 @@
 use super::{KemPrekeySecret, OneTimeKemPrekeySecret, OneTimePrekeySecret, SignedPrekeySecret};
 use alloc::collections::{BTreeMap, BTreeSet};
 
+/// Accepted handshakes under one signed prekey after which its owner rotates it (spec §6.5):
+/// bounds the replay records anyone can make the owner keep.
+pub const MAX_REPLAY_RECORDS_PER_SIGNED_PREKEY: usize = 10_000;
+/// Seconds after which the owner rotates its signed prekey (spec §6.5, §6.7): 7 days.
+pub const SIGNED_PREKEY_MAX_AGE: u64 = 7 * 24 * 3600;
+/// Seconds a rotated signed prekey still accepts initial messages before it is retired
+/// with its replay records (spec §6.5): 7 days.
+pub const SIGNED_PREKEY_GRACE: u64 = 7 * 24 * 3600;
+
 /// Where a responder keeps the secret halves of its published prekeys and the replay cache
 /// of initial messages it has accepted.
 ///
@@ -69,6 +78,13 @@ impl MemoryPrekeyStore {
         self.signed.remove(&id);
         self.replay.remove(&id);
     }
+    /// How many replay records the signed prekey `spk_id` holds: the count that drives its
+    /// rotation ([`MAX_REPLAY_RECORDS_PER_SIGNED_PREKEY`], spec §6.5).
+    #[must_use]
+    pub fn replay_count(&self, spk_id: u32) -> usize {
+        self.replay.get(&spk_id).map_or(0, BTreeSet::len)
+    }
+
     /// A digest of the whole store's contents (secret bytes included), for tests that
     /// check a failed handshake left the store unchanged. Not for production use.
     #[must_use]

@@ -21,4 +21,5 @@ mod state;
 pub(crate) use kdf::{chain_step, root_step, RootStep};
 pub(crate) use skipped::{SkippedChain, SkippedKey, SkippedKeys};
 pub use skipped::{MAX_RECEIVING_CHAINS, MAX_SKIP, MAX_SKIPPED_KEYS};
+pub use state::Position;
 pub(crate) use state::{RatchetState, AD_LEN};

@@ -18,9 +18,11 @@ pub const MAX_SKIP: u32 = 1000;
 /// about 140 KB of serialized state at most.
 pub const MAX_SKIPPED_KEYS: usize = 2000;
 
-/// The most receiving chains (distinct header keys) whose skipped keys are kept; beyond it
-/// the oldest chain is dropped whole. Each is one trial header decryption per incoming
-/// message, so this also bounds trial decryption to `MAX_RECEIVING_CHAINS + 2` attempts.
+/// The most earlier receiving chains (distinct header keys) a session remembers, with their
+/// skipped keys; beyond it the oldest chain is dropped whole. A remembered chain with no
+/// keys left still recognises a re-delivered message of that chain (`Duplicate`, §7.6).
+/// Each is one trial header decryption per incoming message, so this also bounds trial
+/// decryption to `MAX_RECEIVING_CHAINS + 2` attempts.
 pub const MAX_RECEIVING_CHAINS: usize = 8;
 
 /// One skipped message key.
@@ -30,10 +32,13 @@ pub(crate) struct SkippedKey {
     pub(crate) message_key: [u8; 32],
 }
 
-/// The skipped keys of one receiving chain, by ascending message number.
+/// A remembered receiving chain: its header key, its index among the peer's sending chains
+/// (the `chain` of a message's position, §7.6) and its skipped keys by ascending message
+/// number (possibly none).
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub(crate) struct SkippedChain {
     pub(crate) header_key: [u8; 32],
+    pub(crate) index: u32,
     pub(crate) keys: Vec<SkippedKey>,
 }
 
@@ -64,31 +69,26 @@ impl SkippedKeys {
         Some((SkippedSlot { chain, key }, mk))
     }
 
-    /// Removes a used key (exactly-once delivery) and drops its chain if it is now empty.
+    /// Removes a used key (exactly-once delivery). The chain stays remembered.
     pub(crate) fn remove(&mut self, slot: SkippedSlot) {
         if let Some(c) = self.chains.get_mut(slot.chain) {
             if slot.key < c.keys.len() {
                 drop(c.keys.remove(slot.key));
             }
-            if c.keys.is_empty() {
-                drop(self.chains.remove(slot.chain));
-            }
         }
     }
 
-    /// Appends keys skipped in the chain under `header_key` (in ascending order), then
-    /// evicts: the oldest chains beyond [`MAX_RECEIVING_CHAINS`], then the oldest keys
-    /// beyond [`MAX_SKIPPED_KEYS`].
-    pub(crate) fn insert(&mut self, header_key: &[u8; 32], mut keys: Vec<SkippedKey>) {
-        if keys.is_empty() {
-            return;
-        }
+    /// Appends keys skipped in the chain under `header_key` (in ascending order; `keys` may
+    /// be empty, which only remembers the chain), then evicts: the oldest chains beyond
+    /// [`MAX_RECEIVING_CHAINS`], then the oldest keys beyond [`MAX_SKIPPED_KEYS`].
+    pub(crate) fn insert(&mut self, header_key: &[u8; 32], index: u32, mut keys: Vec<SkippedKey>) {
         match self.chains.last_mut() {
             Some(last) if bool::from(last.header_key.ct_eq(header_key)) => {
                 last.keys.append(&mut keys);
             }
             _ => self.chains.push(SkippedChain {
                 header_key: *header_key,
+                index,
                 keys,
             }),
         }
@@ -96,16 +96,13 @@ impl SkippedKeys {
             drop(self.chains.remove(0));
         }
         let mut excess = self.len().saturating_sub(MAX_SKIPPED_KEYS);
-        while excess > 0 {
-            let Some(first) = self.chains.first_mut() else {
+        for chain in &mut self.chains {
+            if excess == 0 {
                 break;
-            };
-            let n = excess.min(first.keys.len());
-            drop(first.keys.drain(..n));
-            excess -= n;
-            if first.keys.is_empty() {
-                drop(self.chains.remove(0));
             }
+            let n = excess.min(chain.keys.len());
+            drop(chain.keys.drain(..n));
+            excess -= n;
         }
     }
 }

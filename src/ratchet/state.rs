@@ -51,10 +51,27 @@ pub(crate) struct RatchetState {
     pub(crate) receiving_number: u32,
     /// PN.
     pub(crate) previous_sending_length: u32,
+    /// The index of the current receiving chain among the peer's sending chains (0 for
+    /// its first; meaningless until a receiving chain exists). The `chain` of a message's
+    /// [`Position`].
+    pub(crate) receiving_chain_index: u32,
     /// The sending half of a DH ratchet step is due at the next encryption.
     pub(crate) send_step_pending: bool,
     /// MKSKIPPED.
     pub(crate) skipped: SkippedKeys,
+}
+
+/// Where a message stands in the peer's sending order (spec §7.6): the index of the peer's
+/// sending chain (0 for its first, one more at every change of direction) and the message
+/// number within it. Positions order a peer's messages totally: `(chain, number)`
+/// lexicographically, whatever order they arrived in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Position {
+    /// The peer's sending chain.
+    pub chain: u32,
+    /// The message number within that chain.
+    pub number: u32,
 }
 
 /// What a successful receive will change, computed before authentication (spec §7.6).
@@ -63,6 +80,7 @@ enum Plan {
     Skipped {
         slot: SkippedSlot,
         message_key: Zeroizing<[u8; 32]>,
+        position: Position,
     },
     /// A message in the current receiving chain, possibly skipping some.
     Chain {
@@ -70,9 +88,11 @@ enum Plan {
         chain_key: Zeroizing<[u8; 32]>,
         receiving_number: u32,
         skipped: Vec<SkippedKey>,
+        position: Position,
     },
     /// The first message seen under a new ratchet key: the receiving half of a DH step.
     Step {
+        position: Position,
         message_key: Zeroizing<[u8; 32]>,
         remote_key: [u8; 32],
         root_key: Zeroizing<[u8; 32]>,
@@ -90,6 +110,14 @@ impl Plan {
             Self::Skipped { message_key, .. }
             | Self::Chain { message_key, .. }
             | Self::Step { message_key, .. } => message_key,
+        }
+    }
+
+    fn position(&self) -> Position {
+        match self {
+            Self::Skipped { position, .. }
+            | Self::Chain { position, .. }
+            | Self::Step { position, .. } => *position,
         }
     }
 }
@@ -179,7 +207,9 @@ fn body_ad(ad: &[u8; AD_LEN], encrypted_header: &[u8; ENCRYPTED_HEADER_LEN]) -> 
 
 impl RatchetState {
     /// Encrypts one message (spec §7.4): performs a pending sending-half DH step, then
-    /// advances the sending chain. On error nothing has changed.
+    /// advances the sending chain. Everything is computed first and committed last, so on
+    /// error nothing has changed. Keys are borrowed, or held in `Zeroizing`, never copied
+    /// out to the stack.
     pub(crate) fn encrypt(
         &mut self,
         rng: &mut (impl CryptoRng + RngCore),
@@ -189,40 +219,49 @@ impl RatchetState {
         if plaintext.len() > MAX_PLAINTEXT_LEN {
             return Err(Error::MessageTooLarge);
         }
-        if self.send_step_pending {
-            let remote = self.remote_key.ok_or(Error::ApiMisuse {
+        // The sending half of a pending DH step: a new key pair and a root step.
+        let step = if self.send_step_pending {
+            let remote = self.remote_key.as_ref().ok_or(Error::ApiMisuse {
                 reason: "no remote ratchet key",
             })?;
             let secret = Zeroizing::new(random_array::<32>(rng));
-            let dh = x25519(&secret, &remote)?;
-            let step = root_step(&self.root_key, &dh);
-            self.previous_sending_length = self.sending_number;
-            self.sending_number = 0;
-            self.sending_header_key = Some(self.next_sending_header_key);
-            self.sending_public = public_from_secret(&secret);
-            self.sending_secret = *secret;
-            self.root_key = *step.root_key;
-            self.sending_chain = Some(*step.chain_key);
-            self.next_sending_header_key = *step.next_header_key;
-            self.send_step_pending = false;
-        }
-        let (Some(chain_key), Some(header_key)) = (self.sending_chain, self.sending_header_key)
-        else {
-            return Err(Error::ApiMisuse {
-                reason: "session cannot send before it has received",
-            });
+            let dh = x25519(&secret, remote)?;
+            let public = public_from_secret(&secret);
+            Some((secret, public, root_step(&self.root_key, &dh)))
+        } else {
+            None
         };
-        let next_number = self
-            .sending_number
-            .checked_add(1)
-            .ok_or(Error::CounterExhausted)?;
-        let (message_key, next_chain) = chain_step(&chain_key);
+        let (chain_key, header_key, ratchet_key, previous_chain_length, number) = match &step {
+            Some((_, public, root)) => (
+                &*root.chain_key,
+                &self.next_sending_header_key,
+                *public,
+                self.sending_number,
+                0,
+            ),
+            None => match (&self.sending_chain, &self.sending_header_key) {
+                (Some(ck), Some(hk)) => (
+                    ck,
+                    hk,
+                    self.sending_public,
+                    self.previous_sending_length,
+                    self.sending_number,
+                ),
+                _ => {
+                    return Err(Error::ApiMisuse {
+                        reason: "session cannot send before it has received",
+                    })
+                }
+            },
+        };
+        let next_number = number.checked_add(1).ok_or(Error::CounterExhausted)?;
+        let (message_key, next_chain) = chain_step(chain_key);
         let header = RatchetHeader {
-            ratchet_key: self.sending_public,
-            previous_chain_length: self.previous_sending_length,
-            message_number: self.sending_number,
+            ratchet_key,
+            previous_chain_length,
+            message_number: number,
         };
-        let encrypted_header = seal_header(rng, &header_key, ad, &header)?;
+        let encrypted_header = seal_header(rng, header_key, ad, &header)?;
         let body_nonce = random_array::<XNONCE_LEN>(rng);
         // Encrypt straight into the message buffer: one copy of the plaintext, as a raw
         // AEAD seal makes.
@@ -243,6 +282,16 @@ impl RatchetState {
             }
         };
         out.extend_from_slice(&tag);
+        // Commit.
+        if let Some((secret, public, root)) = step {
+            self.previous_sending_length = self.sending_number;
+            self.sending_header_key = Some(self.next_sending_header_key);
+            self.sending_public = public;
+            self.sending_secret = *secret;
+            self.root_key = *root.root_key;
+            self.next_sending_header_key = *root.next_header_key;
+            self.send_step_pending = false;
+        }
         self.sending_chain = Some(*next_chain);
         self.sending_number = next_number;
         Ok(out)
@@ -255,7 +304,7 @@ impl RatchetState {
         &mut self,
         ad: &[u8; AD_LEN],
         message: &RatchetMessageRef<'_>,
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<(Vec<u8>, Position), Error> {
         let plan = self.plan(ad, message.encrypted_header)?;
         let tag_start = message
             .body
@@ -275,8 +324,9 @@ impl RatchetState {
             &mut plaintext,
             tag,
         )?;
+        let position = plan.position();
         self.commit(plan);
-        Ok(plaintext)
+        Ok((plaintext, position))
     }
 
     fn plan(
@@ -293,6 +343,10 @@ impl RatchetState {
                 return Ok(Plan::Skipped {
                     slot,
                     message_key: Zeroizing::new(*mk),
+                    position: Position {
+                        chain: chain.index,
+                        number: header.message_number,
+                    },
                 });
             }
             let is_current = self
@@ -301,8 +355,10 @@ impl RatchetState {
             if is_current {
                 return self.plan_chain(&header);
             }
-            // A message of an old chain whose key is gone: a duplicate or an evicted key.
-            return Err(Error::Decrypt);
+            // A message of an earlier chain whose key is gone: already received (or its
+            // skipped key was evicted, §7.7). Its header authenticated, so it is the
+            // peer's: a re-delivery, not a forgery.
+            return Err(Error::Duplicate);
         }
         // 2. The current receiving chain.
         if let Some(hk) = &self.receiving_header_key {
@@ -321,12 +377,14 @@ impl RatchetState {
         let (Some(chain_key), Some(remote)) = (&self.receiving_chain, &self.remote_key) else {
             return Err(Error::Decrypt);
         };
-        // The key of an earlier message of this chain was used (or evicted): a duplicate.
-        // A different ratchet key under the current header key is not a genuine message.
-        if header.message_number < self.receiving_number
-            || !bool::from(header.ratchet_key.ct_eq(remote))
-        {
+        // A different ratchet key under the current header key is not a message of this
+        // chain (§7.9: a peer restored from an older state that re-drew its ratchet key).
+        if !bool::from(header.ratchet_key.ct_eq(remote)) {
             return Err(Error::Decrypt);
+        }
+        // The key of an earlier message of this chain was used (or evicted): a duplicate.
+        if header.message_number < self.receiving_number {
+            return Err(Error::Duplicate);
         }
         let (ck, skipped) = skip(chain_key, self.receiving_number, header.message_number)?;
         let (message_key, chain_key) = chain_step(&ck);
@@ -339,6 +397,10 @@ impl RatchetState {
             chain_key,
             receiving_number,
             skipped,
+            position: Position {
+                chain: self.receiving_chain_index,
+                number: header.message_number,
+            },
         })
     }
 
@@ -355,7 +417,18 @@ impl RatchetState {
             .message_number
             .checked_add(1)
             .ok_or(Error::CounterExhausted)?;
+        let chain = if self.receiving_header_key.is_some() {
+            self.receiving_chain_index
+                .checked_add(1)
+                .ok_or(Error::CounterExhausted)?
+        } else {
+            0
+        };
         Ok(Plan::Step {
+            position: Position {
+                chain,
+                number: header.message_number,
+            },
             message_key,
             remote_key: header.ratchet_key,
             root_key: step.root_key.clone(),
@@ -376,13 +449,14 @@ impl RatchetState {
                 skipped,
                 ..
             } => {
-                if let Some(hk) = self.receiving_header_key {
-                    self.skipped.insert(&hk, skipped);
+                if let (Some(hk), false) = (&self.receiving_header_key, skipped.is_empty()) {
+                    self.skipped.insert(hk, self.receiving_chain_index, skipped);
                 }
                 self.receiving_chain = Some(*chain_key);
                 self.receiving_number = receiving_number;
             }
             Plan::Step {
+                position,
                 remote_key,
                 root_key,
                 chain_key,
@@ -392,12 +466,22 @@ impl RatchetState {
                 new_chain_skipped,
                 ..
             } => {
-                if let Some(hk) = self.receiving_header_key {
-                    self.skipped.insert(&hk, old_chain_skipped);
+                // The old chain is remembered even with no skipped keys, so that a
+                // re-delivery of its messages is recognised (`Duplicate`).
+                if let Some(hk) = &self.receiving_header_key {
+                    self.skipped
+                        .insert(hk, self.receiving_chain_index, old_chain_skipped);
                 }
-                let new_header_key = self.next_receiving_header_key;
-                self.skipped.insert(&new_header_key, new_chain_skipped);
-                self.receiving_header_key = Some(new_header_key);
+                if !new_chain_skipped.is_empty() {
+                    self.skipped.insert(
+                        &self.next_receiving_header_key,
+                        position.chain,
+                        new_chain_skipped,
+                    );
+                }
+                let new_header_key = Zeroizing::new(self.next_receiving_header_key);
+                self.receiving_chain_index = position.chain;
+                self.receiving_header_key = Some(*new_header_key);
                 self.next_receiving_header_key = *next_header_key;
                 self.root_key = *root_key;
                 self.remote_key = Some(remote_key);

@@ -11,12 +11,13 @@ mod persist;
 mod storage;
 
 pub use persist::MAX_SESSION_STATE_LEN;
-pub use storage::StorageKey;
+pub use storage::{StorageKey, MAX_SLOT_LEN};
 
 use crate::codec::{peek_type, Decode, Encode, MessageType};
 use crate::crypto::kdf::sha256;
 use crate::crypto::{random_array, CryptoRng, RngCore};
 use crate::keys::{IdentityPublicKey, SignedPrekeySecret};
+pub use crate::ratchet::Position;
 use crate::ratchet::{RatchetState, SkippedKeys, AD_LEN};
 use crate::seed::SessionSeed;
 use crate::wire::{InitialHeader, InitialMessage, RatchetMessageRef};
@@ -24,6 +25,28 @@ use crate::Error;
 use alloc::vec::Vec;
 use core::fmt;
 use subtle::ConstantTimeEq;
+
+/// The previous sessions a client keeps per peer after a reset (spec §7.9), so that
+/// messages in flight on a replaced session still decrypt.
+pub const MAX_PREVIOUS_SESSIONS: usize = 2;
+
+/// A decrypted message and where it stands in the peer's sending order (spec §7.6).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Decrypted {
+    /// The plaintext.
+    pub plaintext: Vec<u8>,
+    /// The message's position: sort by it to show a peer's messages in the order they were
+    /// sent, whatever order they arrived in.
+    pub position: Position,
+}
+
+impl fmt::Debug for Decrypted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decrypted")
+            .field("position", &self.position)
+            .finish_non_exhaustive()
+    }
+}
 
 /// An established end-to-end session with one peer.
 ///
@@ -91,6 +114,7 @@ impl Session {
             sending_number: 0,
             receiving_number: 0,
             previous_sending_length: 0,
+            receiving_chain_index: 0,
             send_step_pending: false,
             skipped: SkippedKeys::default(),
         };
@@ -127,6 +151,7 @@ impl Session {
             sending_number: 0,
             receiving_number: 0,
             previous_sending_length: 0,
+            receiving_chain_index: 0,
             send_step_pending: false,
             skipped: SkippedKeys::default(),
         };
@@ -172,16 +197,26 @@ impl Session {
     /// only) a further initial message carrying this session's own header (spec §6.6).
     ///
     /// Every message decrypts at most once. On any error the session is unchanged, byte
-    /// for byte.
+    /// for byte. [`Session::decrypt_message`] also returns the message's position.
+    ///
+    /// # Errors
+    /// As [`Session::decrypt_message`].
+    pub fn decrypt(&mut self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        self.decrypt_message(message).map(|d| d.plaintext)
+    }
+
+    /// Decrypts a message from the peer as [`Session::decrypt`], and returns its position
+    /// in the peer's sending order (spec §7.6) with the plaintext.
     ///
     /// # Errors
     /// Decode errors (1xx); [`Error::SessionMismatch`] for an initial message of another
     /// handshake; [`Error::TooManySkipped`] for a gap over
-    /// [`MAX_SKIP`](crate::ratchet::MAX_SKIP); [`Error::Decrypt`] for anything that does not
-    /// authenticate, including duplicates and messages of another session.
-    pub fn decrypt(&mut self, message: &[u8]) -> Result<Vec<u8>, Error> {
+    /// [`MAX_SKIP`](crate::ratchet::MAX_SKIP); [`Error::Duplicate`] for a message of this
+    /// session already received (drop it); [`Error::Decrypt`] for anything that does not
+    /// authenticate, including messages of another session.
+    pub fn decrypt_message(&mut self, message: &[u8]) -> Result<Decrypted, Error> {
         let ty = peek_type(message)?;
-        let plaintext = if ty == MessageType::RATCHET_MESSAGE {
+        let (plaintext, position) = if ty == MessageType::RATCHET_MESSAGE {
             let inner = RatchetMessageRef::parse(message)?;
             self.ratchet.decrypt(&self.associated_data, &inner)?
         } else if ty == MessageType::INITIAL_MESSAGE {
@@ -196,7 +231,10 @@ impl Session {
             return Err(Error::UnknownMessageType(ty.0));
         };
         self.pending_initial_header = None;
-        Ok(plaintext)
+        Ok(Decrypted {
+            plaintext,
+            position,
+        })
     }
 
     /// Decrypts the inner message of an opened envelope (spec §8.8): checks that the

@@ -65,7 +65,8 @@ impl Session {
             + 1300
             + 33
             + 1
-            + r.skipped.chains.len() * 34
+            + 4
+            + r.skipped.chains.len() * 38
             + r.skipped.len() * SKIPPED_KEY_LEN;
         let mut w = Writer::with_capacity(capacity);
         write_header(&mut w, MessageType::SESSION_STATE);
@@ -84,6 +85,7 @@ impl Session {
         w.u32(r.sending_number);
         w.u32(r.receiving_number);
         w.u32(r.previous_sending_length);
+        w.u32(r.receiving_chain_index);
         w.bool(r.send_step_pending);
         match &self.pending_initial_header {
             Some(h) => {
@@ -98,6 +100,7 @@ impl Session {
         w.u8(u8::try_from(r.skipped.chains.len()).unwrap_or(u8::MAX));
         for chain in &r.skipped.chains {
             w.bytes(&chain.header_key);
+            w.u32(chain.index);
             w.u16(u16::try_from(chain.keys.len()).unwrap_or(u16::MAX));
             for key in &chain.keys {
                 w.u32(key.number);
@@ -134,6 +137,7 @@ impl Session {
         let sending_number = r.u32()?;
         let receiving_number = r.u32()?;
         let previous_sending_length = r.u32()?;
+        let receiving_chain_index = r.u32()?;
         let send_step_pending = r.bool("state.send_step_pending")?;
         let pending_initial_header = if r.bool("state.pending_initial_header")? {
             Some(InitialHeader::decode(&mut r)?)
@@ -151,12 +155,17 @@ impl Session {
         let mut total = 0usize;
         for _ in 0..chain_count {
             let header_key = r.array::<32>()?;
+            let index = r.u32()?;
             let count = r.count_u16(MAX_SKIPPED_KEYS, SKIPPED_KEY_LEN, "state.skipped_keys")?;
             total = total.saturating_add(count);
-            if count == 0 || total > MAX_SKIPPED_KEYS {
+            if total > MAX_SKIPPED_KEYS {
                 return Err(invalid("state.skipped_keys"));
             }
-            if skipped.chains.iter().any(|c| c.header_key == header_key) {
+            // Chains are remembered oldest first, each once, none after the current one.
+            if skipped.chains.iter().any(|c| c.header_key == header_key)
+                || skipped.chains.last().is_some_and(|c| c.index >= index)
+                || index > receiving_chain_index
+            {
                 return Err(invalid("state.skipped_chains"));
             }
             let mut keys = Vec::with_capacity(count);
@@ -170,7 +179,11 @@ impl Session {
                     message_key: r.array()?,
                 });
             }
-            skipped.chains.push(SkippedChain { header_key, keys });
+            skipped.chains.push(SkippedChain {
+                header_key,
+                index,
+                keys,
+            });
         }
         r.finish()?;
         // Consistency: the AD starts with both identities (spec §6.4); a session is
@@ -206,6 +219,7 @@ impl Session {
             sending_number,
             receiving_number,
             previous_sending_length,
+            receiving_chain_index,
             send_step_pending,
             skipped,
         };

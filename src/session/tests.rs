@@ -13,7 +13,13 @@ fn pair(rng: &mut ChaCha20Rng, opk: bool, otk: bool) -> (Session, Session, Party
     let alice = party(rng, false, false);
     let mut bob = party(rng, opk, otk);
     let verified = bob.bundle.clone().verify().unwrap();
-    let mut a = initiate(rng, &alice.identity, &verified).unwrap();
+    let mut a = initiate(
+        rng,
+        &alice.identity,
+        &alice.bundle.identity_record(),
+        &verified,
+    )
+    .unwrap();
     let first = a.encrypt(rng, b"hello bob").unwrap();
     let (b, pt) = accept(&bob.identity, &mut bob.store, &first).unwrap();
     assert_eq!(pt, b"hello bob");
@@ -59,7 +65,13 @@ fn accept_changes_the_store_only_after_authentication() {
     let alice = party(&mut rng, false, false);
     let mut bob = party(&mut rng, true, true);
     let verified = bob.bundle.clone().verify().unwrap();
-    let mut a = initiate(&mut rng, &alice.identity, &verified).unwrap();
+    let mut a = initiate(
+        &mut rng,
+        &alice.identity,
+        &alice.bundle.identity_record(),
+        &verified,
+    )
+    .unwrap();
     let first = a.encrypt(&mut rng, b"m0").unwrap();
     let header_len = InitialMessage::decode_exact(&first)
         .unwrap()
@@ -70,11 +82,13 @@ fn accept_changes_the_store_only_after_authentication() {
     // Tamper with every field region: identity, ephemeral key, ids, KEM ciphertext, the
     // inner message. Each fails and the store is unchanged.
     for (offset, expected) in [
-        (2 + 10, Error::Decrypt),                // initiator identity (ed25519 part)
-        (2 + 64 + 5, Error::Decrypt),            // ephemeral key
-        (2 + 64 + 32 + 3, Error::UnknownPrekey), // signed prekey id
-        (2 + header_len - 7, Error::Decrypt),    // KEM ciphertext (implicit rejection)
-        (first.len() - 3, Error::Decrypt),       // inner ratchet message body
+        (2 + 10, Error::BadSignature),      // initiator identity (ed25519 part)
+        (2 + 64 + 3, Error::BadSignature),  // initiator mailbox
+        (2 + 160 + 9, Error::BadSignature), // identity record signature
+        (2 + 192 + 5, Error::Decrypt),      // ephemeral key
+        (2 + 192 + 32 + 3, Error::UnknownPrekey), // signed prekey id
+        (2 + header_len - 7, Error::Decrypt), // KEM ciphertext (implicit rejection)
+        (first.len() - 3, Error::Decrypt),  // inner ratchet message body
     ] {
         let mut bad = first.clone();
         bad[offset] ^= 0x01;
@@ -96,10 +110,10 @@ fn accept_changes_the_store_only_after_authentication() {
     let digest = bob.store.state_digest();
     assert_eq!(
         accept(&bob.identity, &mut bob.store, &first).unwrap_err(),
-        Error::UnknownPrekey
+        Error::ReplayedInitialMessage
     );
     assert_eq!(bob.store.state_digest(), digest);
-    rejects(&mut b, &first, Error::Decrypt);
+    rejects(&mut b, &first, Error::Duplicate);
     let second = a.encrypt(&mut rng, b"m1").unwrap();
     assert_eq!(b.decrypt(&second).unwrap(), b"m1");
 }
@@ -110,7 +124,13 @@ fn replay_without_one_time_prekeys_is_caught_by_the_replay_cache() {
     let alice = party(&mut rng, false, false);
     let mut bob = party(&mut rng, false, false);
     let verified = bob.bundle.clone().verify().unwrap();
-    let mut a = initiate(&mut rng, &alice.identity, &verified).unwrap();
+    let mut a = initiate(
+        &mut rng,
+        &alice.identity,
+        &alice.bundle.identity_record(),
+        &verified,
+    )
+    .unwrap();
     let first = a.encrypt(&mut rng, b"m0").unwrap();
     let (mut b, _) = accept(&bob.identity, &mut bob.store, &first).unwrap();
     let digest = bob.store.state_digest();
@@ -119,9 +139,15 @@ fn replay_without_one_time_prekeys_is_caught_by_the_replay_cache() {
         Error::ReplayedInitialMessage
     );
     assert_eq!(bob.store.state_digest(), digest);
-    rejects(&mut b, &first, Error::Decrypt);
+    rejects(&mut b, &first, Error::Duplicate);
     // A second, independent handshake from Alice is a new session.
-    let mut a2 = initiate(&mut rng, &alice.identity, &verified).unwrap();
+    let mut a2 = initiate(
+        &mut rng,
+        &alice.identity,
+        &alice.bundle.identity_record(),
+        &verified,
+    )
+    .unwrap();
     let other = a2.encrypt(&mut rng, b"again").unwrap();
     rejects(&mut b, &other, Error::SessionMismatch);
     let (_, pt) = accept(&bob.identity, &mut bob.store, &other).unwrap();
@@ -153,7 +179,7 @@ fn out_of_order_duplicates_and_dh_steps() {
     // Alice then starts another chain.
     for (i, m) in chain1.iter().enumerate().rev() {
         assert_eq!(b.decrypt(m).unwrap(), [u8::try_from(i).unwrap()]);
-        rejects(&mut b, m, Error::Decrypt);
+        rejects(&mut b, m, Error::Duplicate);
     }
     let r1 = b.encrypt(&mut rng, b"r1").unwrap();
     let r2 = b.encrypt(&mut rng, b"r2").unwrap();
@@ -163,7 +189,7 @@ fn out_of_order_duplicates_and_dh_steps() {
         .collect();
     // A message of the previous receiving chain still decrypts after the DH step.
     assert_eq!(a.decrypt(&r1).unwrap(), b"r1");
-    rejects(&mut a, &r1, Error::Decrypt);
+    rejects(&mut a, &r1, Error::Duplicate);
     // Bob gets chain2 out of order, skipping into it.
     assert_eq!(b.decrypt(&chain2[2]).unwrap(), [12]);
     assert_eq!(b.skipped_keys(), 2);
@@ -171,7 +197,11 @@ fn out_of_order_duplicates_and_dh_steps() {
     assert_eq!(b.decrypt(&chain2[1]).unwrap(), [11]);
     assert_eq!(b.skipped_keys(), 0);
     for m in &chain2 {
-        rejects(&mut b, m, Error::Decrypt);
+        rejects(&mut b, m, Error::Duplicate);
+    }
+    // Chain 1 is remembered after the step to chain 2: its re-deliveries are duplicates.
+    for m in &chain1 {
+        rejects(&mut b, m, Error::Duplicate);
     }
 }
 
@@ -231,8 +261,9 @@ fn skipped_keys_are_bounded_in_total_oldest_first() {
         a.decrypt(&r).unwrap();
     }
     assert_eq!(b.skipped_keys(), MAX_SKIPPED_KEYS);
-    // The oldest key was evicted: that message can no longer be decrypted.
-    rejects(&mut b, &first_skipped.unwrap(), Error::Decrypt);
+    // The oldest key was evicted: that message can no longer be decrypted. Its header
+    // still authenticates under a remembered chain, so it is reported as a duplicate.
+    rejects(&mut b, &first_skipped.unwrap(), Error::Duplicate);
 }
 
 #[test]
@@ -306,17 +337,27 @@ fn persistence_round_trips_and_continues() {
         crate::codec::testing::assert_strict::<StateBytes>(&bytes);
     }
     let key = StorageKey::generate(&mut rng);
-    let sealed = b.seal(&mut rng, &key);
-    let mut b2 = Session::open(&key, &sealed).unwrap();
+    let (bl, br) = (*b.local_identity(), *b.remote_identity());
+    let sealed = b.seal(&mut rng, &key, b"slot", 7).unwrap();
+    let (mut b2, epoch) = Session::open(&key, &bl, &br, b"slot", &sealed).unwrap();
+    assert_eq!((epoch, Session::sealed_epoch(&sealed).unwrap()), (7, 7));
     assert_eq!(*b2.to_bytes(), *b.to_bytes());
     assert_eq!(b2.decrypt(&skipped_msg).unwrap(), b"late");
     let m = a.encrypt(&mut rng, b"after restore").unwrap();
     assert_eq!(b2.decrypt(&m).unwrap(), b"after restore");
     let wrong = StorageKey::from_bytes([9; 32]);
-    assert_eq!(Session::open(&wrong, &sealed).unwrap_err(), Error::Decrypt);
+    assert_eq!(
+        Session::open(&wrong, &bl, &br, b"slot", &sealed).unwrap_err(),
+        Error::Decrypt
+    );
     let mut bad = sealed.clone();
     *bad.last_mut().unwrap() ^= 1;
-    assert_eq!(Session::open(&key, &bad).unwrap_err(), Error::Decrypt);
+    assert_eq!(
+        Session::open(&key, &bl, &br, b"slot", &bad).unwrap_err(),
+        Error::Decrypt
+    );
+    let k2 = StorageKey::from_bytes(*key.to_bytes());
+    assert_eq!(k2, key, "the storage key round-trips through its bytes");
     assert!(!format!("{key:?}").contains("09"));
     assert!(!format!("{b:?}").contains(&hex::encode(b.ratchet.root_key)));
 }
@@ -485,4 +526,149 @@ fn fresh_store_is_untouched_by_garbage() {
         assert!(accept(&bob.identity, &mut store, garbage).is_err());
     }
     assert_eq!(store.state_digest(), digest);
+}
+
+/// Issue 15, defect 5: a re-delivered message (at-least-once delivery makes them normal)
+/// used to fail as `Decrypt`, like a forgery. It is now `Duplicate` in every place a
+/// message can stand — the current chain, a remembered earlier chain with or without
+/// skipped keys left, the initial messages of a first flight — and nothing changes. Every
+/// decryption reports the message's position, which orders a peer's messages as sent.
+#[test]
+fn redelivered_messages_are_duplicates_and_positions_order_them() {
+    let mut rng = ChaCha20Rng::seed_from_u64(15);
+    let (mut a, mut b, _) = pair(&mut rng, true, true);
+    // Alice's first flight: the pair's first message was (0, 0); two more initial messages.
+    let flight: Vec<_> = (1..3u8)
+        .map(|i| a.encrypt(&mut rng, &[i]).unwrap())
+        .collect();
+    let mut sent = Vec::new(); // (position, plaintext) in sending order
+    let mut got = Vec::new();
+    for (i, m) in flight.iter().enumerate().rev() {
+        let d = b.decrypt_message(m).unwrap();
+        assert_eq!(
+            d.position,
+            Position {
+                chain: 0,
+                number: u32::try_from(i + 1).unwrap()
+            }
+        );
+        got.push((d.position, d.plaintext));
+        rejects(&mut b, m, Error::Duplicate);
+    }
+    for (i, m) in flight.iter().enumerate() {
+        sent.push((
+            Position {
+                chain: 0,
+                number: u32::try_from(i + 1).unwrap(),
+            },
+            vec![u8::try_from(i + 1).unwrap()],
+        ));
+        rejects(&mut b, m, Error::Duplicate);
+    }
+    // Three direction changes; in each of Alice's chains, one message is held back.
+    let mut held = Vec::new();
+    for round in 1..4u32 {
+        let r = b.encrypt(&mut rng, b"r").unwrap();
+        let dr = a.decrypt_message(&r).unwrap();
+        assert_eq!(
+            dr.position.chain,
+            round - 1,
+            "Bob's chains as Alice sees them"
+        );
+        rejects(&mut a, &r, Error::Duplicate);
+        let msgs: Vec<_> = (0..3u8)
+            .map(|i| {
+                a.encrypt(&mut rng, &[10 * u8::try_from(round).unwrap() + i])
+                    .unwrap()
+            })
+            .collect();
+        for (n, m) in msgs.iter().enumerate() {
+            sent.push((
+                Position {
+                    chain: round,
+                    number: u32::try_from(n).unwrap(),
+                },
+                vec![10 * u8::try_from(round).unwrap() + u8::try_from(n).unwrap()],
+            ));
+            if n == 1 {
+                held.push(m.clone());
+                continue;
+            }
+            let d = b.decrypt_message(m).unwrap();
+            got.push((d.position, d.plaintext));
+        }
+        for m in &msgs {
+            if !held.contains(m) {
+                rejects(&mut b, m, Error::Duplicate);
+            }
+        }
+    }
+    // The held-back messages of earlier chains arrive last; then everything again.
+    for m in &held {
+        let d = b.decrypt_message(m).unwrap();
+        got.push((d.position, d.plaintext));
+        rejects(&mut b, m, Error::Duplicate);
+    }
+    got.sort();
+    sent.sort();
+    assert_eq!(got, sent, "positions order the messages as Alice sent them");
+}
+
+/// Issue 15, defect 6: the sealed state's associated data was a constant label, so whoever
+/// could write the storage could put one peer's sealed session in another's row (or in
+/// another slot, or an older copy in place of the newest) and `open` accepted it. It is now
+/// bound to both identities, the slot and the epoch: every swap fails with `Decrypt`, and
+/// an older copy reveals its older epoch.
+#[test]
+fn sealed_state_is_bound_to_identities_slot_and_epoch() {
+    let mut rng = ChaCha20Rng::seed_from_u64(16);
+    let (a1, b1, _) = pair(&mut rng, false, false);
+    let (_a2, b2, _) = pair(&mut rng, false, false);
+    let key = StorageKey::generate(&mut rng);
+    let (bl, br1, br2) = (
+        *b1.local_identity(),
+        *b1.remote_identity(),
+        *b2.remote_identity(),
+    );
+    let old = b1.seal(&mut rng, &key, b"peer-1", 1).unwrap();
+    let new = b1.seal(&mut rng, &key, b"peer-1", 2).unwrap();
+    let other = b2.seal(&mut rng, &key, b"peer-2", 1).unwrap();
+    // The genuine rows open.
+    assert_eq!(
+        Session::open(&key, &bl, &br1, b"peer-1", &new).unwrap().1,
+        2
+    );
+    assert!(Session::open(&key, b2.local_identity(), &br2, b"peer-2", &other).is_ok());
+    // Storage thief: peer 2's state written into peer 1's row; peer 1's state moved to
+    // another slot; the roles of the identities exchanged.
+    for (remote, slot, sealed) in [
+        (&br1, &b"peer-1"[..], &other),
+        (&br1, b"peer-2", &new),
+        (&br2, b"peer-1", &new),
+    ] {
+        assert_eq!(
+            Session::open(&key, &bl, remote, slot, sealed).unwrap_err(),
+            Error::Decrypt
+        );
+    }
+    assert_eq!(
+        Session::open(&key, &br1, &bl, b"peer-1", &new).unwrap_err(),
+        Error::Decrypt
+    );
+    // The epoch is authenticated: relabelling an old copy as new fails ...
+    let mut relabelled = old.clone();
+    relabelled[2..10].copy_from_slice(&2u64.to_be_bytes());
+    assert_eq!(
+        Session::open(&key, &bl, &br1, b"peer-1", &relabelled).unwrap_err(),
+        Error::Decrypt
+    );
+    // ... and a rolled-back row opens with its old epoch, which the caller compares with
+    // its high-water mark (2) and refuses.
+    let (_, epoch) = Session::open(&key, &bl, &br1, b"peer-1", &old).unwrap();
+    assert!(epoch < 2);
+    // Slots are at most 255 bytes.
+    assert!(matches!(
+        a1.seal(&mut rng, &key, &[0; 256], 1),
+        Err(Error::ApiMisuse { .. })
+    ));
 }

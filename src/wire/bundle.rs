@@ -9,6 +9,7 @@ use alloc::vec::Vec;
 /// The key-type byte of a signed key record (spec §5.2). Distinct values keep one kind of
 /// key from ever being accepted as another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[repr(u8)]
 pub enum PrekeyKind {
     /// A signed X25519 prekey (SPK).

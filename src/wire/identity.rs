@@ -18,7 +18,6 @@ pub const IDENTITY_PUBLIC_KEY_LEN: usize = 64;
 /// This is plain public data; it is checked for validity where it is used (signature
 /// verification, DH), not when decoded.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct IdentityPublicKey {
     /// The Ed25519 verifying key that signs prekeys.
     pub signing: [u8; 32],
@@ -71,6 +70,64 @@ impl Decode for IdentityPublicKey {
         Ok(Self {
             signing: r.array()?,
             agreement: r.array()?,
+        })
+    }
+}
+
+/// A party's identity record (spec §5.2, kind `0x05`): its public identity, mailbox id and
+/// sealing key, with the Ed25519 signature that binds the X25519 half of the identity, the
+/// mailbox and the sealing key to the Ed25519 half.
+///
+/// ```text
+/// +----------------+-------------+-------------+----------------+
+/// | identity (64)  | mailbox(32) | sealing(32) | signature (64) |
+/// +----------------+-------------+-------------+----------------+
+/// ```
+///
+/// It is published in every bundle (§5.3) and carried by every initial message (§6.3), so
+/// that the responder authenticates both halves of the initiator's identity. Plain data:
+/// [`IdentityRecord::verify`](crate::bundle) checks the signature.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IdentityRecord {
+    /// The public identity the record belongs to.
+    pub identity: IdentityPublicKey,
+    /// The owner's mailbox id (opaque, random; spec §5.1).
+    pub mailbox: [u8; 32],
+    /// The X25519 key envelopes to this owner are sealed to (spec §8).
+    pub sealing_key: [u8; 32],
+    /// Ed25519 signature by `identity.signing` over the kind-`0x05` signature input.
+    pub signature: [u8; 64],
+}
+
+/// Encoded length of an [`IdentityRecord`].
+pub const IDENTITY_RECORD_LEN: usize = IDENTITY_PUBLIC_KEY_LEN + 32 + 32 + 64;
+
+impl fmt::Debug for IdentityRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdentityRecord")
+            .field("identity", &self.identity)
+            .field("mailbox", &HexBytes(&self.mailbox))
+            .field("sealing_key", &HexBytes(&self.sealing_key))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Encode for IdentityRecord {
+    fn encode(&self, w: &mut Writer) {
+        self.identity.encode(w);
+        w.bytes(&self.mailbox);
+        w.bytes(&self.sealing_key);
+        w.bytes(&self.signature);
+    }
+}
+
+impl Decode for IdentityRecord {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        Ok(Self {
+            identity: IdentityPublicKey::decode(r)?,
+            mailbox: r.array()?,
+            sealing_key: r.array()?,
+            signature: r.array()?,
         })
     }
 }

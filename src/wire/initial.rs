@@ -2,7 +2,7 @@
 
 use crate::codec::{read_header, write_header, Decode, Encode, MessageType, Reader, Writer};
 use crate::limits::MAX_RATCHET_MESSAGE_LEN;
-use crate::wire::{IdentityPublicKey, PrekeyKind};
+use crate::wire::{IdentityRecord, PrekeyKind};
 use crate::Error;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -14,17 +14,21 @@ const KEM_CT_LEN: usize = 1088;
 /// initial message in front of the first ratchet message.
 ///
 /// ```text
-/// +------------------------+----------------+-------------+----------------+-------------+
-/// | initiator identity(64) | ephemeral (32) | spk id (4)  | kem kind (1)   | kem id (4)  |
-/// +------------------------+----------------+-------------+----------------+-------------+
+/// +------------------------------+----------------+------------+---------------+------------+
+/// | initiator identity record    | ephemeral (32) | spk id (4) | kem kind (1)  | kem id (4) |
+/// | (192: identity, mailbox,     |                |            |               |            |
+/// |  sealing key, signature)     |                |            |               |            |
+/// +------------------------------+----------------+------------+---------------+------------+
 /// | opk present (1) | [opk id (4)] | kem ciphertext (1088)                               |
 /// +-----------------+--------------+-----------------------------------------------------+
 /// ```
 /// `kem kind` is `0x02` (signed ML-KEM prekey) or `0x04` (one-time ML-KEM prekey).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InitialHeader {
-    /// The initiator's public identity.
-    pub identity: IdentityPublicKey,
+    /// The initiator's identity record (spec §5.2): its public identity, mailbox and
+    /// sealing key, signed by its Ed25519 key. The responder verifies the signature, so
+    /// both halves of the identity are authenticated (spec §6.5).
+    pub initiator: IdentityRecord,
     /// The initiator's ephemeral X25519 public key (EK_A).
     pub ephemeral: [u8; 32],
     /// Id of the responder's signed X25519 prekey used.
@@ -58,7 +62,7 @@ pub struct InitialMessage {
 
 impl Encode for InitialHeader {
     fn encode(&self, w: &mut Writer) {
-        self.identity.encode(w);
+        self.initiator.encode(w);
         w.bytes(&self.ephemeral);
         w.u32(self.signed_prekey_id);
         w.u8(self.kem_kind as u8);
@@ -76,7 +80,7 @@ impl Encode for InitialHeader {
 
 impl Decode for InitialHeader {
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
-        let identity = IdentityPublicKey::decode(r)?;
+        let initiator = IdentityRecord::decode(r)?;
         let ephemeral = r.array()?;
         let signed_prekey_id = r.u32()?;
         let kem_kind = match r.u8()? {
@@ -96,7 +100,7 @@ impl Decode for InitialHeader {
         };
         let kem_ciphertext = Box::new(r.array()?);
         Ok(Self {
-            identity,
+            initiator,
             ephemeral,
             signed_prekey_id,
             kem_kind,

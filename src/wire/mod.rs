@@ -9,7 +9,9 @@ mod ratchet;
 pub use bundle::{KemPrekeyPublic, PrekeyBundle, PrekeyKind, X25519PrekeyPublic};
 #[allow(unused_imports)]
 pub(crate) use identity::HexBytes;
-pub use identity::{IdentityPublicKey, IDENTITY_PUBLIC_KEY_LEN};
+pub use identity::{
+    IdentityPublicKey, IdentityRecord, IDENTITY_PUBLIC_KEY_LEN, IDENTITY_RECORD_LEN,
+};
 pub use initial::{InitialHeader, InitialMessage};
 pub use ratchet::{
     RatchetHeader, RatchetMessage, RatchetMessageRef, BODY_NONCE_LEN, ENCRYPTED_HEADER_LEN,

@@ -70,7 +70,7 @@ fn bundle() -> impl Strategy<Value = PrekeyBundle> {
 
 fn initial() -> impl Strategy<Value = InitialMessage> {
     (
-        identity(),
+        (identity(), arr::<32>(), arr::<32>(), any::<u8>()),
         arr::<32>(),
         any::<u32>(),
         any::<bool>(),
@@ -80,9 +80,23 @@ fn initial() -> impl Strategy<Value = InitialMessage> {
         proptest::collection::vec(any::<u8>(), 0..300),
     )
         .prop_map(
-            |(identity, ephemeral, spk, one_time, kem_id, opk, fill, message)| InitialMessage {
+            |(
+                (identity, mailbox, sealing_key, sig),
+                ephemeral,
+                spk,
+                one_time,
+                kem_id,
+                opk,
+                fill,
+                message,
+            )| InitialMessage {
                 header: InitialHeader {
-                    identity,
+                    initiator: IdentityRecord {
+                        identity,
+                        mailbox,
+                        sealing_key,
+                        signature: [sig; 64],
+                    },
                     ephemeral,
                     signed_prekey_id: spk,
                     kem_kind: if one_time {
@@ -126,9 +140,14 @@ fn initial_message_rejects_every_truncation_and_trailing_bytes() {
     for opk in [None, Some(9)] {
         let m = InitialMessage {
             header: InitialHeader {
-                identity: IdentityPublicKey {
-                    signing: [1; 32],
-                    agreement: [2; 32],
+                initiator: IdentityRecord {
+                    identity: IdentityPublicKey {
+                        signing: [1; 32],
+                        agreement: [2; 32],
+                    },
+                    mailbox: [7; 32],
+                    sealing_key: [8; 32],
+                    signature: [9; 64],
                 },
                 ephemeral: [3; 32],
                 signed_prekey_id: 1,
@@ -142,7 +161,7 @@ fn initial_message_rejects_every_truncation_and_trailing_bytes() {
         let bytes = m.to_bytes();
         assert_eq!(
             bytes.len(),
-            2 + 1194 + opk.map_or(0, |_| 4) + 4 + 40,
+            2 + 1322 + opk.map_or(0, |_| 4) + 4 + 40,
             "spec §6.3 sizes"
         );
         assert_strict::<InitialMessage>(&bytes);
@@ -153,9 +172,14 @@ fn initial_message_rejects_every_truncation_and_trailing_bytes() {
 fn initial_message_length_prefix_is_bounded() {
     let m = InitialMessage {
         header: InitialHeader {
-            identity: IdentityPublicKey {
-                signing: [1; 32],
-                agreement: [2; 32],
+            initiator: IdentityRecord {
+                identity: IdentityPublicKey {
+                    signing: [1; 32],
+                    agreement: [2; 32],
+                },
+                mailbox: [7; 32],
+                sealing_key: [8; 32],
+                signature: [9; 64],
             },
             ephemeral: [3; 32],
             signed_prekey_id: 1,

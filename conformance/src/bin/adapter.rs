@@ -279,15 +279,22 @@ impl Adapter {
             }
             "handshake.initiator" => {
                 let ours = IdentityKeyPair::from_seed(&arr(r, "identitySeed")?);
+                let record = blindrelay::IdentityRecord::create(
+                    &ours,
+                    arr(r, "mailbox")?,
+                    &blindrelay::keys::SealingKeySecret::from_bytes(arr(r, "sealingSecret")?),
+                );
                 let theirs = PrekeyBundle::decode_exact(&bytes(r, "bundle")?)?.verify()?;
                 let (header, t) = hazmat::handshake_initiator(
                     &ours,
+                    &record,
                     &theirs,
                     &arr(r, "ephemeralSecret")?,
                     &arr(r, "kemRandomness")?,
                 )?;
                 let okm = |from: usize| h(t.okm.get(from..from + 32).unwrap_or_default());
                 json!({
+                    "initiatorRecord": h(header.initiator.to_bytes()),
                     "header": h(header.to_bytes()),
                     "kemCiphertext": h(*header.kem_ciphertext),
                     "dh": t.dh.iter().map(h).collect::<Vec<_>>(),
@@ -435,8 +442,11 @@ impl Adapter {
             "session.decrypt" => {
                 let wire = bytes(r, "wire")?;
                 let broken = self.broken;
-                match self.session(r)?.decrypt(&wire) {
-                    Ok(pt) => json!({ "plaintext": h(pt) }),
+                match self.session(r)?.decrypt_message(&wire) {
+                    Ok(d) => json!({
+                        "plaintext": h(d.plaintext),
+                        "position": { "chain": d.position.chain, "number": d.position.number },
+                    }),
                     Err(_) if broken == Some(Broken::ErrorCode) => {
                         return Err(blindrelay::Error::Decrypt.into())
                     }
@@ -444,6 +454,27 @@ impl Adapter {
                 }
             }
             "session.state" => json!({ "state": h(&*self.session(r)?.to_bytes()) }),
+            "session.seal" => {
+                let key = blindrelay::StorageKey::from_bytes(arr(r, "storageKey")?);
+                let epoch = r["epoch"].as_u64().ok_or_else(|| "epoch".to_string())?;
+                let (slot, nonce) = (bytes(r, "slot")?, arr(r, "nonce")?);
+                let sealed =
+                    hazmat::seal_session_with_nonce(self.session(r)?, &key, &slot, epoch, &nonce)?;
+                json!({ "sealed": h(sealed) })
+            }
+            "session.open" => {
+                let key = blindrelay::StorageKey::from_bytes(arr(r, "storageKey")?);
+                let local = IdentityPublicKey::decode_exact(&bytes(r, "localIdentity")?)?;
+                let remote = IdentityPublicKey::decode_exact(&bytes(r, "remoteIdentity")?)?;
+                let (s, epoch) = Session::open(
+                    &key,
+                    &local,
+                    &remote,
+                    &bytes(r, "slot")?,
+                    &bytes(r, "sealed")?,
+                )?;
+                json!({ "state": h(&*s.to_bytes()), "epoch": epoch })
+            }
             _ => {
                 return envelope_op(op, r, self.broken).or_else(|f| match f {
                     Fail::Unsupported => contact_op(op, r, self.broken),
