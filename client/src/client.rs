@@ -12,8 +12,8 @@ use blindrelay::keys::{
 };
 use blindrelay::wire::{KemPrekeyPublic, PrekeyKind, X25519PrekeyPublic};
 use blindrelay::{
-    initiate, BundleKeys, IdentityKeyPair, IdentityPublicKey, MemoryPrekeyStore, PrekeyBundle,
-    Session, VerifiedBundle,
+    BundleKeys, IdentityKeyPair, IdentityPublicKey, IdentityRecord, MemoryPrekeyStore, Position,
+    PrekeyBundle, Session, StorageKey, VerifiedBundle,
 };
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroizing;
@@ -63,6 +63,9 @@ pub struct Received {
     pub plaintext: Vec<u8>,
     /// Whether this message started a new session (a first message or a peer's reset).
     pub new_session: bool,
+    /// Where the message stands in the peer's sending order in its session (sort by it to
+    /// show messages in the order sent); `None` for the message that started a session.
+    pub position: Option<Position>,
 }
 
 /// What [`Client::receive`] did with an envelope.
@@ -146,7 +149,8 @@ pub struct Client<S: Store> {
     identity: IdentityKeyPair,
     sealing: SealingKeySecret,
     mailbox: [u8; 32],
-    storage_key: Zeroizing<[u8; 32]>,
+    record: IdentityRecord,
+    storage_key: StorageKey,
 }
 
 impl<S: Store> std::fmt::Debug for Client<S> {
@@ -168,7 +172,8 @@ struct Loaded {
 /// The parts of a client a transaction needs (borrowed apart from the store).
 struct Ctx<'a> {
     identity: &'a IdentityKeyPair,
-    storage_key: &'a [u8; 32],
+    record: &'a IdentityRecord,
+    storage_key: &'a StorageKey,
 }
 
 impl Ctx<'_> {
@@ -211,7 +216,7 @@ impl Ctx<'_> {
         let mut rows = Vec::with_capacity(sessions.len());
         for (slot, s) in sessions.iter().enumerate() {
             let slot = u8::try_from(slot).map_err(|_| Error::ApiMisuse("too many sessions"))?;
-            rows.push(core::seal_session(rng, self.storage_key, s, slot, epoch));
+            rows.push(core::seal_session(rng, self.storage_key, s, slot, epoch)?);
         }
         tx.put_sessions(&peer.identity, &rows)?;
         peer.high_water = epoch;
@@ -291,12 +296,16 @@ impl<S: Store> Client<S> {
     }
 
     fn from_record(store: S, r: &LocalRecord) -> Self {
+        let identity = IdentityKeyPair::from_seed(&r.identity_seed);
+        let sealing = SealingKeySecret::from_bytes(*r.sealing_secret);
+        let record = IdentityRecord::create(&identity, r.mailbox, &sealing);
         Self {
             store,
-            identity: IdentityKeyPair::from_seed(&r.identity_seed),
-            sealing: SealingKeySecret::from_bytes(*r.sealing_secret),
+            identity,
+            sealing,
             mailbox: r.mailbox,
-            storage_key: r.storage_key.clone(),
+            record,
+            storage_key: StorageKey::from_bytes(*r.storage_key),
         }
     }
 
@@ -342,12 +351,14 @@ impl<S: Store> Client<S> {
             identity,
             sealing,
             mailbox,
+            record,
             storage_key,
         } = self;
         (
             store,
             Ctx {
                 identity,
+                record,
                 storage_key,
             },
             identity,
@@ -409,7 +420,7 @@ impl<S: Store> Client<S> {
                     }
                 };
                 peer.route = Some(route_of(verified.bundle()));
-                sessions.push(initiate(rng, identity, &verified)?);
+                sessions.push(core::initiate(rng, identity, ctx.record, &verified)?);
             }
             let route = peer.route.ok_or(Error::NoBundle {
                 address: address.to_string(),
@@ -514,8 +525,15 @@ impl<S: Store> Client<S> {
                     Some(p) if p == sender => {} // a follow-up: route to the sessions
                     Some(_) => return Err(blindrelay::Error::ReplayedInitialMessage.into()),
                     None => {
+                        let route = Route {
+                            mailbox: h.initiator.mailbox,
+                            sealing_key: h.initiator.sealing_key,
+                        };
                         return match accept_new(tx, identity, &opened) {
                             Ok((session, plaintext)) => {
+                                // `accept` verified the initiator's identity record: it
+                                // says where to reply.
+                                peer.route = Some(route);
                                 let old = if loaded.stale {
                                     Vec::new()
                                 } else {
@@ -525,7 +543,7 @@ impl<S: Store> Client<S> {
                                 let sessions = with_new_active(session, old);
                                 ctx.save(tx, rng, &mut peer, &sessions)?;
                                 tx.put_delivered(&digest)?;
-                                Ok(outcome(&peer, plaintext, true))
+                                Ok(outcome(&peer, plaintext, true, None))
                             }
                             Err(e) if !known => Err(e),
                             Err(_) => failed(tx, rng, source, &ctx, identity, peer, loaded),
@@ -536,14 +554,22 @@ impl<S: Store> Client<S> {
 
             let mut sessions = loaded.sessions;
             let mut hit = None;
+            let mut duplicate = false;
             for (i, s) in sessions.iter_mut().enumerate() {
-                if let Ok(pt) = core::decrypt(s, &opened.inner) {
-                    hit = Some((i, pt));
-                    break;
+                match core::decrypt(s, &opened.inner) {
+                    Ok(d) => {
+                        hit = Some((i, d));
+                        break;
+                    }
+                    Err(blindrelay::Error::Duplicate) => duplicate = true,
+                    Err(_) => {}
                 }
             }
             match hit {
-                Some((i, plaintext)) => {
+                // Authenticated by one of the peer's sessions, but already received: a
+                // re-delivery whose digest was evicted (spec §7.9: not a reason to reset).
+                None if duplicate => Ok(Outcome::Duplicate { sender }),
+                Some((i, decrypted)) => {
                     // The session that decrypted is the one the peer uses now: it becomes
                     // (or stays) active, the others keep their order. Any authenticated
                     // message also answers a reset this client started.
@@ -554,7 +580,12 @@ impl<S: Store> Client<S> {
                     peer.reset_pending = false;
                     ctx.save(tx, rng, &mut peer, &sessions)?;
                     tx.put_delivered(&digest)?;
-                    Ok(outcome(&peer, plaintext, false))
+                    Ok(outcome(
+                        &peer,
+                        decrypted.plaintext,
+                        false,
+                        Some(decrypted.position),
+                    ))
                 }
                 None if !known => Err(blindrelay::Error::Decrypt.into()),
                 None => failed(
@@ -808,7 +839,12 @@ fn accept_new(
     Ok((session, plaintext))
 }
 
-fn outcome(peer: &PeerRecord, plaintext: Vec<u8>, new_session: bool) -> Outcome {
+fn outcome(
+    peer: &PeerRecord,
+    plaintext: Vec<u8>,
+    new_session: bool,
+    position: Option<Position>,
+) -> Outcome {
     let plaintext = Zeroizing::new(plaintext);
     match plaintext.split_first() {
         Some((&FRAME_MESSAGE, content)) => Outcome::Delivered(Received {
@@ -816,6 +852,7 @@ fn outcome(peer: &PeerRecord, plaintext: Vec<u8>, new_session: bool) -> Outcome 
             address: peer.address.clone(),
             plaintext: content.to_vec(),
             new_session,
+            position,
         }),
         Some((&kind, _)) => Outcome::Control {
             sender: peer.identity,
@@ -862,7 +899,7 @@ fn failed(
     let Ok(verified) = bundle.verify() else {
         return none;
     };
-    let mut session = initiate(rng, identity, &verified)?;
+    let mut session = core::initiate(rng, identity, ctx.record, &verified)?;
     let inner = session.encrypt(rng, &framed(FRAME_RESET, &[]))?;
     let route = route_of(verified.bundle());
     let envelope = seal(
