@@ -96,6 +96,41 @@ fn first_flight_follow_ups_are_delivered_sqlite() {
     );
 }
 
+/// A re-delivery that the digest table no longer knows (evicted, or the table was lost) is
+/// recognised by the session itself: `Duplicate`, nothing written, no reset.
+#[test]
+fn a_redelivery_unknown_to_the_digest_table_is_a_duplicate_not_a_reset() {
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    let mut dir = Directory::default();
+    let (da, db) = (TempDb::new("dup-a"), TempDb::new("dup-b"));
+    let (mut alice, mut bob) = pair(
+        &mut rng,
+        SqliteStore::open(&da.0).unwrap(),
+        SqliteStore::open(&db.0).unwrap(),
+        &mut dir,
+    );
+    let first = alice.send(&mut rng, &mut dir, "bob", b"one").unwrap();
+    bob.receive(&mut rng, &mut dir, &first).unwrap();
+    let reply = bob.send(&mut rng, &mut dir, "alice", b"two").unwrap();
+    alice.receive(&mut rng, &mut dir, &reply).unwrap();
+    let third = alice.send(&mut rng, &mut dir, "bob", b"three").unwrap();
+    let o = bob.receive(&mut rng, &mut dir, &third).unwrap();
+    let Outcome::Delivered(r) = o else {
+        panic!("{o:?}")
+    };
+    assert!(r.position.is_some() && !r.new_session);
+    rusqlite::Connection::open(&db.0)
+        .unwrap()
+        .execute_batch("DELETE FROM delivered")
+        .unwrap();
+    let dump = bob.store().dump().unwrap();
+    for env in [&first, &third] {
+        let o = bob.receive(&mut rng, &mut dir, env).unwrap();
+        assert!(matches!(o, Outcome::Duplicate { .. }), "{o:?}");
+    }
+    assert_eq!(bob.store().dump().unwrap(), dump);
+}
+
 #[test]
 fn a_changed_identity_is_refused_until_trusted() {
     let mut rng = ChaCha20Rng::seed_from_u64(2);
