@@ -209,3 +209,84 @@ fn sqlite_refuses_a_newer_schema_and_reopens_its_own() {
     drop(conn);
     assert!(matches!(SqliteStore::open(&db.0), Err(Error::Storage(_))));
 }
+
+/// Every kind of write, then an error or a panic: the memory store's undo log puts back
+/// exactly what was there.
+#[test]
+fn memory_store_undoes_every_write_on_error_and_on_panic() {
+    let mut store = MemoryStore::new();
+    let writes = |tx: &mut blindrelay_client::store::MemoryTx<'_>| -> Result<(), Error> {
+        tx.put_local(&LocalRecord {
+            identity_seed: Zeroizing::new([8; 32]),
+            sealing_secret: Zeroizing::new([8; 32]),
+            mailbox: [8; 32],
+            storage_key: Zeroizing::new([8; 32]),
+        })?;
+        tx.allocate_prekey_id()?;
+        tx.put_peer(&peer(1, Some("moved")))?;
+        tx.put_peer(&peer(5, Some("new")))?;
+        tx.put_sessions(&id(1), &[vec![7]])?;
+        tx.put_sessions(&id(6), &[vec![7]])?;
+        tx.put_signed_prekey(&spk(10, 11))?;
+        tx.put_signed_prekey(&spk(30, 31))?;
+        tx.delete_signed_prekey(20)?;
+        tx.put_one_time_prekey(1, &[0; 32])?;
+        tx.delete_one_time_prekey(3)?;
+        tx.put_one_time_kem_prekey(101, &[0; KEM_SEED_LEN])?;
+        tx.delete_one_time_kem_prekey(104)?;
+        tx.put_replay(30, &[1; 32], &id(1))?;
+        tx.put_delivered(&[7; 32])?;
+        tx.put_delivered(&[8; 32])?;
+        Ok(())
+    };
+    suite_state(&mut store);
+    let before = store.clone();
+    let err = store
+        .transaction(|tx| {
+            writes(tx)?;
+            Err::<(), _>(Error::ApiMisuse("abort"))
+        })
+        .unwrap_err();
+    assert_eq!(err, Error::ApiMisuse("abort"));
+    assert!(store == before);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = store.transaction(|tx| {
+            writes(tx)?;
+            panic!("the application panicked mid-step");
+            #[allow(unreachable_code)]
+            Ok(())
+        });
+    }));
+    assert!(panicked.is_err());
+    assert!(store == before);
+    store.transaction(writes).unwrap();
+    assert!(store != before);
+}
+
+/// Some state for the undo test to overwrite.
+fn suite_state(store: &mut MemoryStore) {
+    store
+        .transaction(|tx| {
+            tx.put_local(&LocalRecord {
+                identity_seed: Zeroizing::new([1; 32]),
+                sealing_secret: Zeroizing::new([2; 32]),
+                mailbox: [3; 32],
+                storage_key: Zeroizing::new([4; 32]),
+            })?;
+            tx.allocate_prekey_id()?;
+            tx.put_peer(&peer(1, Some("bob")))?;
+            tx.put_peer(&peer(2, Some("moved")))?;
+            tx.put_sessions(&id(1), &[vec![1], vec![2]])?;
+            tx.put_signed_prekey(&spk(10, 12))?;
+            tx.put_signed_prekey(&spk(20, 21))?;
+            tx.put_replay(20, &[5; 32], &id(2))?;
+            tx.put_replay(20, &[6; 32], &id(2))?;
+            for i in 0..5 {
+                tx.put_one_time_prekey(i, &[i as u8; 32])?;
+                tx.put_one_time_kem_prekey(100 + i, &[i as u8; KEM_SEED_LEN])?;
+            }
+            tx.put_delivered(&[7; 32])?;
+            Ok(())
+        })
+        .unwrap();
+}

@@ -1,5 +1,5 @@
-//! The in-memory store: a transaction works on a copy of the state and replaces the state
-//! with it on commit.
+//! The in-memory store: a transaction writes in place and undoes its writes unless it
+//! commits.
 
 use super::{
     LocalRecord, PeerRecord, SignedPrekeyRecord, Store, StoreTx, KEM_SEED_LEN,
@@ -57,40 +57,102 @@ impl MemoryStore {
     }
 }
 
-/// A transaction of a [`MemoryStore`]: a working copy of the state.
-#[derive(Debug)]
-pub struct MemoryTx {
-    state: State,
+/// A transaction of a [`MemoryStore`]: it writes in place and keeps an undo log, which is
+/// replayed backwards if the transaction does not commit (an error, or a panic in the
+/// closure), so a transaction costs what it writes, not the size of the store.
+pub struct MemoryTx<'a> {
+    state: &'a mut State,
+    undo: Vec<Undo>,
+    committed: bool,
 }
 
-impl core::fmt::Debug for State {
+impl core::fmt::Debug for MemoryTx<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("State").finish_non_exhaustive()
+        f.debug_struct("MemoryTx")
+            .field("writes", &self.undo.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The previous value of one entry, to put back on rollback.
+enum Undo {
+    Local(Option<LocalRecord>),
+    NextId(u32),
+    Peer(IdKey, Option<PeerRecord>),
+    Sessions(IdKey, Option<Vec<Vec<u8>>>),
+    Signed(u32, Option<SignedPrekeyRecord>),
+    OneTime(u32, Option<Zeroizing<[u8; 32]>>),
+    OneTimeKem(u32, Option<Zeroizing<[u8; KEM_SEED_LEN]>>),
+    Replay((u32, [u8; 32]), Option<IdentityPublicKey>),
+    DeliveredPushed([u8; 32]),
+    DeliveredEvicted([u8; 32]),
+}
+
+fn restore<K: Ord, V>(map: &mut BTreeMap<K, V>, key: K, old: Option<V>) {
+    match old {
+        Some(v) => {
+            map.insert(key, v);
+        }
+        None => {
+            map.remove(&key);
+        }
+    }
+}
+
+impl Drop for MemoryTx<'_> {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        let s = &mut *self.state;
+        while let Some(u) = self.undo.pop() {
+            match u {
+                Undo::Local(old) => s.local = old,
+                Undo::NextId(old) => s.next_prekey_id = old,
+                Undo::Peer(k, old) => restore(&mut s.peers, k, old),
+                Undo::Sessions(k, old) => restore(&mut s.sessions, k, old),
+                Undo::Signed(k, old) => restore(&mut s.signed, k, old),
+                Undo::OneTime(k, old) => restore(&mut s.one_time, k, old),
+                Undo::OneTimeKem(k, old) => restore(&mut s.one_time_kem, k, old),
+                Undo::Replay(k, old) => restore(&mut s.replay, k, old),
+                Undo::DeliveredPushed(d) => {
+                    s.delivered.remove(&d);
+                    s.delivered_order.pop_back();
+                }
+                Undo::DeliveredEvicted(d) => {
+                    s.delivered.insert(d);
+                    s.delivered_order.push_front(d);
+                }
+            }
+        }
     }
 }
 
 impl Store for MemoryStore {
-    type Tx<'a> = MemoryTx;
+    type Tx<'a> = MemoryTx<'a>;
 
     fn transaction<T, F>(&mut self, f: F) -> Result<T, Error>
     where
-        F: FnOnce(&mut MemoryTx) -> Result<T, Error>,
+        F: FnOnce(&mut MemoryTx<'_>) -> Result<T, Error>,
     {
         let mut tx = MemoryTx {
-            state: self.state.clone(),
+            state: &mut self.state,
+            undo: Vec::new(),
+            committed: false,
         };
         let out = f(&mut tx)?;
-        self.state = tx.state;
+        tx.committed = true;
         Ok(out)
     }
 }
 
-impl StoreTx for MemoryTx {
+impl StoreTx for MemoryTx<'_> {
     fn local(&mut self) -> Result<Option<LocalRecord>, Error> {
         Ok(self.state.local.clone())
     }
     fn put_local(&mut self, record: &LocalRecord) -> Result<(), Error> {
-        self.state.local = Some(record.clone());
+        let old = self.state.local.replace(record.clone());
+        self.undo.push(Undo::Local(old));
         Ok(())
     }
     fn allocate_prekey_id(&mut self) -> Result<u32, Error> {
@@ -99,6 +161,7 @@ impl StoreTx for MemoryTx {
             .next_prekey_id
             .checked_add(1)
             .ok_or(Error::Storage("prekey ids exhausted".into()))?;
+        self.undo.push(Undo::NextId(self.state.next_prekey_id));
         self.state.next_prekey_id = id;
         Ok(id)
     }
@@ -116,15 +179,16 @@ impl StoreTx for MemoryTx {
     }
     fn put_peer(&mut self, record: &PeerRecord) -> Result<(), Error> {
         if let Some(address) = &record.address {
-            for p in self.state.peers.values_mut() {
+            for (k, p) in &mut self.state.peers {
                 if p.address.as_ref() == Some(address) {
+                    self.undo.push(Undo::Peer(*k, Some(p.clone())));
                     p.address = None;
                 }
             }
         }
-        self.state
-            .peers
-            .insert(record.identity.to_array(), record.clone());
+        let k = record.identity.to_array();
+        let old = self.state.peers.insert(k, record.clone());
+        self.undo.push(Undo::Peer(k, old));
         Ok(())
     }
 
@@ -137,7 +201,9 @@ impl StoreTx for MemoryTx {
             .unwrap_or_default())
     }
     fn put_sessions(&mut self, peer: &IdentityPublicKey, sealed: &[Vec<u8>]) -> Result<(), Error> {
-        self.state.sessions.insert(peer.to_array(), sealed.to_vec());
+        let k = peer.to_array();
+        let old = self.state.sessions.insert(k, sealed.to_vec());
+        self.undo.push(Undo::Sessions(k, old));
         Ok(())
     }
 
@@ -159,12 +225,23 @@ impl StoreTx for MemoryTx {
         Ok(self.state.signed.values().cloned().collect())
     }
     fn put_signed_prekey(&mut self, record: &SignedPrekeyRecord) -> Result<(), Error> {
-        self.state.signed.insert(record.id, record.clone());
+        let old = self.state.signed.insert(record.id, record.clone());
+        self.undo.push(Undo::Signed(record.id, old));
         Ok(())
     }
     fn delete_signed_prekey(&mut self, id: u32) -> Result<(), Error> {
-        self.state.signed.remove(&id);
-        self.state.replay.retain(|(spk, _), _| *spk != id);
+        let old = self.state.signed.remove(&id);
+        self.undo.push(Undo::Signed(id, old));
+        let keys: Vec<(u32, [u8; 32])> = self
+            .state
+            .replay
+            .range((id, [0u8; 32])..=(id, [0xffu8; 32]))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in keys {
+            let old = self.state.replay.remove(&k);
+            self.undo.push(Undo::Replay(k, old));
+        }
         Ok(())
     }
 
@@ -172,11 +249,13 @@ impl StoreTx for MemoryTx {
         Ok(self.state.one_time.get(&id).cloned())
     }
     fn put_one_time_prekey(&mut self, id: u32, secret: &[u8; 32]) -> Result<(), Error> {
-        self.state.one_time.insert(id, Zeroizing::new(*secret));
+        let old = self.state.one_time.insert(id, Zeroizing::new(*secret));
+        self.undo.push(Undo::OneTime(id, old));
         Ok(())
     }
     fn delete_one_time_prekey(&mut self, id: u32) -> Result<(), Error> {
-        self.state.one_time.remove(&id);
+        let old = self.state.one_time.remove(&id);
+        self.undo.push(Undo::OneTime(id, old));
         Ok(())
     }
     fn one_time_prekey_count(&mut self) -> Result<u64, Error> {
@@ -194,11 +273,13 @@ impl StoreTx for MemoryTx {
         id: u32,
         secret: &[u8; KEM_SEED_LEN],
     ) -> Result<(), Error> {
-        self.state.one_time_kem.insert(id, Zeroizing::new(*secret));
+        let old = self.state.one_time_kem.insert(id, Zeroizing::new(*secret));
+        self.undo.push(Undo::OneTimeKem(id, old));
         Ok(())
     }
     fn delete_one_time_kem_prekey(&mut self, id: u32) -> Result<(), Error> {
-        self.state.one_time_kem.remove(&id);
+        let old = self.state.one_time_kem.remove(&id);
+        self.undo.push(Undo::OneTimeKem(id, old));
         Ok(())
     }
     fn one_time_kem_prekey_count(&mut self) -> Result<u64, Error> {
@@ -222,17 +303,16 @@ impl StoreTx for MemoryTx {
         ephemeral: &[u8; 32],
         peer: &IdentityPublicKey,
     ) -> Result<(), Error> {
-        self.state
-            .replay
-            .insert((signed_prekey_id, *ephemeral), *peer);
+        let k = (signed_prekey_id, *ephemeral);
+        let old = self.state.replay.insert(k, *peer);
+        self.undo.push(Undo::Replay(k, old));
         Ok(())
     }
     fn replay_count(&mut self, signed_prekey_id: u32) -> Result<u64, Error> {
         let n = self
             .state
             .replay
-            .keys()
-            .filter(|(spk, _)| *spk == signed_prekey_id)
+            .range((signed_prekey_id, [0u8; 32])..=(signed_prekey_id, [0xffu8; 32]))
             .count();
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
@@ -243,12 +323,14 @@ impl StoreTx for MemoryTx {
     fn put_delivered(&mut self, digest: &[u8; 32]) -> Result<(), Error> {
         if self.state.delivered.insert(*digest) {
             self.state.delivered_order.push_back(*digest);
+            self.undo.push(Undo::DeliveredPushed(*digest));
         }
         while u64::try_from(self.state.delivered_order.len()).unwrap_or(u64::MAX)
             > MAX_DELIVERED_DIGESTS
         {
             if let Some(old) = self.state.delivered_order.pop_front() {
                 self.state.delivered.remove(&old);
+                self.undo.push(Undo::DeliveredEvicted(old));
             }
         }
         Ok(())
