@@ -151,7 +151,9 @@ fn sessions() -> (ChaCha20Rng, Session, Session) {
     store.insert_signed_prekey(1, spk);
     store.insert_kem_prekey(2, kem);
     let alice_id = blindrelay::IdentityKeyPair::generate(&mut rng);
-    let mut a = initiate(&mut rng, &alice_id, &bundle.verify().unwrap()).unwrap();
+    let alice_sealing = blindrelay::keys::SealingKeySecret::generate(&mut rng);
+    let record = blindrelay::IdentityRecord::create(&alice_id, [2; 32], &alice_sealing);
+    let mut a = initiate(&mut rng, &alice_id, &record, &bundle.verify().unwrap()).unwrap();
     let m = a.encrypt(&mut rng, b"hi").unwrap();
     let (mut b, _) = blindrelay::accept(&bob_id, &mut store, &m).unwrap();
     let r = b.encrypt(&mut rng, b"hi").unwrap();

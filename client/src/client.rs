@@ -191,7 +191,9 @@ impl Ctx<'_> {
                 slot,
                 row,
             ) {
-                Ok((s, epoch)) if epoch >= peer.high_water => sessions.push(s),
+                // Every save writes all rows at one fresh epoch: anything else is a row
+                // from another save (an older copy, or another timeline).
+                Ok((s, epoch)) if epoch == peer.high_water => sessions.push(s),
                 _ => stale = true,
             }
         }
@@ -201,7 +203,11 @@ impl Ctx<'_> {
         Ok(Loaded { sessions, stale })
     }
 
-    /// Seals every session of the peer at the next epoch and raises its high-water mark.
+    /// Seals every session of the peer at a new epoch and raises its high-water mark to it.
+    ///
+    /// The epoch advances by a random step of 1 to 2³²: two timelines forked by a
+    /// whole-store restore then never issue the same epoch, so rows restored later from
+    /// the abandoned timeline are still told apart (they must equal the mark exactly).
     fn save(
         &self,
         tx: &mut impl StoreTx,
@@ -209,9 +215,10 @@ impl Ctx<'_> {
         peer: &mut PeerRecord,
         sessions: &[Session],
     ) -> Result<(), Error> {
+        let step = 1 + u64::from(rng.next_u32());
         let epoch = peer
             .high_water
-            .checked_add(1)
+            .checked_add(step)
             .ok_or(Error::Storage("epoch exhausted".into()))?;
         let mut rows = Vec::with_capacity(sessions.len());
         for (slot, s) in sessions.iter().enumerate() {
@@ -565,10 +572,14 @@ impl<S: Store> Client<S> {
                     Err(_) => {}
                 }
             }
+            // A session answered `Duplicate` (the header is the peer's, the position was
+            // used) for bytes this client never delivered (their digest is unknown, or the
+            // step would have ended above): either a re-delivery whose digest was evicted,
+            // or a peer restored to an older state that re-used a position. Only the
+            // second happens without an eviction, and it needs a reset to heal, so it takes
+            // the failure path below (rate-limited like any other).
+            let _ = duplicate;
             match hit {
-                // Authenticated by one of the peer's sessions, but already received: a
-                // re-delivery whose digest was evicted (spec §7.9: not a reason to reset).
-                None if duplicate => Ok(Outcome::Duplicate { sender }),
                 Some((i, decrypted)) => {
                     // The session that decrypted is the one the peer uses now: it becomes
                     // (or stays) active, the others keep their order. Any authenticated

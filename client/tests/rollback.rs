@@ -303,3 +303,29 @@ fn rollback_across_a_dh_step_heals_within_one_round_trip() {
         assert_eq!(w.resets, u64::from(whole), "whole store: {whole}");
     }
 }
+
+/// The property test's first counterexample (before epochs advanced by random steps and
+/// before a `Duplicate` of unknown bytes counted as a desync): Alice's whole store is
+/// restored to an early snapshot, she resets, and then her session rows are restored from
+/// a snapshot of the abandoned timeline that carried the same epoch as her new mark.
+#[test]
+fn regression_session_rows_from_an_abandoned_timeline() {
+    use Op::*;
+    run(
+        0,
+        &[
+            Snapshot(0),
+            Send(0),
+            Snapshot(0),
+            Deliver(0),
+            Send(1),
+            Deliver(0),
+            Send(0),
+            Deliver(0),
+            Send(1),
+            RollbackWhole(0, 0),
+            Deliver(0),
+            RollbackSessions(0, 1),
+        ],
+    );
+}

@@ -77,8 +77,9 @@ pub struct PeerRecord {
     pub address: Option<String>,
     /// The peer's mailbox and sealing key, from its verified bundle.
     pub route: Option<Route>,
-    /// The highest session epoch written for this peer. A stored session with a lower
-    /// epoch was restored from an older copy and is never used.
+    /// The epoch of the latest save of this peer's sessions (every row is written at it).
+    /// A stored session with another epoch comes from another save (a restored copy) and
+    /// is never used.
     pub high_water: u64,
     /// A reset this client started is still unanswered (rate limit of resets).
     pub reset_pending: bool,
