@@ -234,3 +234,36 @@ pub trait StoreTx {
     /// [`MAX_DELIVERED_DIGESTS`]).
     fn put_delivered(&mut self, digest: &[u8; 32]) -> Result<(), Error>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_secret_records_is_redacted() {
+        let local = LocalRecord {
+            identity_seed: Zeroizing::new([0xa1; 32]),
+            sealing_secret: Zeroizing::new([0xa2; 32]),
+            mailbox: [3; 32],
+            storage_key: Zeroizing::new([0xa4; 32]),
+        };
+        let spk = SignedPrekeyRecord {
+            id: 1,
+            secret: Zeroizing::new([0xb1; 32]),
+            kem_id: 2,
+            kem_secret: Zeroizing::new([0xb2; KEM_SEED_LEN]),
+            created_at: 0,
+            superseded_at: None,
+        };
+        for (text, secrets) in [
+            (format!("{local:?}"), [0xa1u8, 0xa2, 0xa4]),
+            (format!("{spk:?}"), [0xb1, 0xb2, 0xb2]),
+        ] {
+            for b in secrets {
+                // Debug prints arrays as decimal lists.
+                assert!(!text.contains(&format!("{b}, {b}, {b}")), "{text}");
+            }
+            assert!(text.ends_with(".. }"), "{text}");
+        }
+    }
+}
