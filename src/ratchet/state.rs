@@ -334,43 +334,65 @@ impl RatchetState {
         ad: &[u8; AD_LEN],
         encrypted_header: &[u8; ENCRYPTED_HEADER_LEN],
     ) -> Result<Plan, Error> {
-        // 1. Chains with skipped keys (bounded by MAX_RECEIVING_CHAINS).
-        for (index, chain) in self.skipped.chains.iter().enumerate() {
-            let Some(header) = open_header(&chain.header_key, ad, encrypted_header) else {
-                continue;
-            };
-            if let Some((slot, mk)) = self.skipped.find(index, header.message_number) {
-                return Ok(Plan::Skipped {
-                    slot,
-                    message_key: Zeroizing::new(*mk),
-                    position: Position {
-                        chain: chain.index,
-                        number: header.message_number,
-                    },
-                });
+        // 1. The current receiving chain: the common case costs one trial decryption.
+        if let Some(hk) = &self.receiving_header_key {
+            if let Some(header) = open_header(hk, ad, encrypted_header) {
+                let current = self
+                    .skipped
+                    .chains
+                    .iter()
+                    .position(|c| bool::from(c.header_key.ct_eq(hk)));
+                if let Some(found) =
+                    current.and_then(|i| self.skipped.find(i, header.message_number))
+                {
+                    return Ok(Self::plan_skipped(
+                        found,
+                        self.receiving_chain_index,
+                        &header,
+                    ));
+                }
+                return self.plan_chain(&header);
             }
+        }
+        // 2. Earlier chains still remembered (bounded by MAX_RECEIVING_CHAINS).
+        for (index, chain) in self.skipped.chains.iter().enumerate() {
             let is_current = self
                 .receiving_header_key
                 .is_some_and(|hk| bool::from(hk.ct_eq(&chain.header_key)));
             if is_current {
-                return self.plan_chain(&header);
+                continue;
+            }
+            let Some(header) = open_header(&chain.header_key, ad, encrypted_header) else {
+                continue;
+            };
+            if let Some(found) = self.skipped.find(index, header.message_number) {
+                return Ok(Self::plan_skipped(found, chain.index, &header));
             }
             // A message of an earlier chain whose key is gone: already received (or its
             // skipped key was evicted, §7.7). Its header authenticated, so it is the
             // peer's: a re-delivery, not a forgery.
             return Err(Error::Duplicate);
         }
-        // 2. The current receiving chain.
-        if let Some(hk) = &self.receiving_header_key {
-            if let Some(header) = open_header(hk, ad, encrypted_header) {
-                return self.plan_chain(&header);
-            }
-        }
         // 3. The next chain: a DH ratchet step.
         if let Some(header) = open_header(&self.next_receiving_header_key, ad, encrypted_header) {
             return self.plan_step(&header);
         }
         Err(Error::Decrypt)
+    }
+
+    fn plan_skipped(
+        (slot, message_key): (SkippedSlot, &[u8; 32]),
+        chain: u32,
+        header: &RatchetHeader,
+    ) -> Plan {
+        Plan::Skipped {
+            slot,
+            message_key: Zeroizing::new(*message_key),
+            position: Position {
+                chain,
+                number: header.message_number,
+            },
+        }
     }
 
     fn plan_chain(&self, header: &RatchetHeader) -> Result<Plan, Error> {
