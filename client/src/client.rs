@@ -5,12 +5,14 @@ use crate::core;
 use crate::store::{LocalRecord, PeerRecord, Route, SignedPrekeyRecord, Store, StoreTx};
 use crate::Error;
 use blindrelay::codec::{Decode, Encode, MessageType};
-use blindrelay::envelope::{open, seal, Envelope, Opened};
+use blindrelay::envelope::{
+    open_any, seal, Envelope, Opened, SEALING_KEY_GRACE, SEALING_KEY_MAX_AGE,
+};
 use blindrelay::keys::{
     KemPrekeySecret, OneTimeKemPrekeySecret, OneTimePrekeySecret, SealingKeySecret,
     SignedPrekeySecret,
 };
-use blindrelay::wire::{KemPrekeyPublic, PrekeyKind, X25519PrekeyPublic};
+use blindrelay::wire::{KemPrekeyPublic, PrekeyKind, X25519PrekeyPublic, IDENTITY_RECORD_LEN};
 use blindrelay::{
     BundleKeys, IdentityKeyPair, IdentityPublicKey, IdentityRecord, MemoryPrekeyStore, Position,
     PrekeyBundle, Session, StorageKey, VerifiedBundle,
@@ -29,6 +31,10 @@ pub const MAX_PREVIOUS_SESSIONS: usize = 2;
 pub const FRAME_MESSAGE: u8 = 0x00;
 /// See [`FRAME_MESSAGE`].
 pub const FRAME_RESET: u8 = 0x01;
+/// An application message preceded by the sender's current identity record (192 bytes,
+/// spec §5.2): sent while the sender's previous sealing key is in its grace period, so
+/// that peers learn the new sealing key from the messages they receive (spec §8.12).
+pub const FRAME_MESSAGE_WITH_RECORD: u8 = 0x02;
 
 /// Domain label of the delivered-message digest.
 const DELIVERED_LABEL: &[u8] = b"blindrelay-client v1 delivered";
@@ -121,15 +127,21 @@ pub struct PrekeyPolicy {
     /// (seconds) after it was superseded: first messages to the old bundle still in
     /// flight are accepted until then.
     pub grace: u64,
+    /// Rotate the sealing key once it is this old (seconds; spec §8.12).
+    pub sealing_max_age: u64,
+    /// Erase the previous sealing key this long (seconds) after it was replaced.
+    pub sealing_grace: u64,
 }
 
 impl Default for PrekeyPolicy {
-    /// 1000 sessions, 7 days, 14 days.
+    /// 1000 sessions, 7 days, 14 days; the sealing key per spec §8.12 (30 days, 7 days).
     fn default() -> Self {
         Self {
             max_replays: 1000,
             max_age: 7 * 86_400,
             grace: 14 * 86_400,
+            sealing_max_age: SEALING_KEY_MAX_AGE,
+            sealing_grace: SEALING_KEY_GRACE,
         }
     }
 }
@@ -141,6 +153,10 @@ pub struct Maintenance {
     pub rotated: Option<u32>,
     /// The ids of the signed prekeys retired.
     pub retired: Vec<u32>,
+    /// Whether the sealing key rotated: publish [`Client::bundle`] again.
+    pub sealing_rotated: bool,
+    /// Whether the previous sealing key was erased (its grace period is over).
+    pub sealing_erased: bool,
 }
 
 /// An end-to-end messaging client over a [`Store`].
@@ -148,6 +164,7 @@ pub struct Client<S: Store> {
     store: S,
     identity: IdentityKeyPair,
     sealing: SealingKeySecret,
+    previous_sealing: Option<SealingKeySecret>,
     mailbox: [u8; 32],
     record: IdentityRecord,
     storage_key: StorageKey,
@@ -174,6 +191,8 @@ struct Ctx<'a> {
     identity: &'a IdentityKeyPair,
     record: &'a IdentityRecord,
     storage_key: &'a StorageKey,
+    /// Our sealing key changed recently: carry our identity record in messages.
+    announce: bool,
 }
 
 impl Ctx<'_> {
@@ -273,6 +292,8 @@ impl<S: Store> Client<S> {
         let mut record = LocalRecord {
             identity_seed: Zeroizing::new([0u8; 32]),
             sealing_secret: Zeroizing::new([0u8; 32]),
+            sealing_created_at: now,
+            previous_sealing: None,
             mailbox: [0u8; 32],
             storage_key: Zeroizing::new([0u8; 32]),
         };
@@ -310,6 +331,10 @@ impl<S: Store> Client<S> {
             store,
             identity,
             sealing,
+            previous_sealing: r
+                .previous_sealing
+                .as_ref()
+                .map(|(s, _)| SealingKeySecret::from_bytes(**s)),
             mailbox: r.mailbox,
             record,
             storage_key: StorageKey::from_bytes(*r.storage_key),
@@ -357,6 +382,7 @@ impl<S: Store> Client<S> {
             store,
             identity,
             sealing,
+            previous_sealing,
             mailbox,
             record,
             storage_key,
@@ -367,6 +393,7 @@ impl<S: Store> Client<S> {
                 identity,
                 record,
                 storage_key,
+                announce: previous_sealing.is_some(),
             },
             identity,
             sealing,
@@ -435,7 +462,13 @@ impl<S: Store> Client<S> {
             let active = sessions
                 .first_mut()
                 .ok_or(Error::ApiMisuse("no active session"))?;
-            let inner = active.encrypt(rng, &framed(FRAME_MESSAGE, plaintext))?;
+            let inner = if ctx.announce {
+                let mut content = Zeroizing::new(ctx.record.to_bytes());
+                content.extend_from_slice(plaintext);
+                active.encrypt(rng, &framed(FRAME_MESSAGE_WITH_RECORD, &content))?
+            } else {
+                active.encrypt(rng, &framed(FRAME_MESSAGE, plaintext))?
+            };
             let envelope = seal(
                 rng,
                 &route.mailbox,
@@ -498,9 +531,13 @@ impl<S: Store> Client<S> {
         source: &mut impl BundleSource,
         envelope: &[u8],
     ) -> Result<Outcome, Error> {
-        let (store, ctx, identity, sealing, mailbox) = self.split();
         let env = Envelope::decode_exact(envelope)?;
-        let opened = open(sealing, mailbox, &env)?;
+        let opened = {
+            let mut live = vec![&self.sealing];
+            live.extend(self.previous_sealing.as_ref());
+            open_any(&live, &self.mailbox, &env)?
+        };
+        let (store, ctx, identity, ..) = self.split();
         let sender = opened.sender;
         let digest =
             blindrelay::crypto::kdf::sha256(&[DELIVERED_LABEL, &sender.to_array(), &opened.inner]);
@@ -547,10 +584,11 @@ impl<S: Store> Client<S> {
                                     loaded.sessions
                                 };
                                 peer.reset_pending = false;
+                                let out = outcome(&mut peer, plaintext, true, None);
                                 let sessions = with_new_active(session, old);
                                 ctx.save(tx, rng, &mut peer, &sessions)?;
                                 tx.put_delivered(&digest)?;
-                                Ok(outcome(&peer, plaintext, true, None))
+                                Ok(out)
                             }
                             Err(e) if !known => Err(e),
                             Err(_) => failed(tx, rng, source, &ctx, identity, peer, loaded),
@@ -589,14 +627,15 @@ impl<S: Store> Client<S> {
                         sessions.insert(0, s);
                     }
                     peer.reset_pending = false;
-                    ctx.save(tx, rng, &mut peer, &sessions)?;
-                    tx.put_delivered(&digest)?;
-                    Ok(outcome(
-                        &peer,
+                    let out = outcome(
+                        &mut peer,
                         decrypted.plaintext,
                         false,
                         Some(decrypted.position),
-                    ))
+                    );
+                    ctx.save(tx, rng, &mut peer, &sessions)?;
+                    tx.put_delivered(&digest)?;
+                    Ok(out)
                 }
                 None if !known => Err(blindrelay::Error::Decrypt.into()),
                 None => failed(
@@ -737,7 +776,11 @@ impl<S: Store> Client<S> {
 
     /// Rotates the current signed prekey if it holds `policy.max_replays` replay records
     /// or is `policy.max_age` old at `now`, and retires the superseded ones whose grace
-    /// period is over (deleting their secrets and their replay records). One transaction.
+    /// period is over (deleting their secrets and their replay records). Rotates the
+    /// sealing key when it is `policy.sealing_max_age` old (the previous one keeps opening
+    /// envelopes until `policy.sealing_grace` has passed, and meanwhile every message sent
+    /// carries the new identity record), and erases the previous one after its grace
+    /// period (spec §8.12). One transaction.
     ///
     /// # Errors
     /// [`Error::NoSignedPrekey`], [`Error::Storage`].
@@ -747,7 +790,7 @@ impl<S: Store> Client<S> {
         now: u64,
         policy: &PrekeyPolicy,
     ) -> Result<Maintenance, Error> {
-        self.store.transaction(|tx| {
+        let (done, local) = self.store.transaction(|tx| {
             let mut done = Maintenance::default();
             let current = current_signed_prekey(tx)?;
             if tx.replay_count(current.id)? >= policy.max_replays
@@ -763,8 +806,37 @@ impl<S: Store> Client<S> {
                     }
                 }
             }
-            Ok(done)
-        })
+            let mut local = tx.local()?.ok_or(Error::NoIdentity)?;
+            if local
+                .previous_sealing
+                .as_ref()
+                .is_some_and(|(_, at)| now.saturating_sub(*at) >= policy.sealing_grace)
+            {
+                local.previous_sealing = None;
+                done.sealing_erased = true;
+            }
+            if now.saturating_sub(local.sealing_created_at) >= policy.sealing_max_age {
+                let mut fresh = Zeroizing::new([0u8; 32]);
+                rng.fill_bytes(fresh.as_mut());
+                let old = std::mem::replace(&mut local.sealing_secret, fresh);
+                local.previous_sealing = Some((old, now));
+                local.sealing_created_at = now;
+                done.sealing_rotated = true;
+            }
+            if done.sealing_erased || done.sealing_rotated {
+                tx.put_local(&local)?;
+            }
+            Ok((done, local))
+        })?;
+        if done.sealing_rotated || done.sealing_erased {
+            self.sealing = SealingKeySecret::from_bytes(*local.sealing_secret);
+            self.previous_sealing = local
+                .previous_sealing
+                .as_ref()
+                .map(|(s, _)| SealingKeySecret::from_bytes(**s));
+            self.record = IdentityRecord::create(&self.identity, self.mailbox, &self.sealing);
+        }
+        Ok(done)
     }
 }
 
@@ -850,21 +922,43 @@ fn accept_new(
     Ok((session, plaintext))
 }
 
+/// Reads this layer's framing of an authenticated plaintext. A carried identity record
+/// (spec §8.12) updates the peer's route if it is the peer's and its signature verifies.
 fn outcome(
-    peer: &PeerRecord,
+    peer: &mut PeerRecord,
     plaintext: Vec<u8>,
     new_session: bool,
     position: Option<Position>,
 ) -> Outcome {
     let plaintext = Zeroizing::new(plaintext);
-    match plaintext.split_first() {
-        Some((&FRAME_MESSAGE, content)) => Outcome::Delivered(Received {
+    let deliver = |peer: &PeerRecord, content: &[u8]| {
+        Outcome::Delivered(Received {
             sender: peer.identity,
             address: peer.address.clone(),
             plaintext: content.to_vec(),
             new_session,
             position,
-        }),
+        })
+    };
+    match plaintext.split_first() {
+        Some((&FRAME_MESSAGE, content)) => deliver(peer, content),
+        Some((&FRAME_MESSAGE_WITH_RECORD, rest)) => {
+            let Some((record, content)) = rest.split_at_checked(IDENTITY_RECORD_LEN) else {
+                return Outcome::Control {
+                    sender: peer.identity,
+                    kind: Some(FRAME_MESSAGE_WITH_RECORD),
+                };
+            };
+            if let Ok(record) = IdentityRecord::decode_exact(record) {
+                if record.identity == peer.identity && record.verify().is_ok() {
+                    peer.route = Some(Route {
+                        mailbox: record.mailbox,
+                        sealing_key: record.sealing_key,
+                    });
+                }
+            }
+            deliver(peer, content)
+        }
         Some((&kind, _)) => Outcome::Control {
             sender: peer.identity,
             kind: Some(kind),

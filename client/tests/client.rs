@@ -327,6 +327,7 @@ fn prekeys_rotate_by_count_and_age_and_retire_with_their_replay_records() {
         max_replays: 2,
         max_age: 100,
         grace: 50,
+        ..PrekeyPolicy::default()
     };
     assert!(!bob.needs_refill(3).unwrap());
     assert!(bob.needs_refill(4).unwrap());
@@ -378,4 +379,77 @@ fn prekeys_rotate_by_count_and_age_and_retire_with_their_replay_records() {
     let err = bob.receive(&mut rng, &mut dir, &late).unwrap_err();
     assert_eq!(err, Error::Protocol(blindrelay::Error::UnknownPrekey));
     assert!(bob.store() == &before);
+}
+
+/// Spec §8.12: the sealing key rotates; envelopes sealed to the previous key still open
+/// during its grace period, peers learn the new key from the identity record carried in
+/// messages meanwhile, and after the grace period the old key is erased.
+#[test]
+fn the_sealing_key_rotates_and_peers_follow() {
+    let mut rng = ChaCha20Rng::seed_from_u64(8);
+    let mut dir = Directory::default();
+    let (da, db) = (TempDb::new("seal-a"), TempDb::new("seal-b"));
+    let (mut alice, mut bob) = pair(
+        &mut rng,
+        SqliteStore::open(&da.0).unwrap(),
+        SqliteStore::open(&db.0).unwrap(),
+        &mut dir,
+    );
+    let e = alice.send(&mut rng, &mut dir, "bob", b"hello").unwrap();
+    bob.receive(&mut rng, &mut dir, &e).unwrap();
+    let e = bob.send(&mut rng, &mut dir, "alice", b"hi").unwrap();
+    alice.receive(&mut rng, &mut dir, &e).unwrap();
+    let policy = PrekeyPolicy::default();
+    let day = 86_400;
+
+    let old_key = bob.bundle().unwrap().sealing_key;
+    let m = bob.maintain_prekeys(&mut rng, 31 * day, &policy).unwrap();
+    assert!(m.sealing_rotated && !m.sealing_erased);
+    let new_key = bob.bundle().unwrap().sealing_key;
+    assert_ne!(old_key, new_key);
+    dir.publish("bob", bob.bundle().unwrap());
+
+    // Alice still seals to the old key: it opens during the grace period, also after a
+    // restart of Bob.
+    let e = alice
+        .send(&mut rng, &mut dir, "bob", b"to the old key")
+        .unwrap();
+    drop(bob);
+    let mut bob = Client::open(SqliteStore::open(&db.0).unwrap()).unwrap();
+    assert_eq!(
+        delivered(&bob.receive(&mut rng, &mut dir, &e).unwrap()),
+        b"to the old key"
+    );
+    // Bob's reply carries his new identity record; Alice's next envelope uses the new key.
+    let e = bob
+        .send(&mut rng, &mut dir, "alice", b"my key changed")
+        .unwrap();
+    assert_eq!(
+        delivered(&alice.receive(&mut rng, &mut dir, &e).unwrap()),
+        b"my key changed"
+    );
+    let late = alice
+        .send(&mut rng, &mut dir, "bob", b"to the new key")
+        .unwrap();
+
+    // After the grace period the previous key is erased: nothing sealed to it opens.
+    let stale = blindrelay::envelope::seal(
+        &mut rng,
+        bob.mailbox(),
+        &old_key,
+        alice.identity(),
+        &garbage_inner(),
+    )
+    .unwrap()
+    .to_bytes();
+    let m = bob.maintain_prekeys(&mut rng, 39 * day, &policy).unwrap();
+    assert!(m.sealing_erased && !m.sealing_rotated);
+    assert_eq!(
+        bob.receive(&mut rng, &mut dir, &stale).unwrap_err(),
+        Error::Protocol(blindrelay::Error::Decrypt)
+    );
+    assert_eq!(
+        delivered(&bob.receive(&mut rng, &mut dir, &late).unwrap()),
+        b"to the new key"
+    );
 }

@@ -55,6 +55,8 @@ fn suite<S: Store>(mut store: S) {
             let rec = LocalRecord {
                 identity_seed: Zeroizing::new([1; 32]),
                 sealing_secret: Zeroizing::new([2; 32]),
+                sealing_created_at: 0,
+                previous_sealing: Some((Zeroizing::new([5; 32]), 77)),
                 mailbox: [3; 32],
                 storage_key: Zeroizing::new([4; 32]),
             };
@@ -219,6 +221,8 @@ fn memory_store_undoes_every_write_on_error_and_on_panic() {
         tx.put_local(&LocalRecord {
             identity_seed: Zeroizing::new([8; 32]),
             sealing_secret: Zeroizing::new([8; 32]),
+            sealing_created_at: 0,
+            previous_sealing: None,
             mailbox: [8; 32],
             storage_key: Zeroizing::new([8; 32]),
         })?;
@@ -270,6 +274,8 @@ fn suite_state(store: &mut MemoryStore) {
             tx.put_local(&LocalRecord {
                 identity_seed: Zeroizing::new([1; 32]),
                 sealing_secret: Zeroizing::new([2; 32]),
+                sealing_created_at: 0,
+                previous_sealing: None,
                 mailbox: [3; 32],
                 storage_key: Zeroizing::new([4; 32]),
             })?;

@@ -45,8 +45,14 @@ pub const MAX_DELIVERED_DIGESTS: u64 = 65_536;
 pub struct LocalRecord {
     /// The 32-byte identity seed ([`blindrelay::IdentityKeyPair::from_seed`]).
     pub identity_seed: Zeroizing<[u8; 32]>,
-    /// The sealing key's secret bytes ([`blindrelay::keys::SealingKeySecret::from_bytes`]).
+    /// The current sealing key's secret bytes
+    /// ([`blindrelay::keys::SealingKeySecret::from_bytes`]).
     pub sealing_secret: Zeroizing<[u8; 32]>,
+    /// When the current sealing key was generated (caller's clock, seconds).
+    pub sealing_created_at: u64,
+    /// The previous sealing key, kept for envelopes in flight until its grace period ends
+    /// (spec §8.12), with the time it was superseded.
+    pub previous_sealing: Option<(Zeroizing<[u8; 32]>, u64)>,
     /// The mailbox id published in the bundle.
     pub mailbox: [u8; 32],
     /// The key sessions are sealed under.
@@ -58,11 +64,18 @@ impl core::fmt::Debug for LocalRecord {
         let Self {
             identity_seed: _,
             sealing_secret: _,
+            sealing_created_at,
+            previous_sealing,
             mailbox,
             storage_key: _,
         } = self;
         f.debug_struct("LocalRecord")
             .field("mailbox", mailbox)
+            .field("sealing_created_at", sealing_created_at)
+            .field(
+                "previous_sealing_superseded_at",
+                &previous_sealing.as_ref().map(|(_, at)| at),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -244,6 +257,8 @@ mod tests {
         let local = LocalRecord {
             identity_seed: Zeroizing::new([0xa1; 32]),
             sealing_secret: Zeroizing::new([0xa2; 32]),
+            sealing_created_at: 0,
+            previous_sealing: Some((Zeroizing::new([0xa3; 32]), 5)),
             mailbox: [3; 32],
             storage_key: Zeroizing::new([0xa4; 32]),
         };
@@ -256,7 +271,7 @@ mod tests {
             superseded_at: None,
         };
         for (text, secrets) in [
-            (format!("{local:?}"), [0xa1u8, 0xa2, 0xa4]),
+            (format!("{local:?}"), [0xa1u8, 0xa2, 0xa3]),
             (format!("{spk:?}"), [0xb1, 0xb2, 0xb2]),
         ] {
             for b in secrets {

@@ -20,6 +20,9 @@ CREATE TABLE local (
     id INTEGER PRIMARY KEY CHECK (id = 0),
     identity_seed BLOB NOT NULL,
     sealing_secret BLOB NOT NULL,
+    sealing_created_at INTEGER NOT NULL,
+    previous_sealing_secret BLOB,
+    previous_superseded_at INTEGER,
     mailbox BLOB NOT NULL,
     storage_key BLOB NOT NULL
 );
@@ -224,7 +227,15 @@ fn to_u64(x: i64) -> Result<u64, Error> {
     u64::try_from(x).map_err(|_| Error::Storage("negative counter".into()))
 }
 
-type LocalRow = (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
+type LocalRow = (
+    Vec<u8>,
+    Vec<u8>,
+    i64,
+    Option<Vec<u8>>,
+    Option<i64>,
+    Vec<u8>,
+    Vec<u8>,
+);
 type PeerRow = (
     Vec<u8>,
     Option<String>,
@@ -322,26 +333,56 @@ impl StoreTx for SqliteTx<'_> {
         let row: Option<LocalRow> = self
             .tx
             .query_row(
-                "SELECT identity_seed, sealing_secret, mailbox, storage_key FROM local",
+                "SELECT identity_seed, sealing_secret, sealing_created_at, \
+                 previous_sealing_secret, previous_superseded_at, mailbox, storage_key \
+                 FROM local",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                },
             )
             .optional()?;
-        let Some((i, s, m, k)) = row else {
+        let Some((i, s, created, prev, prev_at, m, k)) = row else {
             return Ok(None);
+        };
+        let previous_sealing = match (prev, prev_at) {
+            (Some(p), Some(at)) => Some((secret(p, "previous sealing secret")?, to_u64(at)?)),
+            _ => None,
         };
         Ok(Some(LocalRecord {
             identity_seed: secret(i, "identity seed")?,
             sealing_secret: secret(s, "sealing secret")?,
+            sealing_created_at: to_u64(created)?,
+            previous_sealing,
             mailbox: array(m, "mailbox")?,
             storage_key: secret(k, "storage key")?,
         }))
     }
     fn put_local(&mut self, r: &LocalRecord) -> Result<(), Error> {
         self.tx.execute(
-            "INSERT OR REPLACE INTO local (id, identity_seed, sealing_secret, mailbox, storage_key) \
-             VALUES (0, ?1, ?2, ?3, ?4)",
-            params![&r.identity_seed[..], &r.sealing_secret[..], &r.mailbox[..], &r.storage_key[..]],
+            "INSERT OR REPLACE INTO local (id, identity_seed, sealing_secret, sealing_created_at, \
+             previous_sealing_secret, previous_superseded_at, mailbox, storage_key) \
+             VALUES (0, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                &r.identity_seed[..],
+                &r.sealing_secret[..],
+                to_i64(r.sealing_created_at)?,
+                r.previous_sealing.as_ref().map(|(s, _)| s.to_vec()),
+                r.previous_sealing
+                    .as_ref()
+                    .map(|(_, at)| to_i64(*at))
+                    .transpose()?,
+                &r.mailbox[..],
+                &r.storage_key[..]
+            ],
         )?;
         Ok(())
     }
