@@ -774,6 +774,41 @@ impl<S: Store> Client<S> {
         Ok(self.one_time_prekeys_remaining()? < threshold)
     }
 
+    /// Call after restoring the store from a backup (or whenever the application cannot
+    /// rule out that prekeys were published after the copy it now runs on):
+    /// - jumps the prekey id counter, so new ids do not repeat ids the abandoned timeline
+    ///   published (a peer holding such a bundle would run a handshake with other keys);
+    /// - deletes every one-time prekey (the abandoned timeline may have consumed them, and
+    ///   its replay records are gone, so a relay could replay those first messages);
+    /// - generates a new signed prekey and deletes all others with their replay records
+    ///   (first messages accepted by the abandoned timeline cannot be accepted again).
+    ///
+    /// Then publish [`Client::bundle`] and a new one-time pool, replacing the relay's.
+    /// First messages to the old prekeys are refused from then on (`UnknownPrekey`): a
+    /// peer whose session with us is still pending on them (it started one after the
+    /// backup was taken and has not had a reply) needs a new session from the new bundle;
+    /// this version has no message that tells it so. Returns the new signed prekey id.
+    ///
+    /// # Errors
+    /// [`Error::Storage`].
+    pub fn recover_after_restore(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        now: u64,
+    ) -> Result<u32, Error> {
+        self.store.transaction(|tx| {
+            let jump = RESTORE_ID_JUMP_MIN.saturating_add(rng.next_u32() >> 8);
+            tx.skip_prekey_ids(jump)?;
+            tx.delete_all_one_time_prekeys()?;
+            let old = tx.signed_prekeys()?;
+            let id = new_signed_prekey(tx, rng, now)?;
+            for r in old {
+                tx.delete_signed_prekey(r.id)?;
+            }
+            Ok(id)
+        })
+    }
+
     /// Rotates the current signed prekey if it holds `policy.max_replays` replay records
     /// or is `policy.max_age` old at `now`, and retires the superseded ones whose grace
     /// period is over (deleting their secrets and their replay records). Rotates the
@@ -839,6 +874,11 @@ impl<S: Store> Client<S> {
         Ok(done)
     }
 }
+
+/// How far [`Client::recover_after_restore`] moves the prekey id counter: at least
+/// 2¹⁶ ids (more than a client allocates between two backups), plus a random part up to
+/// 2²⁴, so that ids published by the abandoned timeline are not issued again.
+const RESTORE_ID_JUMP_MIN: u32 = 1 << 16;
 
 /// The newest signed prekey not superseded.
 fn current_signed_prekey(tx: &mut impl StoreTx) -> Result<SignedPrekeyRecord, Error> {

@@ -453,3 +453,54 @@ fn the_sealing_key_rotates_and_peers_follow() {
         b"to the new key"
     );
 }
+
+/// After a whole-store restore, `recover_after_restore` keeps new prekey ids apart from the
+/// ones the abandoned timeline published, and first messages that timeline accepted cannot
+/// be accepted again (its replay records are gone, the prekeys they used are too).
+#[test]
+fn recovery_after_a_restore_refuses_old_first_messages_and_reissues_no_id() {
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let mut dir = Directory::default();
+    let (mut alice, mut bob) = pair(&mut rng, MemoryStore::new(), MemoryStore::new(), &mut dir);
+    let backup = bob.store().clone();
+    let first = alice
+        .send(&mut rng, &mut dir, "bob", b"after the backup")
+        .unwrap();
+    bob.receive(&mut rng, &mut dir, &first).unwrap();
+    let published: Vec<u32> = bob
+        .generate_one_time_prekeys(&mut rng, 2)
+        .unwrap()
+        .iter()
+        .flat_map(|r| [r.x25519.id, r.kem.id])
+        .collect();
+
+    // Bob's device is restored from the backup.
+    let mut bob = Client::open(backup).unwrap();
+    let spk = bob.recover_after_restore(&mut rng, 10).unwrap();
+    let pool = bob.generate_one_time_prekeys(&mut rng, 2).unwrap();
+    let max_published = published.iter().max().copied().unwrap();
+    assert!(spk > max_published);
+    assert!(pool
+        .iter()
+        .all(|r| r.x25519.id > max_published && r.kem.id > max_published));
+    assert_eq!(bob.one_time_prekeys_remaining().unwrap(), 2);
+    dir.publish("bob", bob.bundle().unwrap());
+    dir.clear_pool("bob");
+    dir.upload("bob", pool);
+
+    // The relay replays the first message the abandoned timeline accepted: refused.
+    let before = bob.store().clone();
+    assert_eq!(
+        bob.receive(&mut rng, &mut dir, &first).unwrap_err(),
+        Error::Protocol(blindrelay::Error::UnknownPrekey)
+    );
+    assert!(bob.store() == &before);
+    // A new contact starts from the new bundle and its one-time prekeys.
+    let mut carol = Client::create(&mut rng, MemoryStore::new(), 0).unwrap();
+    let e = carol.send(&mut rng, &mut dir, "bob", b"hi").unwrap();
+    assert_eq!(
+        delivered(&bob.receive(&mut rng, &mut dir, &e).unwrap()),
+        b"hi"
+    );
+    assert_eq!(bob.one_time_prekeys_remaining().unwrap(), 1);
+}

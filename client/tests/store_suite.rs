@@ -165,6 +165,26 @@ fn suite<S: Store>(mut store: S) {
             Ok(())
         })
         .unwrap();
+    // A failed wipe of the pools and a skip of ids leave both as they were; a committed one
+    // empties the pools and moves the counter.
+    let _ = store.transaction(|tx| {
+        tx.delete_all_one_time_prekeys()?;
+        tx.skip_prekey_ids(1000)?;
+        Err::<(), _>(Error::ApiMisuse("abort"))
+    });
+    store
+        .transaction(|tx| {
+            assert_eq!(tx.one_time_prekey_count()?, 4);
+            tx.delete_all_one_time_prekeys()?;
+            assert_eq!(tx.one_time_prekey_count()?, 0);
+            assert_eq!(tx.one_time_kem_prekey_count()?, 0);
+            tx.skip_prekey_ids(1000)?;
+            assert_eq!(tx.allocate_prekey_id()?, 1004);
+            tx.put_one_time_prekey(1, &[1; 32])?;
+            tx.put_one_time_kem_prekey(2, &[2; KEM_SEED_LEN])?;
+            Ok(())
+        })
+        .unwrap();
 
     // Delivered digests.
     store
@@ -241,6 +261,8 @@ fn memory_store_undoes_every_write_on_error_and_on_panic() {
         tx.put_replay(30, &[1; 32], &id(1))?;
         tx.put_delivered(&[7; 32])?;
         tx.put_delivered(&[8; 32])?;
+        tx.skip_prekey_ids(50)?;
+        tx.delete_all_one_time_prekeys()?;
         Ok(())
     };
     suite_state(&mut store);

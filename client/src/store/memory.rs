@@ -166,6 +166,17 @@ impl StoreTx for MemoryTx<'_> {
         Ok(id)
     }
 
+    fn skip_prekey_ids(&mut self, by: u32) -> Result<(), Error> {
+        let id = self
+            .state
+            .next_prekey_id
+            .checked_add(by)
+            .ok_or(Error::Storage("prekey ids exhausted".into()))?;
+        self.undo.push(Undo::NextId(self.state.next_prekey_id));
+        self.state.next_prekey_id = id;
+        Ok(())
+    }
+
     fn peer(&mut self, identity: &IdentityPublicKey) -> Result<Option<PeerRecord>, Error> {
         Ok(self.state.peers.get(&identity.to_array()).cloned())
     }
@@ -260,6 +271,15 @@ impl StoreTx for MemoryTx<'_> {
     }
     fn one_time_prekey_count(&mut self) -> Result<u64, Error> {
         Ok(u64::try_from(self.state.one_time.len()).unwrap_or(u64::MAX))
+    }
+    fn delete_all_one_time_prekeys(&mut self) -> Result<(), Error> {
+        for (id, s) in std::mem::take(&mut self.state.one_time) {
+            self.undo.push(Undo::OneTime(id, Some(s)));
+        }
+        for (id, s) in std::mem::take(&mut self.state.one_time_kem) {
+            self.undo.push(Undo::OneTimeKem(id, Some(s)));
+        }
+        Ok(())
     }
 
     fn one_time_kem_prekey(

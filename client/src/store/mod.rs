@@ -173,6 +173,9 @@ pub trait StoreTx {
     fn put_local(&mut self, record: &LocalRecord) -> Result<(), Error>;
     /// Allocates the next prekey id (a monotonic counter, never reused, starting at 1).
     fn allocate_prekey_id(&mut self) -> Result<u32, Error>;
+    /// Advances the prekey id counter by `by` without allocating (after a restore, so that
+    /// new ids do not repeat ids the abandoned timeline published).
+    fn skip_prekey_ids(&mut self, by: u32) -> Result<(), Error>;
 
     /// The peer with this identity.
     fn peer(&mut self, identity: &IdentityPublicKey) -> Result<Option<PeerRecord>, Error>;
@@ -207,6 +210,8 @@ pub trait StoreTx {
     fn delete_one_time_prekey(&mut self, id: u32) -> Result<(), Error>;
     /// How many one-time X25519 prekeys are left.
     fn one_time_prekey_count(&mut self) -> Result<u64, Error>;
+    /// Deletes every one-time prekey of both pools.
+    fn delete_all_one_time_prekeys(&mut self) -> Result<(), Error>;
 
     /// An unused one-time ML-KEM-768 prekey.
     fn one_time_kem_prekey(

@@ -406,6 +406,26 @@ impl StoreTx for SqliteTx<'_> {
         Ok(id)
     }
 
+    fn skip_prekey_ids(&mut self, by: u32) -> Result<(), Error> {
+        let current: Option<u32> = self
+            .tx
+            .query_row(
+                "SELECT value FROM counters WHERE name = 'prekey_id'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let id = current
+            .unwrap_or(0)
+            .checked_add(by)
+            .ok_or(Error::Storage("prekey ids exhausted".into()))?;
+        self.tx.execute(
+            "INSERT OR REPLACE INTO counters (name, value) VALUES ('prekey_id', ?1)",
+            [id],
+        )?;
+        Ok(())
+    }
+
     fn peer(&mut self, identity: &IdentityPublicKey) -> Result<Option<PeerRecord>, Error> {
         self.peer_where("identity", &identity.to_array().to_vec())
     }
@@ -529,6 +549,11 @@ impl StoreTx for SqliteTx<'_> {
     fn delete_one_time_prekey(&mut self, id: u32) -> Result<(), Error> {
         self.tx
             .execute("DELETE FROM one_time_prekeys WHERE id = ?1", [id])?;
+        Ok(())
+    }
+    fn delete_all_one_time_prekeys(&mut self) -> Result<(), Error> {
+        self.tx
+            .execute_batch("DELETE FROM one_time_prekeys; DELETE FROM one_time_kem_prekeys;")?;
         Ok(())
     }
     fn one_time_prekey_count(&mut self) -> Result<u64, Error> {
