@@ -598,25 +598,16 @@ impl<S: Store> Client<S> {
             }
 
             let mut sessions = loaded.sessions;
-            let mut hit = None;
-            let mut duplicate = false;
-            for (i, s) in sessions.iter_mut().enumerate() {
-                match core::decrypt(s, &opened.inner) {
-                    Ok(d) => {
-                        hit = Some((i, d));
-                        break;
-                    }
-                    Err(blindrelay::Error::Duplicate) => duplicate = true,
-                    Err(_) => {}
-                }
-            }
-            // A session answered `Duplicate` (the header is the peer's, the position was
+            // A session answering `Duplicate` (the header is the peer's, the position was
             // used) for bytes this client never delivered (their digest is unknown, or the
-            // step would have ended above): either a re-delivery whose digest was evicted,
-            // or a peer restored to an older state that re-used a position. Only the
-            // second happens without an eviction, and it needs a reset to heal, so it takes
-            // the failure path below (rate-limited like any other).
-            let _ = duplicate;
+            // step would have ended above) is either a re-delivery whose digest was
+            // evicted, or a peer restored to an older state that re-used a position. Only
+            // the second happens without an eviction, and it needs a reset to heal, so it
+            // takes the failure path below like `Decrypt` (rate-limited like any other).
+            let hit = sessions
+                .iter_mut()
+                .enumerate()
+                .find_map(|(i, s)| core::decrypt(s, &opened.inner).ok().map(|d| (i, d)));
             match hit {
                 Some((i, decrypted)) => {
                     // The session that decrypted is the one the peer uses now: it becomes
