@@ -5,9 +5,7 @@ use crate::core;
 use crate::store::{LocalRecord, PeerRecord, Route, SignedPrekeyRecord, Store, StoreTx};
 use crate::Error;
 use blindrelay::codec::{Decode, Encode, MessageType};
-use blindrelay::envelope::{
-    open_any, seal, Envelope, Opened, SEALING_KEY_GRACE, SEALING_KEY_MAX_AGE,
-};
+use blindrelay::envelope::{open, seal, Envelope, Opened, SEALING_KEY_GRACE, SEALING_KEY_MAX_AGE};
 use blindrelay::keys::{
     KemPrekeySecret, OneTimeKemPrekeySecret, OneTimePrekeySecret, SealingKeySecret,
     SignedPrekeySecret,
@@ -191,8 +189,8 @@ struct Ctx<'a> {
     identity: &'a IdentityKeyPair,
     record: &'a IdentityRecord,
     storage_key: &'a StorageKey,
-    /// Our sealing key changed recently: carry our identity record in messages.
-    announce: bool,
+    /// Our current sealing public key.
+    sealing_public: [u8; 32],
 }
 
 impl Ctx<'_> {
@@ -382,7 +380,7 @@ impl<S: Store> Client<S> {
             store,
             identity,
             sealing,
-            previous_sealing,
+            previous_sealing: _,
             mailbox,
             record,
             storage_key,
@@ -393,7 +391,7 @@ impl<S: Store> Client<S> {
                 identity,
                 record,
                 storage_key,
-                announce: previous_sealing.is_some(),
+                sealing_public: sealing.public_key(),
             },
             identity,
             sealing,
@@ -432,6 +430,7 @@ impl<S: Store> Client<S> {
                         route: None,
                         high_water: 0,
                         reset_pending: false,
+                        acked_sealing_key: None,
                     });
                     p.address = Some(address.to_string());
                     p.route = Some(route_of(verified.bundle()));
@@ -455,6 +454,9 @@ impl<S: Store> Client<S> {
                 };
                 peer.route = Some(route_of(verified.bundle()));
                 sessions.push(core::initiate(rng, identity, ctx.record, &verified)?);
+                // Every initial message carries our identity record: the peer learns our
+                // current sealing key from it.
+                peer.acked_sealing_key = Some(ctx.sealing_public);
             }
             let route = peer.route.ok_or(Error::NoBundle {
                 address: address.to_string(),
@@ -462,7 +464,7 @@ impl<S: Store> Client<S> {
             let active = sessions
                 .first_mut()
                 .ok_or(Error::ApiMisuse("no active session"))?;
-            let inner = if ctx.announce {
+            let inner = if peer.acked_sealing_key != Some(ctx.sealing_public) {
                 let mut content = Zeroizing::new(ctx.record.to_bytes());
                 content.extend_from_slice(plaintext);
                 active.encrypt(rng, &framed(FRAME_MESSAGE_WITH_RECORD, &content))?
@@ -502,6 +504,7 @@ impl<S: Store> Client<S> {
                 route: None,
                 high_water: 0,
                 reset_pending: false,
+                acked_sealing_key: None,
             });
             p.address = Some(address.to_string());
             p.route = Some(route_of(verified.bundle()));
@@ -532,10 +535,14 @@ impl<S: Store> Client<S> {
         envelope: &[u8],
     ) -> Result<Outcome, Error> {
         let env = Envelope::decode_exact(envelope)?;
-        let opened = {
-            let mut live = vec![&self.sealing];
-            live.extend(self.previous_sealing.as_ref());
-            open_any(&live, &self.mailbox, &env)?
+        // Newest key first (spec §8.12, as `open_any`); remember which one opened it.
+        let (opened, sealed_to) = match open(&self.sealing, &self.mailbox, &env) {
+            Ok(o) => (o, self.sealing.public_key()),
+            Err(blindrelay::Error::Decrypt) => match &self.previous_sealing {
+                Some(previous) => (open(previous, &self.mailbox, &env)?, previous.public_key()),
+                None => return Err(blindrelay::Error::Decrypt.into()),
+            },
+            Err(e) => return Err(e.into()),
         };
         let (store, ctx, identity, ..) = self.split();
         let sender = opened.sender;
@@ -560,6 +567,7 @@ impl<S: Store> Client<S> {
                 route: None,
                 high_water: 0,
                 reset_pending: false,
+                acked_sealing_key: None,
             });
 
             if opened.inner_type == MessageType::INITIAL_MESSAGE {
@@ -584,6 +592,7 @@ impl<S: Store> Client<S> {
                                     loaded.sessions
                                 };
                                 peer.reset_pending = false;
+                                peer.acked_sealing_key = Some(sealed_to);
                                 let out = outcome(&mut peer, plaintext, true, None);
                                 let sessions = with_new_active(session, old);
                                 ctx.save(tx, rng, &mut peer, &sessions)?;
@@ -618,6 +627,7 @@ impl<S: Store> Client<S> {
                         sessions.insert(0, s);
                     }
                     peer.reset_pending = false;
+                    peer.acked_sealing_key = Some(sealed_to);
                     let out = outcome(
                         &mut peer,
                         decrypted.plaintext,
@@ -1053,6 +1063,7 @@ fn failed(
     };
     peer.route = Some(route);
     peer.reset_pending = true;
+    peer.acked_sealing_key = Some(ctx.sealing_public);
     ctx.save(tx, rng, &mut peer, &with_new_active(session, old))?;
     Ok(Outcome::Undecryptable {
         sender,

@@ -452,6 +452,30 @@ fn the_sealing_key_rotates_and_peers_follow() {
         delivered(&bob.receive(&mut rng, &mut dir, &late).unwrap()),
         b"to the new key"
     );
+
+    // Alice rotates in turn, and Bob stays silent through her whole grace period: his
+    // envelope to her erased key is lost, but her next message tells him the new key
+    // (she has not seen him use it), so the conversation goes on.
+    let m = alice.maintain_prekeys(&mut rng, 62 * day, &policy).unwrap();
+    assert!(m.sealing_rotated);
+    let m = alice.maintain_prekeys(&mut rng, 70 * day, &policy).unwrap();
+    assert!(m.sealing_erased);
+    let lost = bob
+        .send(&mut rng, &mut dir, "alice", b"into the void")
+        .unwrap();
+    assert!(alice.receive(&mut rng, &mut dir, &lost).is_err());
+    let e = alice
+        .send(&mut rng, &mut dir, "bob", b"still here")
+        .unwrap();
+    assert_eq!(
+        delivered(&bob.receive(&mut rng, &mut dir, &e).unwrap()),
+        b"still here"
+    );
+    let e = bob.send(&mut rng, &mut dir, "alice", b"found you").unwrap();
+    assert_eq!(
+        delivered(&alice.receive(&mut rng, &mut dir, &e).unwrap()),
+        b"found you"
+    );
 }
 
 /// After a whole-store restore, `recover_after_restore` keeps new prekey ids apart from the

@@ -33,6 +33,7 @@ fn peer(n: u8, address: Option<&str>) -> PeerRecord {
         }),
         high_water: u64::from(n),
         reset_pending: n % 2 == 0,
+        acked_sealing_key: (n % 3 == 0).then_some([n; 32]),
     }
 }
 

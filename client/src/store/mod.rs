@@ -96,6 +96,10 @@ pub struct PeerRecord {
     pub high_water: u64,
     /// A reset this client started is still unanswered (rate limit of resets).
     pub reset_pending: bool,
+    /// Our sealing public key that the peer's latest decrypted envelope was sealed to:
+    /// until it is our current key, messages to the peer carry our identity record
+    /// (spec §8.12), so the peer learns the key that replaced the one it uses.
+    pub acked_sealing_key: Option<[u8; 32]>,
 }
 
 /// Where envelopes to a peer go.

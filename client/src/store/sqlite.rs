@@ -33,7 +33,8 @@ CREATE TABLE peers (
     mailbox BLOB,
     sealing_key BLOB,
     high_water INTEGER NOT NULL,
-    reset_pending INTEGER NOT NULL
+    reset_pending INTEGER NOT NULL,
+    acked_sealing_key BLOB
 );
 CREATE TABLE sessions (
     peer BLOB NOT NULL,
@@ -243,6 +244,7 @@ type PeerRow = (
     Option<Vec<u8>>,
     i64,
     bool,
+    Option<Vec<u8>>,
 );
 type SpkRow = (u32, Vec<u8>, u32, Vec<u8>, i64, Option<i64>);
 
@@ -256,8 +258,8 @@ impl SqliteTx<'_> {
             .tx
             .query_row(
                 &format!(
-                    "SELECT identity, address, mailbox, sealing_key, high_water, reset_pending \
-                     FROM peers WHERE {clause} = ?1"
+                    "SELECT identity, address, mailbox, sealing_key, high_water, reset_pending, \
+                     acked_sealing_key FROM peers WHERE {clause} = ?1"
                 ),
                 [key],
                 |r| {
@@ -268,11 +270,12 @@ impl SqliteTx<'_> {
                         r.get(3)?,
                         r.get(4)?,
                         r.get(5)?,
+                        r.get(6)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((id, address, mailbox, sealing, hw, pending)) = row else {
+        let Some((id, address, mailbox, sealing, hw, pending, acked)) = row else {
             return Ok(None);
         };
         let route = match (mailbox, sealing) {
@@ -288,6 +291,7 @@ impl SqliteTx<'_> {
             route,
             high_water: to_u64(hw)?,
             reset_pending: pending,
+            acked_sealing_key: acked.map(|a| array(a, "sealing key")).transpose()?,
         }))
     }
 
@@ -442,15 +446,16 @@ impl StoreTx for SqliteTx<'_> {
         }
         self.tx.execute(
             "INSERT OR REPLACE INTO peers \
-             (identity, address, mailbox, sealing_key, high_water, reset_pending) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+             (identity, address, mailbox, sealing_key, high_water, reset_pending, \
+             acked_sealing_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 &id[..],
                 r.address,
                 r.route.map(|x| x.mailbox.to_vec()),
                 r.route.map(|x| x.sealing_key.to_vec()),
                 to_i64(r.high_water)?,
-                r.reset_pending
+                r.reset_pending,
+                r.acked_sealing_key.map(|k| k.to_vec())
             ],
         )?;
         Ok(())
