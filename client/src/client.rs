@@ -430,6 +430,7 @@ impl<S: Store> Client<S> {
                         route: None,
                         high_water: 0,
                         reset_pending: false,
+                        reset_signed_prekey: None,
                         acked_sealing_key: None,
                     });
                     p.address = Some(address.to_string());
@@ -504,6 +505,7 @@ impl<S: Store> Client<S> {
                 route: None,
                 high_water: 0,
                 reset_pending: false,
+                reset_signed_prekey: None,
                 acked_sealing_key: None,
             });
             p.address = Some(address.to_string());
@@ -567,6 +569,7 @@ impl<S: Store> Client<S> {
                 route: None,
                 high_water: 0,
                 reset_pending: false,
+                reset_signed_prekey: None,
                 acked_sealing_key: None,
             });
 
@@ -782,7 +785,15 @@ impl<S: Store> Client<S> {
     /// - deletes every one-time prekey (the abandoned timeline may have consumed them, and
     ///   its replay records are gone, so a relay could replay those first messages);
     /// - generates a new signed prekey and deletes all others with their replay records
-    ///   (first messages accepted by the abandoned timeline cannot be accepted again).
+    ///   (first messages accepted by the abandoned timeline cannot be accepted again);
+    /// - refreshes every addressed peer's route (mailbox, sealing key) from its current
+    ///   bundle, since the restored one may name a sealing key the peer has erased, and
+    ///   marks every peer as not knowing our sealing key, so our next messages carry our
+    ///   identity record (a peer may have learnt a key of the abandoned timeline);
+    /// - rotates the sealing key: the restored one may be older than a key peers learnt
+    ///   from the abandoned timeline, and only a key no peer has seen yet tells the client
+    ///   when a peer has learnt it (its envelopes arrive sealed to it). The restored key
+    ///   keeps opening envelopes for its grace period.
     ///
     /// Then publish [`Client::bundle`] and a new one-time pool, replacing the relay's.
     /// First messages to the old prekeys are refused from then on (`UnknownPrekey`): a
@@ -795,9 +806,18 @@ impl<S: Store> Client<S> {
     pub fn recover_after_restore(
         &mut self,
         rng: &mut (impl CryptoRng + RngCore),
+        source: &mut impl BundleSource,
         now: u64,
     ) -> Result<u32, Error> {
-        self.store.transaction(|tx| {
+        let (id, local) = self.store.transaction(|tx| {
+            for mut peer in tx.peers()? {
+                peer.acked_sealing_key = None;
+                refresh_route(source, &mut peer);
+                tx.put_peer(&peer)?;
+            }
+            let mut local = tx.local()?.ok_or(Error::NoIdentity)?;
+            rotate_sealing(rng, &mut local, now);
+            tx.put_local(&local)?;
             let jump = RESTORE_ID_JUMP_MIN.saturating_add(rng.next_u32() >> 8);
             tx.skip_prekey_ids(jump)?;
             tx.delete_all_one_time_prekeys()?;
@@ -806,7 +826,34 @@ impl<S: Store> Client<S> {
             for r in old {
                 tx.delete_signed_prekey(r.id)?;
             }
-            Ok(id)
+            Ok((id, local))
+        })?;
+        self.adopt_sealing(&local);
+        Ok(id)
+    }
+
+    /// Refreshes every addressed peer's route (mailbox and sealing key) from its current
+    /// bundle, keeping the old route when the source has none, or one of another identity,
+    /// or one that does not verify. Peers rotate their sealing keys (spec §8.12) and learn
+    /// ours from our messages; two peers that both stay silent through each other's grace
+    /// period only find each other again through their bundles. Call this at least as
+    /// often as the grace period (`SEALING_KEY_GRACE`, 7 days), for example with
+    /// [`Client::maintain_prekeys`]. One transaction; returns how many routes changed.
+    ///
+    /// # Errors
+    /// [`Error::Storage`].
+    pub fn refresh_routes(&mut self, source: &mut impl BundleSource) -> Result<usize, Error> {
+        self.store.transaction(|tx| {
+            let mut changed = 0;
+            for mut peer in tx.peers()? {
+                let before = peer.route;
+                refresh_route(source, &mut peer);
+                if peer.route != before {
+                    tx.put_peer(&peer)?;
+                    changed += 1;
+                }
+            }
+            Ok(changed)
         })
     }
 
@@ -852,11 +899,7 @@ impl<S: Store> Client<S> {
                 done.sealing_erased = true;
             }
             if now.saturating_sub(local.sealing_created_at) >= policy.sealing_max_age {
-                let mut fresh = Zeroizing::new([0u8; 32]);
-                rng.fill_bytes(fresh.as_mut());
-                let old = std::mem::replace(&mut local.sealing_secret, fresh);
-                local.previous_sealing = Some((old, now));
-                local.sealing_created_at = now;
+                rotate_sealing(rng, &mut local, now);
                 done.sealing_rotated = true;
             }
             if done.sealing_erased || done.sealing_rotated {
@@ -865,14 +908,19 @@ impl<S: Store> Client<S> {
             Ok((done, local))
         })?;
         if done.sealing_rotated || done.sealing_erased {
-            self.sealing = SealingKeySecret::from_bytes(*local.sealing_secret);
-            self.previous_sealing = local
-                .previous_sealing
-                .as_ref()
-                .map(|(s, _)| SealingKeySecret::from_bytes(**s));
-            self.record = IdentityRecord::create(&self.identity, self.mailbox, &self.sealing);
+            self.adopt_sealing(&local);
         }
         Ok(done)
+    }
+
+    /// Takes the sealing keys of a committed local record.
+    fn adopt_sealing(&mut self, local: &LocalRecord) {
+        self.sealing = SealingKeySecret::from_bytes(*local.sealing_secret);
+        self.previous_sealing = local
+            .previous_sealing
+            .as_ref()
+            .map(|(s, _)| SealingKeySecret::from_bytes(**s));
+        self.record = IdentityRecord::create(&self.identity, self.mailbox, &self.sealing);
     }
 }
 
@@ -880,6 +928,28 @@ impl<S: Store> Client<S> {
 /// 2¹⁶ ids (more than a client allocates between two backups), plus a random part up to
 /// 2²⁴, so that ids published by the abandoned timeline are not issued again.
 const RESTORE_ID_JUMP_MIN: u32 = 1 << 16;
+
+/// Makes a fresh sealing key current and keeps the current one as the previous one.
+fn rotate_sealing(rng: &mut (impl CryptoRng + RngCore), local: &mut LocalRecord, now: u64) {
+    let mut fresh = Zeroizing::new([0u8; 32]);
+    rng.fill_bytes(fresh.as_mut());
+    let old = std::mem::replace(&mut local.sealing_secret, fresh);
+    local.previous_sealing = Some((old, now));
+    local.sealing_created_at = now;
+}
+
+/// Replaces `peer.route` with the one of its current bundle, if the source has a verified
+/// bundle of the same identity.
+fn refresh_route(source: &mut impl BundleSource, peer: &mut PeerRecord) {
+    let Some(address) = &peer.address else {
+        return;
+    };
+    if let Ok(Some(bundle)) = source.bundle(address) {
+        if bundle.identity == peer.identity && bundle.clone().verify().is_ok() {
+            peer.route = Some(route_of(&bundle));
+        }
+    }
+}
 
 /// The newest signed prekey not superseded.
 fn current_signed_prekey(tx: &mut impl StoreTx) -> Result<SignedPrekeyRecord, Error> {
@@ -1028,9 +1098,6 @@ fn failed(
         sender,
         reset: None,
     });
-    if peer.reset_pending && !loaded.stale {
-        return none;
-    }
     let Some(address) = peer.address.clone() else {
         return none;
     };
@@ -1042,12 +1109,25 @@ fn failed(
     if bundle.identity != peer.identity {
         return none;
     }
+    let route = route_of(&bundle);
+    // The rate limit: one unanswered reset per peer. It does not hold when the stored
+    // sessions are stale, nor when the peer now publishes another bundle than the one our
+    // pending reset started from (another mailbox, sealing key or signed prekey: it
+    // restored an older copy of its keys and recovered, or rotated), since the peer may
+    // never open or accept that reset. Forged input cannot change the peer's bundle, so
+    // it still starts at most one reset per published bundle.
+    if peer.reset_pending
+        && !loaded.stale
+        && peer.route == Some(route)
+        && peer.reset_signed_prekey == Some(bundle.signed_prekey.id)
+    {
+        return none;
+    }
     let Ok(verified) = bundle.verify() else {
         return none;
     };
     let mut session = core::initiate(rng, identity, ctx.record, &verified)?;
     let inner = session.encrypt(rng, &framed(FRAME_RESET, &[]))?;
-    let route = route_of(verified.bundle());
     let envelope = seal(
         rng,
         &route.mailbox,
@@ -1063,6 +1143,7 @@ fn failed(
     };
     peer.route = Some(route);
     peer.reset_pending = true;
+    peer.reset_signed_prekey = Some(verified.bundle().signed_prekey.id);
     peer.acked_sealing_key = Some(ctx.sealing_public);
     ctx.save(tx, rng, &mut peer, &with_new_active(session, old))?;
     Ok(Outcome::Undecryptable {

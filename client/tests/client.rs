@@ -500,7 +500,7 @@ fn recovery_after_a_restore_refuses_old_first_messages_and_reissues_no_id() {
 
     // Bob's device is restored from the backup.
     let mut bob = Client::open(backup).unwrap();
-    let spk = bob.recover_after_restore(&mut rng, 10).unwrap();
+    let spk = bob.recover_after_restore(&mut rng, &mut dir, 10).unwrap();
     let pool = bob.generate_one_time_prekeys(&mut rng, 2).unwrap();
     let max_published = published.iter().max().copied().unwrap();
     assert!(spk > max_published);

@@ -18,7 +18,7 @@ use blindrelay::envelope::open;
 use blindrelay::keys::SealingKeySecret;
 use blindrelay::wire::{InitialMessage, RatchetMessageRef};
 use blindrelay::Envelope;
-use blindrelay_client::{Client, MemoryStore, Outcome, Store, StoreTx};
+use blindrelay_client::{Client, MemoryStore, Outcome, PrekeyPolicy, Store, StoreTx};
 use common::Directory;
 use proptest::prelude::*;
 use rand_chacha::rand_core::SeedableRng;
@@ -33,6 +33,16 @@ enum Op {
     Snapshot(usize),
     RollbackSessions(usize, usize),
     RollbackWhole(usize, usize),
+    /// Eight days pass; the side runs its prekey upkeep (rotation, retirement, sealing-key
+    /// rotation, pool refill) and publishes what changed.
+    Maintain(usize),
+}
+
+fn op_with_upkeep() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        10 => op(),
+        1 => (0..2usize).prop_map(Op::Maintain),
+    ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -64,10 +74,29 @@ struct World {
     body_nonces: HashSet<[u8; 24]>,
     sent: u64,
     resets: u64,
+    /// One-time prekey pools, prekey upkeep and recovery after restores are exercised.
+    upkeep: bool,
+    now: u64,
+    lost: u64,
+}
+
+const DAY: u64 = 86_400;
+
+fn upkeep_policy() -> PrekeyPolicy {
+    PrekeyPolicy {
+        max_replays: 3,
+        max_age: 7 * DAY,
+        grace: 14 * DAY,
+        ..PrekeyPolicy::default()
+    }
 }
 
 impl World {
     fn new(seed: u64) -> Self {
+        Self::with(seed, false)
+    }
+
+    fn with(seed: u64, upkeep: bool) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let mut dir = Directory::default();
         let mk = |rng: &mut ChaCha20Rng, dir: &mut Directory, name: &str| {
@@ -79,8 +108,14 @@ impl World {
                 snapshots: Vec::new(),
             }
         };
-        let a = mk(&mut rng, &mut dir, NAMES[0]);
-        let b = mk(&mut rng, &mut dir, NAMES[1]);
+        let mut a = mk(&mut rng, &mut dir, NAMES[0]);
+        let mut b = mk(&mut rng, &mut dir, NAMES[1]);
+        if upkeep {
+            for (name, side) in [(NAMES[0], &mut a), (NAMES[1], &mut b)] {
+                let pool = side.client.generate_one_time_prekeys(&mut rng, 4).unwrap();
+                dir.upload(name, pool);
+            }
+        }
         Self {
             rng,
             dir,
@@ -90,6 +125,9 @@ impl World {
             body_nonces: HashSet::new(),
             sent: 0,
             resets: 0,
+            upkeep,
+            now: 0,
+            lost: 0,
         }
     }
 
@@ -103,12 +141,17 @@ impl World {
             .unwrap()
             .unwrap();
         let env = Envelope::decode_exact(envelope).unwrap();
-        let opened = open(
-            &SealingKeySecret::from_bytes(*local.sealing_secret),
-            &local.mailbox,
-            &env,
-        )
-        .unwrap();
+        // Sealed to the current key, or to the previous one during its grace period; an
+        // envelope to an erased key opens nowhere (and is lost).
+        let keys = std::iter::once(&local.sealing_secret)
+            .chain(local.previous_sealing.as_ref().map(|(k, _)| k));
+        let Some(opened) = keys
+            .filter_map(|k| open(&SealingKeySecret::from_bytes(**k), &local.mailbox, &env).ok())
+            .next()
+        else {
+            assert!(self.upkeep, "an envelope that does not open");
+            return;
+        };
         let ratchet = if opened.inner_type == MessageType::INITIAL_MESSAGE {
             InitialMessage::decode_exact(&opened.inner).unwrap().message
         } else {
@@ -129,6 +172,9 @@ impl World {
     }
 
     fn send(&mut self, from: usize, text: &str) {
+        if std::env::var_os("ROLLBACK_TRACE").is_some() {
+            eprintln!("  {} sends {text:?}", NAMES[from]);
+        }
         let to = 1 - from;
         let env = self.sides[from]
             .client
@@ -139,7 +185,11 @@ impl World {
 
     fn deliver(&mut self, to: usize, envelope: &[u8]) {
         let side = &mut self.sides[to];
-        match side.client.receive(&mut self.rng, &mut self.dir, envelope) {
+        let result = side.client.receive(&mut self.rng, &mut self.dir, envelope);
+        if std::env::var_os("ROLLBACK_TRACE").is_some() {
+            eprintln!("  {} <- {:?}", NAMES[to], result);
+        }
+        match result {
             Ok(Outcome::Delivered(r)) => {
                 assert!(
                     !side.history.contains(&r.plaintext),
@@ -156,11 +206,17 @@ impl World {
                 self.post(1 - to, reset);
             }
             Ok(_) => {}
+            // With upkeep, envelopes to an erased sealing key and first messages to
+            // retired prekeys are lost by design (spec §8.12, §6.5).
+            Err(_) if self.upkeep => self.lost += 1,
             Err(e) => panic!("{} failed to receive: {e}", NAMES[to]),
         }
     }
 
     fn apply(&mut self, op: &Op) {
+        if std::env::var_os("ROLLBACK_TRACE").is_some() {
+            eprintln!("{op:?} (in flight: {})", self.relay.len());
+        }
         match *op {
             Op::Send(from) => {
                 self.sent += 1;
@@ -202,6 +258,38 @@ impl World {
                 let (store, history) = side.snapshots[k].clone();
                 side.client = Client::open(store).unwrap();
                 side.history = history;
+                if self.upkeep {
+                    // What an application does after restoring a backup.
+                    side.client
+                        .recover_after_restore(&mut self.rng, &mut self.dir, self.now)
+                        .unwrap();
+                    self.dir.publish(NAMES[s], side.client.bundle().unwrap());
+                    self.dir.clear_pool(NAMES[s]);
+                    let pool = side
+                        .client
+                        .generate_one_time_prekeys(&mut self.rng, 3)
+                        .unwrap();
+                    self.dir.upload(NAMES[s], pool);
+                }
+            }
+            Op::Maintain(s) => {
+                self.now += 8 * DAY;
+                let side = &mut self.sides[s];
+                let m = side
+                    .client
+                    .maintain_prekeys(&mut self.rng, self.now, &upkeep_policy())
+                    .unwrap();
+                if m.rotated.is_some() || m.sealing_rotated {
+                    self.dir.publish(NAMES[s], side.client.bundle().unwrap());
+                }
+                side.client.refresh_routes(&mut self.dir).unwrap();
+                if side.client.needs_refill(2).unwrap() {
+                    let pool = side
+                        .client
+                        .generate_one_time_prekeys(&mut self.rng, 3)
+                        .unwrap();
+                    self.dir.upload(NAMES[s], pool);
+                }
             }
         }
     }
@@ -220,7 +308,11 @@ impl World {
 }
 
 fn run(seed: u64, ops: &[Op]) {
-    let mut w = World::new(seed);
+    run_with(seed, ops, false);
+}
+
+fn run_with(seed: u64, ops: &[Op], upkeep: bool) {
+    let mut w = World::with(seed, upkeep);
     // Both sides know each other before the first snapshot.
     w.send(0, "hello bob");
     w.settle();
@@ -259,6 +351,17 @@ proptest! {
         failure_persistence: None,
         .. ProptestConfig::default()
     })]
+
+    /// The same, with one-time prekey pools, signed-prekey and sealing-key rotation and
+    /// retirement as time passes, and `recover_after_restore` after every whole-store
+    /// restore (as an application does after restoring a backup).
+    #[test]
+    fn conversations_with_prekey_upkeep_survive_random_rollbacks(
+        seed in any::<u64>(),
+        ops in proptest::collection::vec(op_with_upkeep(), 1..48),
+    ) {
+        run_with(seed, &ops, true);
+    }
 
     #[test]
     fn conversations_survive_random_rollbacks(
@@ -327,5 +430,131 @@ fn regression_session_rows_from_an_abandoned_timeline() {
             Deliver(0),
             RollbackSessions(0, 1),
         ],
+    );
+}
+
+#[test]
+fn regression_upkeep_1() {
+    use Op::*;
+    run_with(
+        0,
+        &[
+            Snapshot(0),
+            Send(0),
+            Send(0),
+            Maintain(0),
+            Send(1),
+            Duplicate(6929396412699836082),
+            Maintain(0),
+            Duplicate(11252281855671991032),
+            Snapshot(1),
+            RollbackSessions(0, 0),
+            Deliver(289144073092362009),
+            Maintain(0),
+            Maintain(1),
+            Deliver(181940240970987811),
+            RollbackWhole(1, 0),
+        ],
+        true,
+    );
+}
+
+#[test]
+fn regression_upkeep_2() {
+    use Op::*;
+    run_with(
+        0,
+        &[
+            Deliver(0),
+            Snapshot(1),
+            Send(0),
+            Deliver(0),
+            Send(1),
+            RollbackWhole(1, 0),
+            Deliver(0),
+            Send(0),
+            Send(1),
+            Send(0),
+            Send(0),
+            Send(0),
+            Deliver(7064382717773901781),
+            Send(0),
+            Send(0),
+            Snapshot(0),
+            RollbackWhole(1, 0),
+            Deliver(0),
+            RollbackWhole(0, 0),
+        ],
+        true,
+    );
+}
+
+#[test]
+fn regression_upkeep_3() {
+    use Op::*;
+    run_with(
+        0,
+        &[
+            Maintain(0),
+            Maintain(0),
+            Maintain(0),
+            Snapshot(1),
+            Maintain(0),
+            Send(0),
+            Maintain(1),
+            Deliver(0),
+            Send(1),
+            Maintain(0),
+            RollbackWhole(1, 0),
+        ],
+        true,
+    );
+}
+
+/// Both sides rotate and erase their sealing keys while neither writes.
+#[test]
+fn regression_upkeep_4_mutual_silence() {
+    use Op::*;
+    run_with(
+        0,
+        &[
+            Maintain(0),
+            Maintain(0),
+            Maintain(0),
+            Maintain(0),
+            Maintain(1),
+            Maintain(0),
+            Maintain(1),
+        ],
+        true,
+    );
+}
+
+#[test]
+fn regression_upkeep_5() {
+    use Op::*;
+    run_with(
+        0,
+        &[
+            Maintain(0),
+            Send(0),
+            Duplicate(0),
+            Maintain(0),
+            Duplicate(0),
+            Send(0),
+            Send(0),
+            Send(0),
+            Send(0),
+            Snapshot(0),
+            Send(0),
+            Maintain(0),
+            Send(0),
+            Send(0),
+            Send(1),
+            Maintain(0),
+            Send(0),
+            RollbackWhole(0, 0),
+        ],
+        true,
     );
 }

@@ -33,6 +33,7 @@ fn peer(n: u8, address: Option<&str>) -> PeerRecord {
         }),
         high_water: u64::from(n),
         reset_pending: n % 2 == 0,
+        reset_signed_prekey: (n % 2 == 0).then_some(u32::from(n)),
         acked_sealing_key: (n % 3 == 0).then_some([n; 32]),
     }
 }
@@ -94,6 +95,9 @@ fn suite<S: Store>(mut store: S) {
             assert_eq!(tx.peer_by_address("bob")?, Some(peer(1, Some("bob"))));
             tx.put_peer(&peer(2, Some("bob")))?;
             assert_eq!(tx.peer_by_address("bob")?.unwrap().identity, id(2));
+            let all: Vec<IdentityPublicKey> = tx.peers()?.iter().map(|p| p.identity).collect();
+            assert_eq!(all.len(), 2);
+            assert!(all.contains(&id(1)) && all.contains(&id(2)));
             assert_eq!(tx.peer(&id(1))?.unwrap().address, None);
             let mut p = peer(3, None);
             p.route = None;

@@ -188,6 +188,9 @@ impl StoreTx for MemoryTx<'_> {
             .find(|p| p.address.as_deref() == Some(address))
             .cloned())
     }
+    fn peers(&mut self) -> Result<Vec<PeerRecord>, Error> {
+        Ok(self.state.peers.values().cloned().collect())
+    }
     fn put_peer(&mut self, record: &PeerRecord) -> Result<(), Error> {
         if let Some(address) = &record.address {
             for (k, p) in &mut self.state.peers {

@@ -96,6 +96,9 @@ pub struct PeerRecord {
     pub high_water: u64,
     /// A reset this client started is still unanswered (rate limit of resets).
     pub reset_pending: bool,
+    /// The signed prekey id of the peer's bundle that the pending reset started from: a
+    /// peer that publishes another one may never accept that reset.
+    pub reset_signed_prekey: Option<u32>,
     /// Our sealing public key that the peer's latest decrypted envelope was sealed to:
     /// until it is our current key, messages to the peer carry our identity record
     /// (spec §8.12), so the peer learns the key that replaced the one it uses.
@@ -185,6 +188,8 @@ pub trait StoreTx {
     fn peer(&mut self, identity: &IdentityPublicKey) -> Result<Option<PeerRecord>, Error>;
     /// The peer bound to this address.
     fn peer_by_address(&mut self, address: &str) -> Result<Option<PeerRecord>, Error>;
+    /// Every peer.
+    fn peers(&mut self) -> Result<Vec<PeerRecord>, Error>;
     /// Creates or replaces the peer with `record.identity`; if `record.address` is set,
     /// any other peer bound to that address loses it.
     fn put_peer(&mut self, record: &PeerRecord) -> Result<(), Error>;

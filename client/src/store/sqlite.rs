@@ -34,6 +34,7 @@ CREATE TABLE peers (
     sealing_key BLOB,
     high_water INTEGER NOT NULL,
     reset_pending INTEGER NOT NULL,
+    reset_signed_prekey INTEGER,
     acked_sealing_key BLOB
 );
 CREATE TABLE sessions (
@@ -244,6 +245,7 @@ type PeerRow = (
     Option<Vec<u8>>,
     i64,
     bool,
+    Option<u32>,
     Option<Vec<u8>>,
 );
 type SpkRow = (u32, Vec<u8>, u32, Vec<u8>, i64, Option<i64>);
@@ -259,7 +261,7 @@ impl SqliteTx<'_> {
             .query_row(
                 &format!(
                     "SELECT identity, address, mailbox, sealing_key, high_water, reset_pending, \
-                     acked_sealing_key FROM peers WHERE {clause} = ?1"
+                     reset_signed_prekey, acked_sealing_key FROM peers WHERE {clause} = ?1"
                 ),
                 [key],
                 |r| {
@@ -271,11 +273,12 @@ impl SqliteTx<'_> {
                         r.get(4)?,
                         r.get(5)?,
                         r.get(6)?,
+                        r.get(7)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((id, address, mailbox, sealing, hw, pending, acked)) = row else {
+        let Some((id, address, mailbox, sealing, hw, pending, reset_spk, acked)) = row else {
             return Ok(None);
         };
         let route = match (mailbox, sealing) {
@@ -291,6 +294,7 @@ impl SqliteTx<'_> {
             route,
             high_water: to_u64(hw)?,
             reset_pending: pending,
+            reset_signed_prekey: reset_spk,
             acked_sealing_key: acked.map(|a| array(a, "sealing key")).transpose()?,
         }))
     }
@@ -436,6 +440,22 @@ impl StoreTx for SqliteTx<'_> {
     fn peer_by_address(&mut self, address: &str) -> Result<Option<PeerRecord>, Error> {
         self.peer_where("address", &address)
     }
+    fn peers(&mut self) -> Result<Vec<PeerRecord>, Error> {
+        let ids: Vec<Vec<u8>> = {
+            let mut stmt = self
+                .tx
+                .prepare_cached("SELECT identity FROM peers ORDER BY 1")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(p) = self.peer_where("identity", &id)? {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
     fn put_peer(&mut self, r: &PeerRecord) -> Result<(), Error> {
         let id = r.identity.to_array();
         if let Some(address) = &r.address {
@@ -447,7 +467,7 @@ impl StoreTx for SqliteTx<'_> {
         self.tx.execute(
             "INSERT OR REPLACE INTO peers \
              (identity, address, mailbox, sealing_key, high_water, reset_pending, \
-             acked_sealing_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             reset_signed_prekey, acked_sealing_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 &id[..],
                 r.address,
@@ -455,6 +475,7 @@ impl StoreTx for SqliteTx<'_> {
                 r.route.map(|x| x.sealing_key.to_vec()),
                 to_i64(r.high_water)?,
                 r.reset_pending,
+                r.reset_signed_prekey,
                 r.acked_sealing_key.map(|k| k.to_vec())
             ],
         )?;
