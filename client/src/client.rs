@@ -596,7 +596,7 @@ impl<S: Store> Client<S> {
                                 };
                                 peer.reset_pending = false;
                                 peer.acked_sealing_key = Some(sealed_to);
-                                let out = outcome(&mut peer, plaintext, true, None);
+                                let out = outcome(source, &mut peer, plaintext, true, None);
                                 let sessions = with_new_active(session, old);
                                 ctx.save(tx, rng, &mut peer, &sessions)?;
                                 tx.put_delivered(&digest)?;
@@ -632,6 +632,7 @@ impl<S: Store> Client<S> {
                     peer.reset_pending = false;
                     peer.acked_sealing_key = Some(sealed_to);
                     let out = outcome(
+                        source,
                         &mut peer,
                         decrypted.plaintext,
                         false,
@@ -1034,8 +1035,10 @@ fn accept_new(
 }
 
 /// Reads this layer's framing of an authenticated plaintext. A carried identity record
-/// (spec §8.12) updates the peer's route if it is the peer's and its signature verifies.
+/// (spec §8.12) of the peer that differs from its route makes the client refresh the route
+/// from the peer's bundle.
 fn outcome(
+    source: &mut impl BundleSource,
     peer: &mut PeerRecord,
     plaintext: Vec<u8>,
     new_session: bool,
@@ -1060,12 +1063,17 @@ fn outcome(
                     kind: Some(FRAME_MESSAGE_WITH_RECORD),
                 };
             };
+            // The record says the peer's route changed. Messages of a timeline the peer
+            // abandoned (it restored a backup) carry records of keys it no longer has, and
+            // records carry no version, so the record is only a hint: the route is taken
+            // from the peer's published bundle, the authority on its current keys.
             if let Ok(record) = IdentityRecord::decode_exact(record) {
-                if record.identity == peer.identity && record.verify().is_ok() {
-                    peer.route = Some(Route {
-                        mailbox: record.mailbox,
-                        sealing_key: record.sealing_key,
-                    });
+                let carried = Route {
+                    mailbox: record.mailbox,
+                    sealing_key: record.sealing_key,
+                };
+                if record.identity == peer.identity && peer.route != Some(carried) {
+                    refresh_route(source, peer);
                 }
             }
             deliver(peer, content)

@@ -458,6 +458,7 @@ fn the_sealing_key_rotates_and_peers_follow() {
     // (she has not seen him use it), so the conversation goes on.
     let m = alice.maintain_prekeys(&mut rng, 62 * day, &policy).unwrap();
     assert!(m.sealing_rotated);
+    dir.publish("alice", alice.bundle().unwrap());
     let m = alice.maintain_prekeys(&mut rng, 70 * day, &policy).unwrap();
     assert!(m.sealing_erased);
     let lost = bob

@@ -558,3 +558,25 @@ fn regression_upkeep_5() {
         true,
     );
 }
+
+#[test]
+fn regression_upkeep_6() {
+    use Op::*;
+    run_with(
+        0,
+        &[
+            Snapshot(0),
+            Send(0),
+            Send(0),
+            Send(0),
+            RollbackWhole(0, 0),
+            Send(0),
+            Send(0),
+            Deliver(3616016970949260853),
+            Send(0),
+            Send(0),
+            RollbackWhole(0, 0),
+        ],
+        true,
+    );
+}
