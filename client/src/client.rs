@@ -587,8 +587,8 @@ impl<S: Store> Client<S> {
                         return match accept_new(tx, identity, &opened) {
                             Ok((session, plaintext)) => {
                                 // `accept` verified the initiator's identity record: it
-                                // says where to reply.
-                                peer.route = Some(route);
+                                // says where to reply (a hint for a peer with an address).
+                                learn_route(source, &mut peer, route);
                                 let old = if loaded.stale {
                                     Vec::new()
                                 } else {
@@ -939,6 +939,22 @@ fn rotate_sealing(rng: &mut (impl CryptoRng + RngCore), local: &mut LocalRecord,
     local.sealing_created_at = now;
 }
 
+/// A message from the peer named `carried` as its route. Messages of a timeline the peer
+/// abandoned (it restored a backup) name keys it no longer has, and records carry no
+/// version, so for a peer with an address the route is taken from its published bundle,
+/// the authority on its current keys; `carried` is used only for a peer without an
+/// address, or without any route when the bundle cannot be had.
+fn learn_route(source: &mut impl BundleSource, peer: &mut PeerRecord, carried: Route) {
+    if peer.route == Some(carried) {
+        return;
+    }
+    let before = peer.route;
+    refresh_route(source, peer);
+    if peer.address.is_none() || (peer.route == before && before.is_none()) {
+        peer.route = Some(carried);
+    }
+}
+
 /// Replaces `peer.route` with the one of its current bundle, if the source has a verified
 /// bundle of the same identity.
 fn refresh_route(source: &mut impl BundleSource, peer: &mut PeerRecord) {
@@ -1068,12 +1084,12 @@ fn outcome(
             // records carry no version, so the record is only a hint: the route is taken
             // from the peer's published bundle, the authority on its current keys.
             if let Ok(record) = IdentityRecord::decode_exact(record) {
-                let carried = Route {
-                    mailbox: record.mailbox,
-                    sealing_key: record.sealing_key,
-                };
-                if record.identity == peer.identity && peer.route != Some(carried) {
-                    refresh_route(source, peer);
+                if record.identity == peer.identity && record.verify().is_ok() {
+                    let carried = Route {
+                        mailbox: record.mailbox,
+                        sealing_key: record.sealing_key,
+                    };
+                    learn_route(source, peer, carried);
                 }
             }
             deliver(peer, content)

@@ -580,3 +580,28 @@ fn regression_upkeep_6() {
         true,
     );
 }
+
+#[test]
+fn regression_upkeep_7() {
+    use Op::*;
+    run_with(
+        0,
+        &[
+            Deliver(0),
+            Snapshot(0),
+            Deliver(0),
+            Send(0),
+            Send(0),
+            RollbackWhole(0, 0),
+            Send(0),
+            Send(0),
+            RollbackSessions(0, 0),
+            Deliver(2251347420473029486),
+            Send(0),
+            RollbackWhole(0, 0),
+            Send(1),
+            Send(1),
+        ],
+        true,
+    );
+}
