@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 /// How many sessions per peer are kept besides the active one, for messages still in
 /// flight on them when a newer session became active (a reset, or the peer's new
 /// handshake). Older ones are dropped.
-pub const MAX_PREVIOUS_SESSIONS: usize = 2;
+pub const MAX_PREVIOUS_SESSIONS: usize = blindrelay::session::MAX_PREVIOUS_SESSIONS;
 
 /// The client layer's framing of every plaintext it encrypts: one kind byte, then the
 /// content. `0x00`: an application message. `0x01`: a session reset (no content), sent as
@@ -33,6 +33,11 @@ pub const FRAME_RESET: u8 = 0x01;
 /// spec §5.2): sent while the sender's previous sealing key is in its grace period, so
 /// that peers learn the new sealing key from the messages they receive (spec §8.12).
 pub const FRAME_MESSAGE_WITH_RECORD: u8 = 0x02;
+
+/// The longest application message [`Client::send`] takes: the core's limit less this
+/// layer's frame byte and the identity record a message may carry (spec §8.12), so that
+/// whether a message fits never depends on the state of a key rotation.
+pub const MAX_MESSAGE_LEN: usize = blindrelay::limits::MAX_PLAINTEXT_LEN - 1 - IDENTITY_RECORD_LEN;
 
 /// Domain label of the delivered-message digest.
 const DELIVERED_LABEL: &[u8] = b"blindrelay-client v1 delivered";
@@ -408,6 +413,7 @@ impl<S: Store> Client<S> {
     /// use); a later bundle with another identity fails with [`Error::IdentityChanged`].
     ///
     /// # Errors
+    /// [`Error::Protocol`]`(MessageTooLarge)` above [`MAX_MESSAGE_LEN`];
     /// [`Error::NoBundle`], [`Error::IdentityChanged`], [`Error::Protocol`] (bundle
     /// verification, encryption limits), [`Error::Storage`]. Nothing is written on error.
     pub fn send(
@@ -417,6 +423,9 @@ impl<S: Store> Client<S> {
         address: &str,
         plaintext: &[u8],
     ) -> Result<Vec<u8>, Error> {
+        if plaintext.len() > MAX_MESSAGE_LEN {
+            return Err(blindrelay::Error::MessageTooLarge.into());
+        }
         let (store, ctx, identity, _, _) = self.split();
         store.transaction(|tx| {
             let mut fetched: Option<VerifiedBundle> = None;

@@ -9,7 +9,7 @@ pub mod store;
 
 pub use client::{
     BundleSource, Client, Maintenance, OneTimePrekeys, Outcome, PrekeyPolicy, Received,
-    FRAME_MESSAGE, FRAME_RESET, MAX_PREVIOUS_SESSIONS,
+    FRAME_MESSAGE, FRAME_MESSAGE_WITH_RECORD, FRAME_RESET, MAX_MESSAGE_LEN, MAX_PREVIOUS_SESSIONS,
 };
 pub use error::Error;
 pub use rand_core::OsRng;

@@ -421,6 +421,19 @@ fn the_sealing_key_rotates_and_peers_follow() {
         b"to the old key"
     );
     // Bob's reply carries his new identity record; Alice's next envelope uses the new key.
+    // The longest message fits with the record.
+    let long = vec![7u8; blindrelay_client::MAX_MESSAGE_LEN];
+    let too_long = [long.as_slice(), b"!"].concat();
+    assert_eq!(
+        bob.send(&mut rng, &mut dir, "alice", &too_long)
+            .unwrap_err(),
+        Error::Protocol(blindrelay::Error::MessageTooLarge)
+    );
+    let e = bob.send(&mut rng, &mut dir, "alice", &long).unwrap();
+    assert_eq!(
+        delivered(&alice.receive(&mut rng, &mut dir, &e).unwrap()),
+        long
+    );
     let e = bob
         .send(&mut rng, &mut dir, "alice", b"my key changed")
         .unwrap();
