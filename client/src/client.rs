@@ -1,0 +1,1072 @@
+//! The client: one transaction per step over a [`Store`], routing of incoming envelopes,
+//! prekey management, and recovery from rolled-back or desynchronised sessions.
+
+use crate::core;
+use crate::store::{LocalRecord, PeerRecord, Route, SignedPrekeyRecord, Store, StoreTx};
+use crate::Error;
+use blindrelay::codec::{Decode, Encode, MessageType};
+use blindrelay::envelope::{open, seal, Envelope, Opened, SEALING_KEY_GRACE, SEALING_KEY_MAX_AGE};
+use blindrelay::keys::{
+    KemPrekeySecret, OneTimeKemPrekeySecret, OneTimePrekeySecret, SealingKeySecret,
+    SignedPrekeySecret,
+};
+use blindrelay::wire::{KemPrekeyPublic, PrekeyKind, X25519PrekeyPublic, IDENTITY_RECORD_LEN};
+use blindrelay::{
+    BundleKeys, IdentityKeyPair, IdentityPublicKey, IdentityRecord, MemoryPrekeyStore, Position,
+    PrekeyBundle, Session, StorageKey, VerifiedBundle,
+};
+use rand_core::{CryptoRng, RngCore};
+use zeroize::Zeroizing;
+
+/// How many sessions per peer are kept besides the active one, for messages still in
+/// flight on them when a newer session became active (a reset, or the peer's new
+/// handshake). Older ones are dropped.
+pub const MAX_PREVIOUS_SESSIONS: usize = 2;
+
+/// The client layer's framing of every plaintext it encrypts: one kind byte, then the
+/// content. `0x00`: an application message. `0x01`: a session reset (no content), sent as
+/// the first message of the new session.
+pub const FRAME_MESSAGE: u8 = 0x00;
+/// See [`FRAME_MESSAGE`].
+pub const FRAME_RESET: u8 = 0x01;
+/// An application message preceded by the sender's current identity record (192 bytes,
+/// spec §5.2): sent while the sender's previous sealing key is in its grace period, so
+/// that peers learn the new sealing key from the messages they receive (spec §8.12).
+pub const FRAME_MESSAGE_WITH_RECORD: u8 = 0x02;
+
+/// Domain label of the delivered-message digest.
+const DELIVERED_LABEL: &[u8] = b"blindrelay-client v1 delivered";
+
+/// Where the client gets a peer's current prekey bundle (from the relay, typically), by
+/// the application's address of the peer.
+pub trait BundleSource {
+    /// The current bundle of `address`, or `None` if there is none.
+    ///
+    /// # Errors
+    /// Whatever the source fails with (the step is then rolled back).
+    fn bundle(&mut self, address: &str) -> Result<Option<PrekeyBundle>, Error>;
+}
+
+impl<F> BundleSource for F
+where
+    F: FnMut(&str) -> Option<PrekeyBundle>,
+{
+    fn bundle(&mut self, address: &str) -> Result<Option<PrekeyBundle>, Error> {
+        Ok(self(address))
+    }
+}
+
+/// A delivered application message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// The sender, authenticated by the session that decrypted the message.
+    pub sender: IdentityPublicKey,
+    /// The application's address bound to the sender, if any.
+    pub address: Option<String>,
+    /// The message.
+    pub plaintext: Vec<u8>,
+    /// Whether this message started a new session (a first message or a peer's reset).
+    pub new_session: bool,
+    /// Where the message stands in the peer's sending order in its session (sort by it to
+    /// show messages in the order sent); `None` for the message that started a session.
+    pub position: Option<Position>,
+}
+
+/// What [`Client::receive`] did with an envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// A new application message; it is committed as delivered.
+    Delivered(Received),
+    /// This exact message was delivered before; nothing changed.
+    Duplicate {
+        /// The claimed sender.
+        sender: IdentityPublicKey,
+    },
+    /// An authenticated control message of this layer (a peer's session reset, or a
+    /// framing kind this version does not know); nothing to show.
+    Control {
+        /// The sender.
+        sender: IdentityPublicKey,
+        /// The frame kind, `None` for an empty plaintext.
+        kind: Option<u8>,
+    },
+    /// The envelope names a peer this client has had a session with, but no usable
+    /// session decrypts it: a desynchronised or rolled-back session, or forged input.
+    Undecryptable {
+        /// The claimed sender.
+        sender: IdentityPublicKey,
+        /// The envelope of a session reset to send to the peer, if this client started
+        /// one (at most one unanswered reset per peer, unless the local sessions are
+        /// stale). The new session is already committed.
+        reset: Option<Vec<u8>>,
+    },
+}
+
+/// The signed public records of one one-time X25519 prekey and one one-time ML-KEM-768
+/// prekey, to upload to the relay's pool.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OneTimePrekeys {
+    /// The one-time X25519 prekey.
+    pub x25519: X25519PrekeyPublic,
+    /// The one-time ML-KEM-768 prekey.
+    pub kem: KemPrekeyPublic,
+}
+
+/// When [`Client::maintain_prekeys`] rotates and retires signed prekeys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrekeyPolicy {
+    /// Rotate once the current signed prekey holds this many replay records (bounds the
+    /// replay cache).
+    pub max_replays: u64,
+    /// Rotate once the current signed prekey is this old (seconds).
+    pub max_age: u64,
+    /// Retire a superseded signed prekey (and drop its replay records) this long
+    /// (seconds) after it was superseded: first messages to the old bundle still in
+    /// flight are accepted until then.
+    pub grace: u64,
+    /// Rotate the sealing key once it is this old (seconds; spec §8.12).
+    pub sealing_max_age: u64,
+    /// Erase the previous sealing key this long (seconds) after it was replaced.
+    pub sealing_grace: u64,
+}
+
+impl Default for PrekeyPolicy {
+    /// 1000 sessions, 7 days, 14 days; the sealing key per spec §8.12 (30 days, 7 days).
+    fn default() -> Self {
+        Self {
+            max_replays: 1000,
+            max_age: 7 * 86_400,
+            grace: 14 * 86_400,
+            sealing_max_age: SEALING_KEY_MAX_AGE,
+            sealing_grace: SEALING_KEY_GRACE,
+        }
+    }
+}
+
+/// What [`Client::maintain_prekeys`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Maintenance {
+    /// The id of the new signed prekey, if it rotated: publish [`Client::bundle`] again.
+    pub rotated: Option<u32>,
+    /// The ids of the signed prekeys retired.
+    pub retired: Vec<u32>,
+    /// Whether the sealing key rotated: publish [`Client::bundle`] again.
+    pub sealing_rotated: bool,
+    /// Whether the previous sealing key was erased (its grace period is over).
+    pub sealing_erased: bool,
+}
+
+/// An end-to-end messaging client over a [`Store`].
+pub struct Client<S: Store> {
+    store: S,
+    identity: IdentityKeyPair,
+    sealing: SealingKeySecret,
+    previous_sealing: Option<SealingKeySecret>,
+    mailbox: [u8; 32],
+    record: IdentityRecord,
+    storage_key: StorageKey,
+}
+
+impl<S: Store> std::fmt::Debug for Client<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("identity", self.identity.public())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The sessions with a peer as loaded from the store.
+struct Loaded {
+    sessions: Vec<Session>,
+    /// Some row was older than the peer's high-water mark, did not open, or rows are
+    /// missing: the stored sessions were restored from an older copy. None is used.
+    stale: bool,
+}
+
+/// The parts of a client a transaction needs (borrowed apart from the store).
+struct Ctx<'a> {
+    identity: &'a IdentityKeyPair,
+    record: &'a IdentityRecord,
+    storage_key: &'a StorageKey,
+    /// Our current sealing public key.
+    sealing_public: [u8; 32],
+}
+
+impl Ctx<'_> {
+    fn load(&self, tx: &mut impl StoreTx, peer: &PeerRecord) -> Result<Loaded, Error> {
+        let rows = tx.sessions(&peer.identity)?;
+        let mut sessions = Vec::with_capacity(rows.len());
+        let mut stale = rows.is_empty() && peer.high_water > 0;
+        for (slot, row) in rows.iter().enumerate() {
+            let slot =
+                u8::try_from(slot).map_err(|_| Error::Storage("too many sessions".into()))?;
+            match core::open_session(
+                self.storage_key,
+                self.identity.public(),
+                &peer.identity,
+                slot,
+                row,
+            ) {
+                // Every save writes all rows at one fresh epoch: anything else is a row
+                // from another save (an older copy, or another timeline).
+                Ok((s, epoch)) if epoch == peer.high_water => sessions.push(s),
+                _ => stale = true,
+            }
+        }
+        if stale {
+            sessions.clear();
+        }
+        Ok(Loaded { sessions, stale })
+    }
+
+    /// Seals every session of the peer at a new epoch and raises its high-water mark to it.
+    ///
+    /// The epoch advances by a random step of 1 to 2³²: two timelines forked by a
+    /// whole-store restore then never issue the same epoch, so rows restored later from
+    /// the abandoned timeline are still told apart (they must equal the mark exactly).
+    fn save(
+        &self,
+        tx: &mut impl StoreTx,
+        rng: &mut (impl CryptoRng + RngCore),
+        peer: &mut PeerRecord,
+        sessions: &[Session],
+    ) -> Result<(), Error> {
+        let step = 1 + u64::from(rng.next_u32());
+        let epoch = peer
+            .high_water
+            .checked_add(step)
+            .ok_or(Error::Storage("epoch exhausted".into()))?;
+        let mut rows = Vec::with_capacity(sessions.len());
+        for (slot, s) in sessions.iter().enumerate() {
+            let slot = u8::try_from(slot).map_err(|_| Error::ApiMisuse("too many sessions"))?;
+            rows.push(core::seal_session(rng, self.storage_key, s, slot, epoch)?);
+        }
+        tx.put_sessions(&peer.identity, &rows)?;
+        peer.high_water = epoch;
+        tx.put_peer(peer)
+    }
+}
+
+fn route_of(bundle: &PrekeyBundle) -> Route {
+    Route {
+        mailbox: bundle.mailbox,
+        sealing_key: bundle.sealing_key,
+    }
+}
+
+fn framed(kind: u8, content: &[u8]) -> Zeroizing<Vec<u8>> {
+    let mut v = Zeroizing::new(Vec::with_capacity(1 + content.len()));
+    v.push(kind);
+    v.extend_from_slice(content);
+    v
+}
+
+fn fetch(source: &mut impl BundleSource, address: &str) -> Result<PrekeyBundle, Error> {
+    source.bundle(address)?.ok_or_else(|| Error::NoBundle {
+        address: address.to_string(),
+    })
+}
+
+/// Puts `new` first and keeps at most [`MAX_PREVIOUS_SESSIONS`] of `old` after it.
+fn with_new_active(new: Session, old: Vec<Session>) -> Vec<Session> {
+    let mut v = Vec::with_capacity(1 + MAX_PREVIOUS_SESSIONS);
+    v.push(new);
+    v.extend(old.into_iter().take(MAX_PREVIOUS_SESSIONS));
+    v
+}
+
+impl<S: Store> Client<S> {
+    /// Creates a new local party in `store`: identity, sealing key, mailbox, storage key
+    /// and a first signed prekey (created at `now`, seconds on the caller's clock).
+    ///
+    /// # Errors
+    /// [`Error::ApiMisuse`] if the store already holds an identity; [`Error::Storage`].
+    pub fn create(
+        rng: &mut (impl CryptoRng + RngCore),
+        mut store: S,
+        now: u64,
+    ) -> Result<Self, Error> {
+        let mut record = LocalRecord {
+            identity_seed: Zeroizing::new([0u8; 32]),
+            sealing_secret: Zeroizing::new([0u8; 32]),
+            sealing_created_at: now,
+            previous_sealing: None,
+            mailbox: [0u8; 32],
+            storage_key: Zeroizing::new([0u8; 32]),
+        };
+        rng.fill_bytes(record.identity_seed.as_mut());
+        rng.fill_bytes(record.sealing_secret.as_mut());
+        rng.fill_bytes(&mut record.mailbox);
+        rng.fill_bytes(record.storage_key.as_mut());
+        store.transaction(|tx| {
+            if tx.local()?.is_some() {
+                return Err(Error::ApiMisuse("the store already holds an identity"));
+            }
+            tx.put_local(&record)?;
+            new_signed_prekey(tx, rng, now)?;
+            Ok(())
+        })?;
+        Ok(Self::from_record(store, &record))
+    }
+
+    /// Opens the local party stored in `store` (after a restart).
+    ///
+    /// # Errors
+    /// [`Error::NoIdentity`] if the store holds none; [`Error::Storage`].
+    pub fn open(mut store: S) -> Result<Self, Error> {
+        let record = store
+            .transaction(|tx| tx.local())?
+            .ok_or(Error::NoIdentity)?;
+        Ok(Self::from_record(store, &record))
+    }
+
+    fn from_record(store: S, r: &LocalRecord) -> Self {
+        let identity = IdentityKeyPair::from_seed(&r.identity_seed);
+        let sealing = SealingKeySecret::from_bytes(*r.sealing_secret);
+        let record = IdentityRecord::create(&identity, r.mailbox, &sealing);
+        Self {
+            store,
+            identity,
+            sealing,
+            previous_sealing: r
+                .previous_sealing
+                .as_ref()
+                .map(|(s, _)| SealingKeySecret::from_bytes(**s)),
+            mailbox: r.mailbox,
+            record,
+            storage_key: StorageKey::from_bytes(*r.storage_key),
+        }
+    }
+
+    /// This party's public identity.
+    #[must_use]
+    pub fn identity(&self) -> &IdentityPublicKey {
+        self.identity.public()
+    }
+
+    /// This party's mailbox id.
+    #[must_use]
+    pub fn mailbox(&self) -> &[u8; 32] {
+        &self.mailbox
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The store, mutably (for tests and maintenance; the client keeps no state outside it
+    /// except the local keys).
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    /// Gives the store back.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    fn split(
+        &mut self,
+    ) -> (
+        &mut S,
+        Ctx<'_>,
+        &IdentityKeyPair,
+        &SealingKeySecret,
+        &[u8; 32],
+    ) {
+        let Self {
+            store,
+            identity,
+            sealing,
+            previous_sealing: _,
+            mailbox,
+            record,
+            storage_key,
+        } = self;
+        (
+            store,
+            Ctx {
+                identity,
+                record,
+                storage_key,
+                sealing_public: sealing.public_key(),
+            },
+            identity,
+            sealing,
+            mailbox,
+        )
+    }
+
+    /// Encrypts `plaintext` for the peer at `address` and returns the envelope to hand to
+    /// the relay. The new session state is committed before this returns (so a crash can
+    /// never send twice under one state), and the envelope exists only if the commit did.
+    ///
+    /// Without a usable session (none yet, or the stored ones are stale), starts one from
+    /// the peer's bundle. The first bundle seen for an address is trusted (trust on first
+    /// use); a later bundle with another identity fails with [`Error::IdentityChanged`].
+    ///
+    /// # Errors
+    /// [`Error::NoBundle`], [`Error::IdentityChanged`], [`Error::Protocol`] (bundle
+    /// verification, encryption limits), [`Error::Storage`]. Nothing is written on error.
+    pub fn send(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        source: &mut impl BundleSource,
+        address: &str,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        let (store, ctx, identity, _, _) = self.split();
+        store.transaction(|tx| {
+            let mut fetched: Option<VerifiedBundle> = None;
+            let mut peer = match tx.peer_by_address(address)? {
+                Some(p) => p,
+                None => {
+                    let verified = fetch(source, address)?.verify()?;
+                    let mut p = tx.peer(verified.identity())?.unwrap_or(PeerRecord {
+                        identity: *verified.identity(),
+                        address: None,
+                        route: None,
+                        high_water: 0,
+                        reset_pending: false,
+                        acked_sealing_key: None,
+                    });
+                    p.address = Some(address.to_string());
+                    p.route = Some(route_of(verified.bundle()));
+                    fetched = Some(verified);
+                    p
+                }
+            };
+            let mut sessions = ctx.load(tx, &peer)?.sessions;
+            if sessions.is_empty() {
+                let verified = match fetched {
+                    Some(v) => v,
+                    None => {
+                        let bundle = fetch(source, address)?;
+                        if bundle.identity != peer.identity {
+                            return Err(Error::IdentityChanged {
+                                address: address.to_string(),
+                            });
+                        }
+                        bundle.verify()?
+                    }
+                };
+                peer.route = Some(route_of(verified.bundle()));
+                sessions.push(core::initiate(rng, identity, ctx.record, &verified)?);
+                // Every initial message carries our identity record: the peer learns our
+                // current sealing key from it.
+                peer.acked_sealing_key = Some(ctx.sealing_public);
+            }
+            let route = peer.route.ok_or(Error::NoBundle {
+                address: address.to_string(),
+            })?;
+            let active = sessions
+                .first_mut()
+                .ok_or(Error::ApiMisuse("no active session"))?;
+            let inner = if peer.acked_sealing_key != Some(ctx.sealing_public) {
+                let mut content = Zeroizing::new(ctx.record.to_bytes());
+                content.extend_from_slice(plaintext);
+                active.encrypt(rng, &framed(FRAME_MESSAGE_WITH_RECORD, &content))?
+            } else {
+                active.encrypt(rng, &framed(FRAME_MESSAGE, plaintext))?
+            };
+            let envelope = seal(
+                rng,
+                &route.mailbox,
+                &route.sealing_key,
+                identity.public(),
+                &inner,
+            )?
+            .to_bytes();
+            ctx.save(tx, rng, &mut peer, &sessions)?;
+            Ok(envelope)
+        })
+    }
+
+    /// Binds `address` to the identity of its current bundle, replacing the identity
+    /// trusted before (after [`Error::IdentityChanged`] and an out-of-band check). The
+    /// next [`Client::send`] starts a session with the new identity.
+    ///
+    /// # Errors
+    /// [`Error::NoBundle`], [`Error::Protocol`] if the bundle does not verify,
+    /// [`Error::Storage`].
+    pub fn trust_new_identity(
+        &mut self,
+        source: &mut impl BundleSource,
+        address: &str,
+    ) -> Result<IdentityPublicKey, Error> {
+        self.store.transaction(|tx| {
+            let verified = fetch(source, address)?.verify()?;
+            let mut p = tx.peer(verified.identity())?.unwrap_or(PeerRecord {
+                identity: *verified.identity(),
+                address: None,
+                route: None,
+                high_water: 0,
+                reset_pending: false,
+                acked_sealing_key: None,
+            });
+            p.address = Some(address.to_string());
+            p.route = Some(route_of(verified.bundle()));
+            tx.put_peer(&p)?;
+            Ok(p.identity)
+        })
+    }
+
+    /// Opens an envelope from the relay and routes it (see the crate's README for the
+    /// state machine):
+    /// - a message already delivered (by digest) is [`Outcome::Duplicate`];
+    /// - a ratchet message goes to the sender's sessions, active first;
+    /// - an initial message whose `(signed prekey id, ephemeral)` was accepted before is a
+    ///   follow-up of that first flight and goes to the sender's sessions; any other is
+    ///   accepted as a new session, in one transaction with the deletion of the one-time
+    ///   prekeys it used, its replay record and the delivery record;
+    /// - if nothing decrypts and the sender is a peer this client has had sessions with,
+    ///   the outcome is [`Outcome::Undecryptable`], with a reset when allowed.
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] for an envelope that does not open, or a message from an
+    /// unknown sender that does not start a session; [`Error::Storage`]. Nothing is
+    /// written on error.
+    pub fn receive(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        source: &mut impl BundleSource,
+        envelope: &[u8],
+    ) -> Result<Outcome, Error> {
+        let env = Envelope::decode_exact(envelope)?;
+        // Newest key first (spec §8.12, as `open_any`); remember which one opened it.
+        let (opened, sealed_to) = match open(&self.sealing, &self.mailbox, &env) {
+            Ok(o) => (o, self.sealing.public_key()),
+            Err(blindrelay::Error::Decrypt) => match &self.previous_sealing {
+                Some(previous) => (open(previous, &self.mailbox, &env)?, previous.public_key()),
+                None => return Err(blindrelay::Error::Decrypt.into()),
+            },
+            Err(e) => return Err(e.into()),
+        };
+        let (store, ctx, identity, ..) = self.split();
+        let sender = opened.sender;
+        let digest =
+            blindrelay::crypto::kdf::sha256(&[DELIVERED_LABEL, &sender.to_array(), &opened.inner]);
+        store.transaction(|tx| {
+            if tx.delivered(&digest)? {
+                return Ok(Outcome::Duplicate { sender });
+            }
+            let peer = tx.peer(&sender)?;
+            let loaded = match &peer {
+                Some(p) => ctx.load(tx, p)?,
+                None => Loaded {
+                    sessions: Vec::new(),
+                    stale: false,
+                },
+            };
+            let known = peer.as_ref().is_some_and(|p| p.high_water > 0);
+            let mut peer = peer.unwrap_or(PeerRecord {
+                identity: sender,
+                address: None,
+                route: None,
+                high_water: 0,
+                reset_pending: false,
+                acked_sealing_key: None,
+            });
+
+            if opened.inner_type == MessageType::INITIAL_MESSAGE {
+                let msg = opened.initial_message()?;
+                let h = &msg.header;
+                match tx.replay(h.signed_prekey_id, &h.ephemeral)? {
+                    Some(p) if p == sender => {} // a follow-up: route to the sessions
+                    Some(_) => return Err(blindrelay::Error::ReplayedInitialMessage.into()),
+                    None => {
+                        let route = Route {
+                            mailbox: h.initiator.mailbox,
+                            sealing_key: h.initiator.sealing_key,
+                        };
+                        return match accept_new(tx, identity, &opened) {
+                            Ok((session, plaintext)) => {
+                                // `accept` verified the initiator's identity record: it
+                                // says where to reply.
+                                peer.route = Some(route);
+                                let old = if loaded.stale {
+                                    Vec::new()
+                                } else {
+                                    loaded.sessions
+                                };
+                                peer.reset_pending = false;
+                                peer.acked_sealing_key = Some(sealed_to);
+                                let out = outcome(&mut peer, plaintext, true, None);
+                                let sessions = with_new_active(session, old);
+                                ctx.save(tx, rng, &mut peer, &sessions)?;
+                                tx.put_delivered(&digest)?;
+                                Ok(out)
+                            }
+                            Err(e) if !known => Err(e),
+                            Err(_) => failed(tx, rng, source, &ctx, identity, peer, loaded),
+                        };
+                    }
+                }
+            }
+
+            let mut sessions = loaded.sessions;
+            // A session answering `Duplicate` (the header is the peer's, the position was
+            // used) for bytes this client never delivered (their digest is unknown, or the
+            // step would have ended above) is either a re-delivery whose digest was
+            // evicted, or a peer restored to an older state that re-used a position. Only
+            // the second happens without an eviction, and it needs a reset to heal, so it
+            // takes the failure path below like `Decrypt` (rate-limited like any other).
+            let hit = sessions
+                .iter_mut()
+                .enumerate()
+                .find_map(|(i, s)| core::decrypt(s, &opened.inner).ok().map(|d| (i, d)));
+            match hit {
+                Some((i, decrypted)) => {
+                    // The session that decrypted is the one the peer uses now: it becomes
+                    // (or stays) active, the others keep their order. Any authenticated
+                    // message also answers a reset this client started.
+                    if i > 0 && i < sessions.len() {
+                        let s = sessions.remove(i);
+                        sessions.insert(0, s);
+                    }
+                    peer.reset_pending = false;
+                    peer.acked_sealing_key = Some(sealed_to);
+                    let out = outcome(
+                        &mut peer,
+                        decrypted.plaintext,
+                        false,
+                        Some(decrypted.position),
+                    );
+                    ctx.save(tx, rng, &mut peer, &sessions)?;
+                    tx.put_delivered(&digest)?;
+                    Ok(out)
+                }
+                None if !known => Err(blindrelay::Error::Decrypt.into()),
+                None => failed(
+                    tx,
+                    rng,
+                    source,
+                    &ctx,
+                    identity,
+                    peer,
+                    Loaded {
+                        sessions,
+                        stale: loaded.stale,
+                    },
+                ),
+            }
+        })
+    }
+
+    /// The high-water mark of a peer's session epochs (0 if none). An application may
+    /// keep it outside the database (a keystore) and compare after restoring a backup.
+    ///
+    /// # Errors
+    /// [`Error::Storage`].
+    pub fn high_water_mark(&mut self, peer: &IdentityPublicKey) -> Result<u64, Error> {
+        self.store
+            .transaction(|tx| Ok(tx.peer(peer)?.map_or(0, |p| p.high_water)))
+    }
+
+    /// The number of usable stored sessions with a peer (0 if none or stale).
+    ///
+    /// # Errors
+    /// [`Error::Storage`].
+    pub fn session_count(&mut self, peer: &IdentityPublicKey) -> Result<usize, Error> {
+        let (store, ctx, ..) = self.split();
+        store.transaction(|tx| match tx.peer(peer)? {
+            Some(p) => Ok(ctx.load(tx, &p)?.sessions.len()),
+            None => Ok(0),
+        })
+    }
+
+    // ---- prekeys ----
+
+    /// Generates a new signed X25519 prekey and signed ML-KEM-768 prekey (created at
+    /// `now`), which become current; the previous ones are marked superseded at `now`
+    /// and retired later by [`Client::maintain_prekeys`]. Returns the new X25519 id.
+    ///
+    /// # Errors
+    /// [`Error::Storage`].
+    pub fn rotate_signed_prekey(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        now: u64,
+    ) -> Result<u32, Error> {
+        self.store.transaction(|tx| new_signed_prekey(tx, rng, now))
+    }
+
+    /// The bundle to publish: identity, mailbox, sealing key and the current signed
+    /// prekeys, without one-time prekeys (the relay adds one from the pool uploaded with
+    /// [`Client::generate_one_time_prekeys`] to each bundle it hands out).
+    ///
+    /// # Errors
+    /// [`Error::NoSignedPrekey`], [`Error::Storage`].
+    pub fn bundle(&mut self) -> Result<PrekeyBundle, Error> {
+        let (store, _, identity, sealing, mailbox) = self.split();
+        let current = store.transaction(|tx| current_signed_prekey(tx))?;
+        let spk = SignedPrekeySecret::from_bytes(*current.secret);
+        let kem = KemPrekeySecret::from_bytes(*current.kem_secret);
+        Ok(PrekeyBundle::create(&BundleKeys {
+            identity,
+            mailbox: *mailbox,
+            sealing,
+            signed_prekey: (current.id, &spk),
+            kem_prekey: (current.kem_id, &kem),
+            one_time_prekey: None,
+            one_time_kem_prekey: None,
+        }))
+    }
+
+    /// Generates `n` one-time X25519 and `n` one-time ML-KEM-768 prekeys with fresh ids,
+    /// commits their secrets, and returns their signed public records to upload.
+    ///
+    /// # Errors
+    /// [`Error::NoSignedPrekey`], [`Error::Storage`].
+    pub fn generate_one_time_prekeys(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        n: usize,
+    ) -> Result<Vec<OneTimePrekeys>, Error> {
+        let (store, _, identity, sealing, mailbox) = self.split();
+        store.transaction(|tx| {
+            let current = current_signed_prekey(tx)?;
+            let spk = SignedPrekeySecret::from_bytes(*current.secret);
+            let kem = KemPrekeySecret::from_bytes(*current.kem_secret);
+            let mut out = Vec::with_capacity(n);
+            for _ in 0..n {
+                let (id, kem_id) = (tx.allocate_prekey_id()?, tx.allocate_prekey_id()?);
+                let otp = OneTimePrekeySecret::generate(rng);
+                let otk = OneTimeKemPrekeySecret::generate(rng);
+                tx.put_one_time_prekey(id, &otp.to_bytes())?;
+                tx.put_one_time_kem_prekey(kem_id, &otk.to_bytes())?;
+                let (x25519, kem_rec) = core::sign_one_time_records(
+                    identity,
+                    *mailbox,
+                    sealing,
+                    (current.id, &spk, current.kem_id, &kem),
+                    (id, &otp),
+                    (kem_id, &otk),
+                )
+                .ok_or(Error::ApiMisuse("the core dropped a one-time record"))?;
+                out.push(OneTimePrekeys {
+                    x25519,
+                    kem: kem_rec,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// How many one-time prekey pairs are left (the smaller of the two pools).
+    ///
+    /// # Errors
+    /// [`Error::Storage`].
+    pub fn one_time_prekeys_remaining(&mut self) -> Result<u64, Error> {
+        self.store.transaction(|tx| {
+            Ok(tx
+                .one_time_prekey_count()?
+                .min(tx.one_time_kem_prekey_count()?))
+        })
+    }
+
+    /// The low-water signal: fewer than `threshold` one-time prekey pairs are left.
+    ///
+    /// # Errors
+    /// [`Error::Storage`].
+    pub fn needs_refill(&mut self, threshold: u64) -> Result<bool, Error> {
+        Ok(self.one_time_prekeys_remaining()? < threshold)
+    }
+
+    /// Call after restoring the store from a backup (or whenever the application cannot
+    /// rule out that prekeys were published after the copy it now runs on):
+    /// - jumps the prekey id counter, so new ids do not repeat ids the abandoned timeline
+    ///   published (a peer holding such a bundle would run a handshake with other keys);
+    /// - deletes every one-time prekey (the abandoned timeline may have consumed them, and
+    ///   its replay records are gone, so a relay could replay those first messages);
+    /// - generates a new signed prekey and deletes all others with their replay records
+    ///   (first messages accepted by the abandoned timeline cannot be accepted again).
+    ///
+    /// Then publish [`Client::bundle`] and a new one-time pool, replacing the relay's.
+    /// First messages to the old prekeys are refused from then on (`UnknownPrekey`): a
+    /// peer whose session with us is still pending on them (it started one after the
+    /// backup was taken and has not had a reply) needs a new session from the new bundle;
+    /// this version has no message that tells it so. Returns the new signed prekey id.
+    ///
+    /// # Errors
+    /// [`Error::Storage`].
+    pub fn recover_after_restore(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        now: u64,
+    ) -> Result<u32, Error> {
+        self.store.transaction(|tx| {
+            let jump = RESTORE_ID_JUMP_MIN.saturating_add(rng.next_u32() >> 8);
+            tx.skip_prekey_ids(jump)?;
+            tx.delete_all_one_time_prekeys()?;
+            let old = tx.signed_prekeys()?;
+            let id = new_signed_prekey(tx, rng, now)?;
+            for r in old {
+                tx.delete_signed_prekey(r.id)?;
+            }
+            Ok(id)
+        })
+    }
+
+    /// Rotates the current signed prekey if it holds `policy.max_replays` replay records
+    /// or is `policy.max_age` old at `now`, and retires the superseded ones whose grace
+    /// period is over (deleting their secrets and their replay records). Rotates the
+    /// sealing key when it is `policy.sealing_max_age` old (the previous one keeps opening
+    /// envelopes until `policy.sealing_grace` has passed, and meanwhile every message sent
+    /// carries the new identity record), and erases the previous one after its grace
+    /// period (spec §8.12). One transaction.
+    ///
+    /// # Errors
+    /// [`Error::NoSignedPrekey`], [`Error::Storage`].
+    pub fn maintain_prekeys(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        now: u64,
+        policy: &PrekeyPolicy,
+    ) -> Result<Maintenance, Error> {
+        let (done, local) = self.store.transaction(|tx| {
+            let mut done = Maintenance::default();
+            let current = current_signed_prekey(tx)?;
+            if tx.replay_count(current.id)? >= policy.max_replays
+                || now.saturating_sub(current.created_at) >= policy.max_age
+            {
+                done.rotated = Some(new_signed_prekey(tx, rng, now)?);
+            }
+            for r in tx.signed_prekeys()? {
+                if let Some(at) = r.superseded_at {
+                    if now.saturating_sub(at) >= policy.grace {
+                        tx.delete_signed_prekey(r.id)?;
+                        done.retired.push(r.id);
+                    }
+                }
+            }
+            let mut local = tx.local()?.ok_or(Error::NoIdentity)?;
+            if local
+                .previous_sealing
+                .as_ref()
+                .is_some_and(|(_, at)| now.saturating_sub(*at) >= policy.sealing_grace)
+            {
+                local.previous_sealing = None;
+                done.sealing_erased = true;
+            }
+            if now.saturating_sub(local.sealing_created_at) >= policy.sealing_max_age {
+                let mut fresh = Zeroizing::new([0u8; 32]);
+                rng.fill_bytes(fresh.as_mut());
+                let old = std::mem::replace(&mut local.sealing_secret, fresh);
+                local.previous_sealing = Some((old, now));
+                local.sealing_created_at = now;
+                done.sealing_rotated = true;
+            }
+            if done.sealing_erased || done.sealing_rotated {
+                tx.put_local(&local)?;
+            }
+            Ok((done, local))
+        })?;
+        if done.sealing_rotated || done.sealing_erased {
+            self.sealing = SealingKeySecret::from_bytes(*local.sealing_secret);
+            self.previous_sealing = local
+                .previous_sealing
+                .as_ref()
+                .map(|(s, _)| SealingKeySecret::from_bytes(**s));
+            self.record = IdentityRecord::create(&self.identity, self.mailbox, &self.sealing);
+        }
+        Ok(done)
+    }
+}
+
+/// How far [`Client::recover_after_restore`] moves the prekey id counter: at least
+/// 2¹⁶ ids (more than a client allocates between two backups), plus a random part up to
+/// 2²⁴, so that ids published by the abandoned timeline are not issued again.
+const RESTORE_ID_JUMP_MIN: u32 = 1 << 16;
+
+/// The newest signed prekey not superseded.
+fn current_signed_prekey(tx: &mut impl StoreTx) -> Result<SignedPrekeyRecord, Error> {
+    tx.signed_prekeys()?
+        .into_iter()
+        .rev()
+        .find(|r| r.superseded_at.is_none())
+        .ok_or(Error::NoSignedPrekey)
+}
+
+fn new_signed_prekey(
+    tx: &mut impl StoreTx,
+    rng: &mut (impl CryptoRng + RngCore),
+    now: u64,
+) -> Result<u32, Error> {
+    for mut old in tx.signed_prekeys()? {
+        if old.superseded_at.is_none() {
+            old.superseded_at = Some(now);
+            tx.put_signed_prekey(&old)?;
+        }
+    }
+    let id = tx.allocate_prekey_id()?;
+    let kem_id = tx.allocate_prekey_id()?;
+    let spk = SignedPrekeySecret::generate(rng);
+    let kem = KemPrekeySecret::generate(rng);
+    tx.put_signed_prekey(&SignedPrekeyRecord {
+        id,
+        secret: spk.to_bytes(),
+        kem_id,
+        kem_secret: kem.to_bytes(),
+        created_at: now,
+        superseded_at: None,
+    })?;
+    Ok(id)
+}
+
+/// Loads just the prekeys the header names into a snapshot store, runs the core's
+/// `accept`, and on success deletes the one-time prekeys used and records the replay id
+/// (in the caller's transaction).
+fn accept_new(
+    tx: &mut impl StoreTx,
+    identity: &IdentityKeyPair,
+    opened: &Opened,
+) -> Result<(Session, Vec<u8>), Error> {
+    let msg = opened.initial_message()?;
+    let h = &msg.header;
+    let mut prekeys = MemoryPrekeyStore::new();
+    if let Some(r) = tx.signed_prekey(h.signed_prekey_id)? {
+        prekeys.insert_signed_prekey(r.id, SignedPrekeySecret::from_bytes(*r.secret));
+    }
+    let one_time_kem = match h.kem_kind {
+        PrekeyKind::OneTimeKem => {
+            if let Some(s) = tx.one_time_kem_prekey(h.kem_prekey_id)? {
+                prekeys.insert_one_time_kem_prekey(
+                    h.kem_prekey_id,
+                    OneTimeKemPrekeySecret::from_bytes(*s),
+                );
+            }
+            Some(h.kem_prekey_id)
+        }
+        _ => {
+            if let Some(r) = tx.signed_prekey_by_kem_id(h.kem_prekey_id)? {
+                prekeys.insert_kem_prekey(r.kem_id, KemPrekeySecret::from_bytes(*r.kem_secret));
+            }
+            None
+        }
+    };
+    if let Some(id) = h.one_time_prekey_id {
+        if let Some(s) = tx.one_time_prekey(id)? {
+            prekeys.insert_one_time_prekey(id, OneTimePrekeySecret::from_bytes(*s));
+        }
+    }
+    let (session, plaintext) = core::accept(identity, &mut prekeys, &opened.inner)?;
+    if let Some(id) = h.one_time_prekey_id {
+        tx.delete_one_time_prekey(id)?;
+    }
+    if let Some(id) = one_time_kem {
+        tx.delete_one_time_kem_prekey(id)?;
+    }
+    tx.put_replay(h.signed_prekey_id, &h.ephemeral, &opened.sender)?;
+    Ok((session, plaintext))
+}
+
+/// Reads this layer's framing of an authenticated plaintext. A carried identity record
+/// (spec §8.12) updates the peer's route if it is the peer's and its signature verifies.
+fn outcome(
+    peer: &mut PeerRecord,
+    plaintext: Vec<u8>,
+    new_session: bool,
+    position: Option<Position>,
+) -> Outcome {
+    let plaintext = Zeroizing::new(plaintext);
+    let deliver = |peer: &PeerRecord, content: &[u8]| {
+        Outcome::Delivered(Received {
+            sender: peer.identity,
+            address: peer.address.clone(),
+            plaintext: content.to_vec(),
+            new_session,
+            position,
+        })
+    };
+    match plaintext.split_first() {
+        Some((&FRAME_MESSAGE, content)) => deliver(peer, content),
+        Some((&FRAME_MESSAGE_WITH_RECORD, rest)) => {
+            let Some((record, content)) = rest.split_at_checked(IDENTITY_RECORD_LEN) else {
+                return Outcome::Control {
+                    sender: peer.identity,
+                    kind: Some(FRAME_MESSAGE_WITH_RECORD),
+                };
+            };
+            if let Ok(record) = IdentityRecord::decode_exact(record) {
+                if record.identity == peer.identity && record.verify().is_ok() {
+                    peer.route = Some(Route {
+                        mailbox: record.mailbox,
+                        sealing_key: record.sealing_key,
+                    });
+                }
+            }
+            deliver(peer, content)
+        }
+        Some((&kind, _)) => Outcome::Control {
+            sender: peer.identity,
+            kind: Some(kind),
+        },
+        None => Outcome::Control {
+            sender: peer.identity,
+            kind: None,
+        },
+    }
+}
+
+/// Nothing decrypted a message from a known peer. Starts a reset if the stored sessions
+/// are stale, or if no reset this client started is still unanswered; otherwise writes
+/// nothing.
+fn failed(
+    tx: &mut impl StoreTx,
+    rng: &mut (impl CryptoRng + RngCore),
+    source: &mut impl BundleSource,
+    ctx: &Ctx<'_>,
+    identity: &IdentityKeyPair,
+    mut peer: PeerRecord,
+    loaded: Loaded,
+) -> Result<Outcome, Error> {
+    let sender = peer.identity;
+    let none = Ok(Outcome::Undecryptable {
+        sender,
+        reset: None,
+    });
+    if peer.reset_pending && !loaded.stale {
+        return none;
+    }
+    let Some(address) = peer.address.clone() else {
+        return none;
+    };
+    // The bundle source failing, or serving another identity, is no reason to fail the
+    // step: the message stays undecryptable, and nothing is written.
+    let Ok(Some(bundle)) = source.bundle(&address) else {
+        return none;
+    };
+    if bundle.identity != peer.identity {
+        return none;
+    }
+    let Ok(verified) = bundle.verify() else {
+        return none;
+    };
+    let mut session = core::initiate(rng, identity, ctx.record, &verified)?;
+    let inner = session.encrypt(rng, &framed(FRAME_RESET, &[]))?;
+    let route = route_of(verified.bundle());
+    let envelope = seal(
+        rng,
+        &route.mailbox,
+        &route.sealing_key,
+        identity.public(),
+        &inner,
+    )?
+    .to_bytes();
+    let old = if loaded.stale {
+        Vec::new()
+    } else {
+        loaded.sessions
+    };
+    peer.route = Some(route);
+    peer.reset_pending = true;
+    peer.acked_sealing_key = Some(ctx.sealing_public);
+    ctx.save(tx, rng, &mut peer, &with_new_active(session, old))?;
+    Ok(Outcome::Undecryptable {
+        sender,
+        reset: Some(envelope),
+    })
+}

@@ -1,0 +1,293 @@
+//! Storage: one trait per concern of the protocol, grouped in one transaction object.
+//!
+//! A [`Store`] runs a closure inside one transaction ([`Store::transaction`]): everything
+//! the closure writes through its [`StoreTx`] is committed together when it returns `Ok`,
+//! and nothing is written when it returns `Err` (or when the process dies before the
+//! commit). The [`Client`](crate::Client) uses exactly one transaction per protocol step
+//! (one `send`, one `receive`, one prekey operation), so a crash leaves either the state
+//! before the step or the state after it.
+//!
+//! Every read returns an owned value, and every operation can fail: a database can.
+//!
+//! Two backends share one behaviour (and one test suite, `tests/store_suite.rs`):
+//! [`MemoryStore`] (tests, demos, simulations of rollback) and [`SqliteStore`] (SQLite in
+//! WAL mode with `synchronous = FULL`, schema versioned with `user_version`).
+//!
+//! # Secrets at rest
+//! Sessions are stored **sealed** under the storage key (XChaCha20-Poly1305, bound to the
+//! two identities, the row's slot and the peer's epoch). In this version the identity
+//! seed, the sealing-key seed, the storage key itself and the prekey secrets are stored
+//! **raw**: protect the database file with the platform (file-based encryption, an app
+//! sandbox), or keep the storage key and the high-water marks
+//! ([`Client::high_water_mark`](crate::Client::high_water_mark)) in a keystore.
+
+mod memory;
+mod sqlite;
+
+pub use memory::{MemoryStore, MemoryTx};
+pub use sqlite::{SqliteStore, SqliteTx, SCHEMA_VERSION};
+
+use crate::Error;
+use blindrelay::IdentityPublicKey;
+use zeroize::Zeroizing;
+
+/// The ML-KEM-768 seed length of the core's KEM prekey secrets.
+pub const KEM_SEED_LEN: usize = blindrelay::crypto::kem::SEED_LEN;
+
+/// How many delivered-message digests a store keeps for de-duplication (oldest evicted
+/// first). A re-delivery older than this many messages is no longer recognised by digest;
+/// it then fails to decrypt in its session (its message key was consumed) and is reported
+/// as undecryptable, never delivered twice while its session has not been rolled back.
+pub const MAX_DELIVERED_DIGESTS: u64 = 65_536;
+
+/// The local party: identity, sealing key, mailbox, storage key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LocalRecord {
+    /// The 32-byte identity seed ([`blindrelay::IdentityKeyPair::from_seed`]).
+    pub identity_seed: Zeroizing<[u8; 32]>,
+    /// The current sealing key's secret bytes
+    /// ([`blindrelay::keys::SealingKeySecret::from_bytes`]).
+    pub sealing_secret: Zeroizing<[u8; 32]>,
+    /// When the current sealing key was generated (caller's clock, seconds).
+    pub sealing_created_at: u64,
+    /// The previous sealing key, kept for envelopes in flight until its grace period ends
+    /// (spec §8.12), with the time it was superseded.
+    pub previous_sealing: Option<(Zeroizing<[u8; 32]>, u64)>,
+    /// The mailbox id published in the bundle.
+    pub mailbox: [u8; 32],
+    /// The key sessions are sealed under.
+    pub storage_key: Zeroizing<[u8; 32]>,
+}
+
+impl core::fmt::Debug for LocalRecord {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let Self {
+            identity_seed: _,
+            sealing_secret: _,
+            sealing_created_at,
+            previous_sealing,
+            mailbox,
+            storage_key: _,
+        } = self;
+        f.debug_struct("LocalRecord")
+            .field("mailbox", mailbox)
+            .field("sealing_created_at", sealing_created_at)
+            .field(
+                "previous_sealing_superseded_at",
+                &previous_sealing.as_ref().map(|(_, at)| at),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the client knows about a peer, outside its sessions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerRecord {
+    /// The peer's identity (the key of this record).
+    pub identity: IdentityPublicKey,
+    /// The application's address bound to this identity on first use (trust on first
+    /// use). At most one peer holds a given address.
+    pub address: Option<String>,
+    /// The peer's mailbox and sealing key, from its verified bundle.
+    pub route: Option<Route>,
+    /// The epoch of the latest save of this peer's sessions (every row is written at it).
+    /// A stored session with another epoch comes from another save (a restored copy) and
+    /// is never used.
+    pub high_water: u64,
+    /// A reset this client started is still unanswered (rate limit of resets).
+    pub reset_pending: bool,
+    /// Our sealing public key that the peer's latest decrypted envelope was sealed to:
+    /// until it is our current key, messages to the peer carry our identity record
+    /// (spec §8.12), so the peer learns the key that replaced the one it uses.
+    pub acked_sealing_key: Option<[u8; 32]>,
+}
+
+/// Where envelopes to a peer go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// The peer's mailbox id.
+    pub mailbox: [u8; 32],
+    /// The peer's sealing key.
+    pub sealing_key: [u8; 32],
+}
+
+/// A signed X25519 prekey and the signed ML-KEM-768 prekey published with it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignedPrekeyRecord {
+    /// The X25519 prekey's id.
+    pub id: u32,
+    /// Its secret bytes.
+    pub secret: Zeroizing<[u8; 32]>,
+    /// The ML-KEM prekey's id.
+    pub kem_id: u32,
+    /// Its seed.
+    pub kem_secret: Zeroizing<[u8; KEM_SEED_LEN]>,
+    /// When it was generated (caller's clock, seconds).
+    pub created_at: u64,
+    /// When a newer signed prekey replaced it, if one did.
+    pub superseded_at: Option<u64>,
+}
+
+impl core::fmt::Debug for SignedPrekeyRecord {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let Self {
+            id,
+            secret: _,
+            kem_id,
+            kem_secret: _,
+            created_at,
+            superseded_at,
+        } = self;
+        f.debug_struct("SignedPrekeyRecord")
+            .field("id", id)
+            .field("kem_id", kem_id)
+            .field("created_at", created_at)
+            .field("superseded_at", superseded_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A storage backend: runs one transaction at a time.
+pub trait Store {
+    /// The transaction handle the closure receives.
+    type Tx<'a>: StoreTx
+    where
+        Self: 'a;
+
+    /// Runs `f` in one transaction: commits everything it wrote if it returns `Ok` (and
+    /// returns only after the commit is durable), writes nothing if it returns `Err`.
+    ///
+    /// # Errors
+    /// The closure's error, or [`Error::Storage`] if the backend fails to begin or commit.
+    fn transaction<T, F>(&mut self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut Self::Tx<'_>) -> Result<T, Error>;
+}
+
+/// The operations of one transaction, shaped by the protocol rather than a generic
+/// key-value API, so each backend can do each in one statement.
+///
+/// # Errors
+/// Every method fails with [`Error::Storage`] when the backend does.
+#[allow(clippy::missing_errors_doc)]
+pub trait StoreTx {
+    /// The local party, if created.
+    fn local(&mut self) -> Result<Option<LocalRecord>, Error>;
+    /// Creates or replaces the local party.
+    fn put_local(&mut self, record: &LocalRecord) -> Result<(), Error>;
+    /// Allocates the next prekey id (a monotonic counter, never reused, starting at 1).
+    fn allocate_prekey_id(&mut self) -> Result<u32, Error>;
+    /// Advances the prekey id counter by `by` without allocating (after a restore, so that
+    /// new ids do not repeat ids the abandoned timeline published).
+    fn skip_prekey_ids(&mut self, by: u32) -> Result<(), Error>;
+
+    /// The peer with this identity.
+    fn peer(&mut self, identity: &IdentityPublicKey) -> Result<Option<PeerRecord>, Error>;
+    /// The peer bound to this address.
+    fn peer_by_address(&mut self, address: &str) -> Result<Option<PeerRecord>, Error>;
+    /// Creates or replaces the peer with `record.identity`; if `record.address` is set,
+    /// any other peer bound to that address loses it.
+    fn put_peer(&mut self, record: &PeerRecord) -> Result<(), Error>;
+
+    /// The sealed sessions with a peer, active first, then the previous ones, newest first.
+    fn sessions(&mut self, peer: &IdentityPublicKey) -> Result<Vec<Vec<u8>>, Error>;
+    /// Replaces all of a peer's sealed sessions (same order as [`StoreTx::sessions`]).
+    fn put_sessions(&mut self, peer: &IdentityPublicKey, sealed: &[Vec<u8>]) -> Result<(), Error>;
+
+    /// The signed prekey with this X25519 id.
+    fn signed_prekey(&mut self, id: u32) -> Result<Option<SignedPrekeyRecord>, Error>;
+    /// The signed prekey whose ML-KEM prekey has this id.
+    fn signed_prekey_by_kem_id(&mut self, kem_id: u32)
+        -> Result<Option<SignedPrekeyRecord>, Error>;
+    /// Every signed prekey, by increasing id.
+    fn signed_prekeys(&mut self) -> Result<Vec<SignedPrekeyRecord>, Error>;
+    /// Creates or replaces a signed prekey.
+    fn put_signed_prekey(&mut self, record: &SignedPrekeyRecord) -> Result<(), Error>;
+    /// Deletes a signed prekey and every replay record scoped to it.
+    fn delete_signed_prekey(&mut self, id: u32) -> Result<(), Error>;
+
+    /// An unused one-time X25519 prekey.
+    fn one_time_prekey(&mut self, id: u32) -> Result<Option<Zeroizing<[u8; 32]>>, Error>;
+    /// Adds a one-time X25519 prekey.
+    fn put_one_time_prekey(&mut self, id: u32, secret: &[u8; 32]) -> Result<(), Error>;
+    /// Deletes a one-time X25519 prekey (after it was used).
+    fn delete_one_time_prekey(&mut self, id: u32) -> Result<(), Error>;
+    /// How many one-time X25519 prekeys are left.
+    fn one_time_prekey_count(&mut self) -> Result<u64, Error>;
+    /// Deletes every one-time prekey of both pools.
+    fn delete_all_one_time_prekeys(&mut self) -> Result<(), Error>;
+
+    /// An unused one-time ML-KEM-768 prekey.
+    fn one_time_kem_prekey(
+        &mut self,
+        id: u32,
+    ) -> Result<Option<Zeroizing<[u8; KEM_SEED_LEN]>>, Error>;
+    /// Adds a one-time ML-KEM-768 prekey.
+    fn put_one_time_kem_prekey(
+        &mut self,
+        id: u32,
+        secret: &[u8; KEM_SEED_LEN],
+    ) -> Result<(), Error>;
+    /// Deletes a one-time ML-KEM-768 prekey.
+    fn delete_one_time_kem_prekey(&mut self, id: u32) -> Result<(), Error>;
+    /// How many one-time ML-KEM-768 prekeys are left.
+    fn one_time_kem_prekey_count(&mut self) -> Result<u64, Error>;
+
+    /// The peer whose accepted initial message had this ephemeral key under this signed
+    /// prekey (spec §6.5's replay id).
+    fn replay(
+        &mut self,
+        signed_prekey_id: u32,
+        ephemeral: &[u8; 32],
+    ) -> Result<Option<IdentityPublicKey>, Error>;
+    /// Records an accepted initial message.
+    fn put_replay(
+        &mut self,
+        signed_prekey_id: u32,
+        ephemeral: &[u8; 32],
+        peer: &IdentityPublicKey,
+    ) -> Result<(), Error>;
+    /// How many replay records a signed prekey holds.
+    fn replay_count(&mut self, signed_prekey_id: u32) -> Result<u64, Error>;
+
+    /// Whether a message with this digest was delivered.
+    fn delivered(&mut self, digest: &[u8; 32]) -> Result<bool, Error>;
+    /// Records a delivered message's digest (evicting the oldest beyond
+    /// [`MAX_DELIVERED_DIGESTS`]).
+    fn put_delivered(&mut self, digest: &[u8; 32]) -> Result<(), Error>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_secret_records_is_redacted() {
+        let local = LocalRecord {
+            identity_seed: Zeroizing::new([0xa1; 32]),
+            sealing_secret: Zeroizing::new([0xa2; 32]),
+            sealing_created_at: 0,
+            previous_sealing: Some((Zeroizing::new([0xa3; 32]), 5)),
+            mailbox: [3; 32],
+            storage_key: Zeroizing::new([0xa4; 32]),
+        };
+        let spk = SignedPrekeyRecord {
+            id: 1,
+            secret: Zeroizing::new([0xb1; 32]),
+            kem_id: 2,
+            kem_secret: Zeroizing::new([0xb2; KEM_SEED_LEN]),
+            created_at: 0,
+            superseded_at: None,
+        };
+        for (text, secrets) in [
+            (format!("{local:?}"), [0xa1u8, 0xa2, 0xa3]),
+            (format!("{spk:?}"), [0xb1, 0xb2, 0xb2]),
+        ] {
+            for b in secrets {
+                // Debug prints arrays as decimal lists.
+                assert!(!text.contains(&format!("{b}, {b}, {b}")), "{text}");
+            }
+            assert!(text.ends_with(".. }"), "{text}");
+        }
+    }
+}

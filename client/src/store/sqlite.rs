@@ -1,0 +1,665 @@
+//! The SQLite store (rusqlite with its bundled SQLite): WAL journal, `synchronous = FULL`
+//! (a commit is on disk when `COMMIT` returns), one `BEGIN IMMEDIATE` transaction per
+//! step, schema versioned with `PRAGMA user_version`.
+
+use super::{
+    LocalRecord, PeerRecord, Route, SignedPrekeyRecord, Store, StoreTx, KEM_SEED_LEN,
+    MAX_DELIVERED_DIGESTS,
+};
+use crate::Error;
+use blindrelay::IdentityPublicKey;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::path::Path;
+use zeroize::Zeroizing;
+
+/// The schema version this code writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: u32 = 1;
+
+const SCHEMA_V1: &str = "
+CREATE TABLE local (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    identity_seed BLOB NOT NULL,
+    sealing_secret BLOB NOT NULL,
+    sealing_created_at INTEGER NOT NULL,
+    previous_sealing_secret BLOB,
+    previous_superseded_at INTEGER,
+    mailbox BLOB NOT NULL,
+    storage_key BLOB NOT NULL
+);
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE peers (
+    identity BLOB PRIMARY KEY,
+    address TEXT UNIQUE,
+    mailbox BLOB,
+    sealing_key BLOB,
+    high_water INTEGER NOT NULL,
+    reset_pending INTEGER NOT NULL,
+    acked_sealing_key BLOB
+);
+CREATE TABLE sessions (
+    peer BLOB NOT NULL,
+    position INTEGER NOT NULL,
+    sealed BLOB NOT NULL,
+    PRIMARY KEY (peer, position)
+);
+CREATE TABLE signed_prekeys (
+    id INTEGER PRIMARY KEY,
+    secret BLOB NOT NULL,
+    kem_id INTEGER NOT NULL UNIQUE,
+    kem_secret BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    superseded_at INTEGER
+);
+CREATE TABLE one_time_prekeys (id INTEGER PRIMARY KEY, secret BLOB NOT NULL);
+CREATE TABLE one_time_kem_prekeys (id INTEGER PRIMARY KEY, secret BLOB NOT NULL);
+CREATE TABLE replay (
+    signed_prekey_id INTEGER NOT NULL,
+    ephemeral BLOB NOT NULL,
+    peer BLOB NOT NULL,
+    PRIMARY KEY (signed_prekey_id, ephemeral)
+);
+CREATE TABLE delivered (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE);
+";
+
+/// Every table, for [`SqliteStore::dump`].
+const TABLES: &[&str] = &[
+    "local",
+    "counters",
+    "peers",
+    "sessions",
+    "signed_prekeys",
+    "one_time_prekeys",
+    "one_time_kem_prekeys",
+    "replay",
+    "delivered",
+];
+
+/// A [`Store`] in one SQLite database file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, switches it to WAL with
+    /// `synchronous = FULL` and brings its schema to [`SCHEMA_VERSION`].
+    ///
+    /// # Errors
+    /// [`Error::Storage`] if SQLite fails, or if the file's schema is newer than this code.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::init(Connection::open(path)?)
+    }
+
+    /// An in-memory database (no durability; for tests).
+    ///
+    /// # Errors
+    /// [`Error::Storage`] if SQLite fails.
+    pub fn open_in_memory() -> Result<Self, Error> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Self, Error> {
+        // journal_mode answers with a row.
+        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        match version {
+            0 => {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                tx.execute_batch(SCHEMA_V1)?;
+                tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+                tx.commit()?;
+            }
+            SCHEMA_VERSION => {}
+            v => {
+                return Err(Error::Storage(format!(
+                    "schema version {v} is newer than this code ({SCHEMA_VERSION})"
+                )))
+            }
+        }
+        Ok(Self { conn })
+    }
+
+    /// Every row of every table as text (hex for blobs), table by table in a fixed order.
+    /// It includes secrets: for tests that check a failed step wrote nothing.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] if SQLite fails.
+    pub fn dump(&self) -> Result<Vec<String>, Error> {
+        let mut out = Vec::new();
+        for table in TABLES {
+            let mut stmt = self
+                .conn
+                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))?;
+            let n = stmt.column_count();
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let mut line = format!("{table}:");
+                for i in 0..n {
+                    let v: rusqlite::types::Value = row.get(i)?;
+                    line.push_str(&match v {
+                        rusqlite::types::Value::Null => " null".to_string(),
+                        rusqlite::types::Value::Integer(x) => format!(" {x}"),
+                        rusqlite::types::Value::Real(x) => format!(" {x}"),
+                        rusqlite::types::Value::Text(t) => format!(" {t:?}"),
+                        rusqlite::types::Value::Blob(b) => {
+                            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                            format!(" x{hex}")
+                        }
+                    });
+                }
+                out.push(line);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Begins a transaction and drops it without committing: what a process killed in the
+    /// middle of a step leaves behind. `f` may write through the transaction. For tests.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] if SQLite fails; `f`'s error.
+    pub fn abandon_transaction<F>(&mut self, f: F) -> Result<(), Error>
+    where
+        F: FnOnce(&mut SqliteTx<'_>) -> Result<(), Error>,
+    {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut t = SqliteTx { tx };
+        f(&mut t)?;
+        drop(t); // rusqlite rolls back on drop
+        Ok(())
+    }
+}
+
+/// A transaction of a [`SqliteStore`].
+#[derive(Debug)]
+pub struct SqliteTx<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+impl Store for SqliteStore {
+    type Tx<'a> = SqliteTx<'a>;
+
+    fn transaction<T, F>(&mut self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut SqliteTx<'_>) -> Result<T, Error>,
+    {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut t = SqliteTx { tx };
+        let out = f(&mut t)?;
+        t.tx.commit()?;
+        Ok(out)
+    }
+}
+
+fn array<const N: usize>(v: Vec<u8>, what: &'static str) -> Result<[u8; N], Error> {
+    <[u8; N]>::try_from(v).map_err(|_| Error::Storage(format!("corrupt {what}")))
+}
+
+fn secret<const N: usize>(v: Vec<u8>, what: &'static str) -> Result<Zeroizing<[u8; N]>, Error> {
+    let v = Zeroizing::new(v);
+    let mut out = Zeroizing::new([0u8; N]);
+    if v.len() != N {
+        return Err(Error::Storage(format!("corrupt {what}")));
+    }
+    out.copy_from_slice(&v);
+    Ok(out)
+}
+
+fn identity(v: Vec<u8>) -> Result<IdentityPublicKey, Error> {
+    let a: [u8; 64] = array(v, "identity")?;
+    let (s, g) = a.split_at(32);
+    Ok(IdentityPublicKey {
+        signing: array(s.to_vec(), "identity")?,
+        agreement: array(g.to_vec(), "identity")?,
+    })
+}
+
+fn to_i64(x: u64) -> Result<i64, Error> {
+    i64::try_from(x).map_err(|_| Error::ApiMisuse("value above i64::MAX"))
+}
+
+fn to_u64(x: i64) -> Result<u64, Error> {
+    u64::try_from(x).map_err(|_| Error::Storage("negative counter".into()))
+}
+
+type LocalRow = (
+    Vec<u8>,
+    Vec<u8>,
+    i64,
+    Option<Vec<u8>>,
+    Option<i64>,
+    Vec<u8>,
+    Vec<u8>,
+);
+type PeerRow = (
+    Vec<u8>,
+    Option<String>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    i64,
+    bool,
+    Option<Vec<u8>>,
+);
+type SpkRow = (u32, Vec<u8>, u32, Vec<u8>, i64, Option<i64>);
+
+impl SqliteTx<'_> {
+    fn peer_where(
+        &mut self,
+        clause: &str,
+        key: &dyn rusqlite::ToSql,
+    ) -> Result<Option<PeerRecord>, Error> {
+        let row: Option<PeerRow> = self
+            .tx
+            .query_row(
+                &format!(
+                    "SELECT identity, address, mailbox, sealing_key, high_water, reset_pending, \
+                     acked_sealing_key FROM peers WHERE {clause} = ?1"
+                ),
+                [key],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((id, address, mailbox, sealing, hw, pending, acked)) = row else {
+            return Ok(None);
+        };
+        let route = match (mailbox, sealing) {
+            (Some(m), Some(s)) => Some(Route {
+                mailbox: array(m, "mailbox")?,
+                sealing_key: array(s, "sealing key")?,
+            }),
+            _ => None,
+        };
+        Ok(Some(PeerRecord {
+            identity: identity(id)?,
+            address,
+            route,
+            high_water: to_u64(hw)?,
+            reset_pending: pending,
+            acked_sealing_key: acked.map(|a| array(a, "sealing key")).transpose()?,
+        }))
+    }
+
+    fn spk_where(&mut self, clause: &str, id: u32) -> Result<Option<SignedPrekeyRecord>, Error> {
+        let row: Option<SpkRow> = self
+            .tx
+            .query_row(
+                &format!(
+                    "SELECT id, secret, kem_id, kem_secret, created_at, superseded_at \
+                     FROM signed_prekeys WHERE {clause} = ?1"
+                ),
+                [id],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )
+            .optional()?;
+        row.map(spk_record).transpose()
+    }
+}
+
+fn spk_record(row: SpkRow) -> Result<SignedPrekeyRecord, Error> {
+    let (id, s, kem_id, k, created, superseded) = row;
+    Ok(SignedPrekeyRecord {
+        id,
+        secret: secret(s, "signed prekey")?,
+        kem_id,
+        kem_secret: secret(k, "kem prekey")?,
+        created_at: to_u64(created)?,
+        superseded_at: superseded.map(to_u64).transpose()?,
+    })
+}
+
+impl StoreTx for SqliteTx<'_> {
+    fn local(&mut self) -> Result<Option<LocalRecord>, Error> {
+        let row: Option<LocalRow> = self
+            .tx
+            .query_row(
+                "SELECT identity_seed, sealing_secret, sealing_created_at, \
+                 previous_sealing_secret, previous_superseded_at, mailbox, storage_key \
+                 FROM local",
+                [],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((i, s, created, prev, prev_at, m, k)) = row else {
+            return Ok(None);
+        };
+        let previous_sealing = match (prev, prev_at) {
+            (Some(p), Some(at)) => Some((secret(p, "previous sealing secret")?, to_u64(at)?)),
+            _ => None,
+        };
+        Ok(Some(LocalRecord {
+            identity_seed: secret(i, "identity seed")?,
+            sealing_secret: secret(s, "sealing secret")?,
+            sealing_created_at: to_u64(created)?,
+            previous_sealing,
+            mailbox: array(m, "mailbox")?,
+            storage_key: secret(k, "storage key")?,
+        }))
+    }
+    fn put_local(&mut self, r: &LocalRecord) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT OR REPLACE INTO local (id, identity_seed, sealing_secret, sealing_created_at, \
+             previous_sealing_secret, previous_superseded_at, mailbox, storage_key) \
+             VALUES (0, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                &r.identity_seed[..],
+                &r.sealing_secret[..],
+                to_i64(r.sealing_created_at)?,
+                r.previous_sealing.as_ref().map(|(s, _)| s.to_vec()),
+                r.previous_sealing
+                    .as_ref()
+                    .map(|(_, at)| to_i64(*at))
+                    .transpose()?,
+                &r.mailbox[..],
+                &r.storage_key[..]
+            ],
+        )?;
+        Ok(())
+    }
+    fn allocate_prekey_id(&mut self) -> Result<u32, Error> {
+        let current: Option<u32> = self
+            .tx
+            .query_row(
+                "SELECT value FROM counters WHERE name = 'prekey_id'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let id = current
+            .unwrap_or(0)
+            .checked_add(1)
+            .ok_or(Error::Storage("prekey ids exhausted".into()))?;
+        self.tx.execute(
+            "INSERT OR REPLACE INTO counters (name, value) VALUES ('prekey_id', ?1)",
+            [id],
+        )?;
+        Ok(id)
+    }
+
+    fn skip_prekey_ids(&mut self, by: u32) -> Result<(), Error> {
+        let current: Option<u32> = self
+            .tx
+            .query_row(
+                "SELECT value FROM counters WHERE name = 'prekey_id'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let id = current
+            .unwrap_or(0)
+            .checked_add(by)
+            .ok_or(Error::Storage("prekey ids exhausted".into()))?;
+        self.tx.execute(
+            "INSERT OR REPLACE INTO counters (name, value) VALUES ('prekey_id', ?1)",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    fn peer(&mut self, identity: &IdentityPublicKey) -> Result<Option<PeerRecord>, Error> {
+        self.peer_where("identity", &identity.to_array().to_vec())
+    }
+    fn peer_by_address(&mut self, address: &str) -> Result<Option<PeerRecord>, Error> {
+        self.peer_where("address", &address)
+    }
+    fn put_peer(&mut self, r: &PeerRecord) -> Result<(), Error> {
+        let id = r.identity.to_array();
+        if let Some(address) = &r.address {
+            self.tx.execute(
+                "UPDATE peers SET address = NULL WHERE address = ?1 AND identity != ?2",
+                params![address, &id[..]],
+            )?;
+        }
+        self.tx.execute(
+            "INSERT OR REPLACE INTO peers \
+             (identity, address, mailbox, sealing_key, high_water, reset_pending, \
+             acked_sealing_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                &id[..],
+                r.address,
+                r.route.map(|x| x.mailbox.to_vec()),
+                r.route.map(|x| x.sealing_key.to_vec()),
+                to_i64(r.high_water)?,
+                r.reset_pending,
+                r.acked_sealing_key.map(|k| k.to_vec())
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn sessions(&mut self, peer: &IdentityPublicKey) -> Result<Vec<Vec<u8>>, Error> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT sealed FROM sessions WHERE peer = ?1 ORDER BY position")?;
+        let rows = stmt.query_map([&peer.to_array()[..]], |r| r.get(0))?;
+        Ok(rows.collect::<Result<Vec<Vec<u8>>, _>>()?)
+    }
+    fn put_sessions(&mut self, peer: &IdentityPublicKey, sealed: &[Vec<u8>]) -> Result<(), Error> {
+        let id = peer.to_array();
+        self.tx
+            .execute("DELETE FROM sessions WHERE peer = ?1", [&id[..]])?;
+        let mut stmt = self
+            .tx
+            .prepare_cached("INSERT INTO sessions (peer, position, sealed) VALUES (?1, ?2, ?3)")?;
+        for (pos, s) in sealed.iter().enumerate() {
+            let pos = i64::try_from(pos).map_err(|_| Error::ApiMisuse("too many sessions"))?;
+            stmt.execute(params![&id[..], pos, s])?;
+        }
+        Ok(())
+    }
+
+    fn signed_prekey(&mut self, id: u32) -> Result<Option<SignedPrekeyRecord>, Error> {
+        self.spk_where("id", id)
+    }
+    fn signed_prekey_by_kem_id(
+        &mut self,
+        kem_id: u32,
+    ) -> Result<Option<SignedPrekeyRecord>, Error> {
+        self.spk_where("kem_id", kem_id)
+    }
+    fn signed_prekeys(&mut self) -> Result<Vec<SignedPrekeyRecord>, Error> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id, secret, kem_id, kem_secret, created_at, superseded_at \
+             FROM signed_prekeys ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?;
+        let rows: Vec<SpkRow> = rows.collect::<Result<_, _>>()?;
+        rows.into_iter().map(spk_record).collect()
+    }
+    fn put_signed_prekey(&mut self, r: &SignedPrekeyRecord) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT OR REPLACE INTO signed_prekeys \
+             (id, secret, kem_id, kem_secret, created_at, superseded_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                r.id,
+                &r.secret[..],
+                r.kem_id,
+                &r.kem_secret[..],
+                to_i64(r.created_at)?,
+                r.superseded_at.map(to_i64).transpose()?
+            ],
+        )?;
+        Ok(())
+    }
+    fn delete_signed_prekey(&mut self, id: u32) -> Result<(), Error> {
+        self.tx
+            .execute("DELETE FROM signed_prekeys WHERE id = ?1", [id])?;
+        self.tx
+            .execute("DELETE FROM replay WHERE signed_prekey_id = ?1", [id])?;
+        Ok(())
+    }
+
+    fn one_time_prekey(&mut self, id: u32) -> Result<Option<Zeroizing<[u8; 32]>>, Error> {
+        let v: Option<Vec<u8>> = self
+            .tx
+            .query_row(
+                "SELECT secret FROM one_time_prekeys WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        v.map(|v| secret(v, "one-time prekey")).transpose()
+    }
+    fn put_one_time_prekey(&mut self, id: u32, s: &[u8; 32]) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT OR REPLACE INTO one_time_prekeys (id, secret) VALUES (?1, ?2)",
+            params![id, &s[..]],
+        )?;
+        Ok(())
+    }
+    fn delete_one_time_prekey(&mut self, id: u32) -> Result<(), Error> {
+        self.tx
+            .execute("DELETE FROM one_time_prekeys WHERE id = ?1", [id])?;
+        Ok(())
+    }
+    fn delete_all_one_time_prekeys(&mut self) -> Result<(), Error> {
+        self.tx
+            .execute_batch("DELETE FROM one_time_prekeys; DELETE FROM one_time_kem_prekeys;")?;
+        Ok(())
+    }
+    fn one_time_prekey_count(&mut self) -> Result<u64, Error> {
+        let n: i64 = self
+            .tx
+            .query_row("SELECT COUNT(*) FROM one_time_prekeys", [], |r| r.get(0))?;
+        to_u64(n)
+    }
+
+    fn one_time_kem_prekey(
+        &mut self,
+        id: u32,
+    ) -> Result<Option<Zeroizing<[u8; KEM_SEED_LEN]>>, Error> {
+        let v: Option<Vec<u8>> = self
+            .tx
+            .query_row(
+                "SELECT secret FROM one_time_kem_prekeys WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        v.map(|v| secret(v, "one-time kem prekey")).transpose()
+    }
+    fn put_one_time_kem_prekey(&mut self, id: u32, s: &[u8; KEM_SEED_LEN]) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT OR REPLACE INTO one_time_kem_prekeys (id, secret) VALUES (?1, ?2)",
+            params![id, &s[..]],
+        )?;
+        Ok(())
+    }
+    fn delete_one_time_kem_prekey(&mut self, id: u32) -> Result<(), Error> {
+        self.tx
+            .execute("DELETE FROM one_time_kem_prekeys WHERE id = ?1", [id])?;
+        Ok(())
+    }
+    fn one_time_kem_prekey_count(&mut self) -> Result<u64, Error> {
+        let n: i64 = self
+            .tx
+            .query_row("SELECT COUNT(*) FROM one_time_kem_prekeys", [], |r| {
+                r.get(0)
+            })?;
+        to_u64(n)
+    }
+
+    fn replay(
+        &mut self,
+        spk: u32,
+        ephemeral: &[u8; 32],
+    ) -> Result<Option<IdentityPublicKey>, Error> {
+        let v: Option<Vec<u8>> = self
+            .tx
+            .query_row(
+                "SELECT peer FROM replay WHERE signed_prekey_id = ?1 AND ephemeral = ?2",
+                params![spk, &ephemeral[..]],
+                |r| r.get(0),
+            )
+            .optional()?;
+        v.map(identity).transpose()
+    }
+    fn put_replay(
+        &mut self,
+        spk: u32,
+        ephemeral: &[u8; 32],
+        peer: &IdentityPublicKey,
+    ) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT OR REPLACE INTO replay (signed_prekey_id, ephemeral, peer) VALUES (?1, ?2, ?3)",
+            params![spk, &ephemeral[..], &peer.to_array()[..]],
+        )?;
+        Ok(())
+    }
+    fn replay_count(&mut self, spk: u32) -> Result<u64, Error> {
+        let n: i64 = self.tx.query_row(
+            "SELECT COUNT(*) FROM replay WHERE signed_prekey_id = ?1",
+            [spk],
+            |r| r.get(0),
+        )?;
+        to_u64(n)
+    }
+
+    fn delivered(&mut self, digest: &[u8; 32]) -> Result<bool, Error> {
+        let v: Option<i64> = self
+            .tx
+            .query_row(
+                "SELECT id FROM delivered WHERE digest = ?1",
+                [&digest[..]],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(v.is_some())
+    }
+    fn put_delivered(&mut self, digest: &[u8; 32]) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT OR IGNORE INTO delivered (digest) VALUES (?1)",
+            [&digest[..]],
+        )?;
+        let last = self.tx.last_insert_rowid();
+        self.tx.execute(
+            "DELETE FROM delivered WHERE id <= ?1",
+            [last.saturating_sub(to_i64(MAX_DELIVERED_DIGESTS)?)],
+        )?;
+        Ok(())
+    }
+}
