@@ -289,6 +289,18 @@ pub(crate) mod tests {
         }
     }
 
+    impl Party {
+        /// Starts a session from this party to the owner of `bundle`, carrying this
+        /// party's identity record.
+        pub(crate) fn initiate(
+            &self,
+            rng: &mut ChaCha20Rng,
+            bundle: &VerifiedBundle,
+        ) -> crate::Session {
+            crate::initiate(rng, &self.identity, &self.bundle.identity_record(), bundle).unwrap()
+        }
+    }
+
     #[test]
     fn bundles_verify_and_are_strictly_decoded() {
         let mut rng = ChaCha20Rng::seed_from_u64(3);

@@ -216,6 +216,19 @@ fn same(op: &str, want: &Value, want_key: &str, got: &Value, key: &str) -> Resul
     expect_eq(want, want_key, got).map_err(|e| Stop::Fail(format!("{op}: {e}")))
 }
 
+/// Compares a non-hex JSON field (a number, an object, an array) of a response with the
+/// case's field of the same name.
+fn same_json(op: &str, want: &Value, got: &Value, key: &str) -> Result<(), Stop> {
+    if want[key] == got[key] {
+        Ok(())
+    } else {
+        Err(Stop::Fail(format!(
+            "{op}: `{key}` mismatch\n  expected: {}\n  got:      {}",
+            want[key], got[key]
+        )))
+    }
+}
+
 /// Compares every listed hex field of a response with the case's field of the same name.
 fn all_same(op: &str, case: &Value, got: &Value, keys: &[&str]) -> Result<(), Stop> {
     keys.iter().try_for_each(|k| same(op, case, k, got, k))
@@ -367,12 +380,7 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                     "fingerprintB",
                 )?;
                 all_same("safety_number", case, &r, &["scannable"])?;
-                if r["displayable"] != case["displayable"] {
-                    return Err(Stop::Fail(format!(
-                        "safety_number: `displayable` mismatch\n  expected: {}\n  got:      {}",
-                        case["displayable"], r["displayable"]
-                    )));
-                }
+                same_json("safety_number", case, &r, "displayable")?;
             }
             Ok(())
         }
@@ -438,12 +446,7 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                     "associatedData",
                 ],
             )?;
-            if r["dh"] != case["dh"] {
-                return Err(Stop::Fail(format!(
-                    "handshake.initiator: `dh` mismatch\n  expected: {}\n  got:      {}",
-                    case["dh"], r["dh"]
-                )));
-            }
+            same_json("handshake.initiator", case, &r, "dh")?;
             let mut args = pick(case, &["header"]);
             args["party"] = case["responder"].clone();
             let r = a.ok("handshake.responder", args)?;
@@ -882,13 +885,7 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             );
             let r = a.ok("session.open", args)?;
             all_same("session.open", case, &r, &["state"])?;
-            if r["epoch"] != case["epoch"] {
-                return Err(Stop::Fail(format!(
-                    "session.open: epoch {}, expected {}",
-                    r["epoch"], case["epoch"]
-                )));
-            }
-            Ok(())
+            same_json("session.open", case, &r, "epoch")
         }
         "sealed-state-negative" => a.err(
             case,
@@ -979,12 +976,7 @@ fn drive_transcript(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                 } else {
                     let r = a.ok("session.decrypt", args).map_err(at)?;
                     all_same("session.decrypt", e, &r, &["plaintext"]).map_err(at)?;
-                    if r["position"] != e["position"] {
-                        return Err(at(Stop::Fail(format!(
-                            "session.decrypt: position {}, expected {}",
-                            r["position"], e["position"]
-                        ))));
-                    }
+                    same_json("session.decrypt", e, &r, "position").map_err(at)?;
                 }
             }
             other => return Err(Stop::Fail(format!("event {i}: unknown event {other}"))),

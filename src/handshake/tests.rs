@@ -179,13 +179,7 @@ fn follow_up_initial_messages_route_to_the_existing_session() {
         let alice = party(&mut rng, false, false);
         let mut bob = party(&mut rng, opk, otk);
         let verified = bob.bundle.clone().verify().unwrap();
-        let mut a = initiate(
-            &mut rng,
-            &alice.identity,
-            &alice.bundle.identity_record(),
-            &verified,
-        )
-        .unwrap();
+        let mut a = alice.initiate(&mut rng, &verified);
         let flight: Vec<Vec<u8>> = (0..3u8)
             .map(|i| a.encrypt(&mut rng, &[i; 5]).unwrap())
             .collect();

@@ -1,6 +1,6 @@
 use super::*;
 use crate::bundle::tests::{party, Party};
-use crate::handshake::{accept, initiate};
+use crate::handshake::accept;
 use crate::keys::{MemoryPrekeyStore, PrekeyStore};
 use crate::ratchet::{MAX_SKIP, MAX_SKIPPED_KEYS};
 use crate::wire::RatchetMessage;
@@ -13,13 +13,7 @@ fn pair(rng: &mut ChaCha20Rng, opk: bool, otk: bool) -> (Session, Session, Party
     let alice = party(rng, false, false);
     let mut bob = party(rng, opk, otk);
     let verified = bob.bundle.clone().verify().unwrap();
-    let mut a = initiate(
-        rng,
-        &alice.identity,
-        &alice.bundle.identity_record(),
-        &verified,
-    )
-    .unwrap();
+    let mut a = alice.initiate(rng, &verified);
     let first = a.encrypt(rng, b"hello bob").unwrap();
     let (b, pt) = accept(&bob.identity, &mut bob.store, &first).unwrap();
     assert_eq!(pt, b"hello bob");
@@ -65,13 +59,7 @@ fn accept_changes_the_store_only_after_authentication() {
     let alice = party(&mut rng, false, false);
     let mut bob = party(&mut rng, true, true);
     let verified = bob.bundle.clone().verify().unwrap();
-    let mut a = initiate(
-        &mut rng,
-        &alice.identity,
-        &alice.bundle.identity_record(),
-        &verified,
-    )
-    .unwrap();
+    let mut a = alice.initiate(&mut rng, &verified);
     let first = a.encrypt(&mut rng, b"m0").unwrap();
     let header_len = InitialMessage::decode_exact(&first)
         .unwrap()
@@ -124,13 +112,7 @@ fn replay_without_one_time_prekeys_is_caught_by_the_replay_cache() {
     let alice = party(&mut rng, false, false);
     let mut bob = party(&mut rng, false, false);
     let verified = bob.bundle.clone().verify().unwrap();
-    let mut a = initiate(
-        &mut rng,
-        &alice.identity,
-        &alice.bundle.identity_record(),
-        &verified,
-    )
-    .unwrap();
+    let mut a = alice.initiate(&mut rng, &verified);
     let first = a.encrypt(&mut rng, b"m0").unwrap();
     let (mut b, _) = accept(&bob.identity, &mut bob.store, &first).unwrap();
     let digest = bob.store.state_digest();
@@ -141,13 +123,7 @@ fn replay_without_one_time_prekeys_is_caught_by_the_replay_cache() {
     assert_eq!(bob.store.state_digest(), digest);
     rejects(&mut b, &first, Error::Duplicate);
     // A second, independent handshake from Alice is a new session.
-    let mut a2 = initiate(
-        &mut rng,
-        &alice.identity,
-        &alice.bundle.identity_record(),
-        &verified,
-    )
-    .unwrap();
+    let mut a2 = alice.initiate(&mut rng, &verified);
     let other = a2.encrypt(&mut rng, b"again").unwrap();
     rejects(&mut b, &other, Error::SessionMismatch);
     let (_, pt) = accept(&bob.identity, &mut bob.store, &other).unwrap();

@@ -135,27 +135,32 @@ proptest! {
     }
 }
 
+/// An initial header with fixed field values (not a valid handshake: for codec tests).
+fn fixed_header(kem_kind: PrekeyKind, one_time_prekey_id: Option<u32>) -> InitialHeader {
+    InitialHeader {
+        initiator: IdentityRecord {
+            identity: IdentityPublicKey {
+                signing: [1; 32],
+                agreement: [2; 32],
+            },
+            mailbox: [7; 32],
+            sealing_key: [8; 32],
+            signature: [9; 64],
+        },
+        ephemeral: [3; 32],
+        signed_prekey_id: 1,
+        kem_kind,
+        kem_prekey_id: 4,
+        one_time_prekey_id,
+        kem_ciphertext: Box::new([5; 1088]),
+    }
+}
+
 #[test]
 fn initial_message_rejects_every_truncation_and_trailing_bytes() {
     for opk in [None, Some(9)] {
         let m = InitialMessage {
-            header: InitialHeader {
-                initiator: IdentityRecord {
-                    identity: IdentityPublicKey {
-                        signing: [1; 32],
-                        agreement: [2; 32],
-                    },
-                    mailbox: [7; 32],
-                    sealing_key: [8; 32],
-                    signature: [9; 64],
-                },
-                ephemeral: [3; 32],
-                signed_prekey_id: 1,
-                kem_kind: PrekeyKind::OneTimeKem,
-                kem_prekey_id: 4,
-                one_time_prekey_id: opk,
-                kem_ciphertext: Box::new([5; 1088]),
-            },
+            header: fixed_header(PrekeyKind::OneTimeKem, opk),
             message: vec![6; 40],
         };
         let bytes = m.to_bytes();
@@ -171,23 +176,7 @@ fn initial_message_rejects_every_truncation_and_trailing_bytes() {
 #[test]
 fn initial_message_length_prefix_is_bounded() {
     let m = InitialMessage {
-        header: InitialHeader {
-            initiator: IdentityRecord {
-                identity: IdentityPublicKey {
-                    signing: [1; 32],
-                    agreement: [2; 32],
-                },
-                mailbox: [7; 32],
-                sealing_key: [8; 32],
-                signature: [9; 64],
-            },
-            ephemeral: [3; 32],
-            signed_prekey_id: 1,
-            kem_kind: PrekeyKind::SignedKem,
-            kem_prekey_id: 4,
-            one_time_prekey_id: None,
-            kem_ciphertext: Box::new([5; 1088]),
-        },
+        header: fixed_header(PrekeyKind::SignedKem, None),
         message: vec![],
     };
     let mut bytes = m.to_bytes();
