@@ -1082,25 +1082,34 @@ fn outcome(
     match plaintext.split_first() {
         Some((&FRAME_MESSAGE, content)) => deliver(peer, content),
         Some((&FRAME_MESSAGE_WITH_RECORD, rest)) => {
-            let Some((record, content)) = rest.split_at_checked(IDENTITY_RECORD_LEN) else {
-                return Outcome::Control {
-                    sender: peer.identity,
-                    kind: Some(FRAME_MESSAGE_WITH_RECORD),
-                };
+            let control = Outcome::Control {
+                sender: peer.identity,
+                kind: Some(FRAME_MESSAGE_WITH_RECORD),
             };
+            // A record that is not the sender's, or does not verify: a control message,
+            // nothing delivered (spec §7.9, client frames).
+            let Some((record, content)) = rest.split_at_checked(IDENTITY_RECORD_LEN) else {
+                return control;
+            };
+            let Ok(record) = IdentityRecord::decode_exact(record) else {
+                return control;
+            };
+            if record.identity != peer.identity || record.verify().is_err() {
+                return control;
+            }
             // The record says the peer's route changed. Messages of a timeline the peer
             // abandoned (it restored a backup) carry records of keys it no longer has, and
-            // records carry no version, so the record is only a hint: the route is taken
-            // from the peer's published bundle, the authority on its current keys.
-            if let Ok(record) = IdentityRecord::decode_exact(record) {
-                if record.identity == peer.identity && record.verify().is_ok() {
-                    let carried = Route {
-                        mailbox: record.mailbox,
-                        sealing_key: record.sealing_key,
-                    };
-                    learn_route(source, peer, carried);
-                }
-            }
+            // records carry no version, so the record is only a hint: for a peer with an
+            // address the route is taken from its published bundle, the authority on its
+            // current keys.
+            learn_route(
+                source,
+                peer,
+                Route {
+                    mailbox: record.mailbox,
+                    sealing_key: record.sealing_key,
+                },
+            );
             deliver(peer, content)
         }
         Some((&kind, _)) => Outcome::Control {

@@ -542,3 +542,74 @@ fn recovery_after_a_restore_refuses_old_first_messages_and_reissues_no_id() {
     );
     assert_eq!(bob.one_time_prekeys_remaining().unwrap(), 1);
 }
+
+/// Frames (spec §7.9): an unknown kind, an empty plaintext, and a `0x02` whose record is
+/// not the sender's or does not verify are control messages: nothing is delivered, and
+/// the session still advances.
+#[test]
+fn malformed_frames_are_control_messages() {
+    use blindrelay::codec::Encode;
+    use blindrelay::IdentityRecord;
+    let mut rng = ChaCha20Rng::seed_from_u64(10);
+    let mut dir = Directory::default();
+    let (_, mut bob) = pair(&mut rng, MemoryStore::new(), MemoryStore::new(), &mut dir);
+    // Frames are built below the client layer: a raw core session of another party.
+    let mallory = blindrelay::IdentityKeyPair::generate(&mut rng);
+    let sealing = blindrelay::keys::SealingKeySecret::generate(&mut rng);
+    let record = IdentityRecord::create(&mallory, [9; 32], &sealing);
+    let bundle = bob.bundle().unwrap();
+    let mut raw = blindrelay::initiate(
+        &mut rng,
+        &mallory,
+        &record,
+        &bundle.clone().verify().unwrap(),
+    )
+    .unwrap();
+    let mut sealed = |rng: &mut ChaCha20Rng, pt: &[u8]| {
+        let inner = raw.encrypt(rng, pt).unwrap();
+        blindrelay::envelope::seal(
+            rng,
+            &bundle.mailbox,
+            &bundle.sealing_key,
+            mallory.public(),
+            &inner,
+        )
+        .unwrap()
+        .to_bytes()
+    };
+    let framed = |record: &[u8], text: &[u8]| {
+        [
+            &[blindrelay_client::FRAME_MESSAGE_WITH_RECORD][..],
+            record,
+            text,
+        ]
+        .concat()
+    };
+    let eve = blindrelay::IdentityKeyPair::generate(&mut rng);
+    let eves = IdentityRecord::create(&eve, [9; 32], &sealing).to_bytes();
+    let mut forged = record.to_bytes();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    for (pt, kind) in [
+        (vec![0x7f, 1, 2], Some(0x7f)),
+        (vec![], None),
+        (framed(&eves, b"not mine"), Some(0x02)),
+        (framed(&forged, b"bad signature"), Some(0x02)),
+        (framed(&record.to_bytes()[..100], b""), Some(0x02)),
+    ] {
+        let env = sealed(&mut rng, &pt);
+        let o = bob.receive(&mut rng, &mut dir, &env).unwrap();
+        assert_eq!(
+            o,
+            Outcome::Control {
+                sender: *mallory.public(),
+                kind
+            }
+        );
+    }
+    let env = sealed(&mut rng, &framed(&record.to_bytes(), b"with my record"));
+    assert_eq!(
+        delivered(&bob.receive(&mut rng, &mut dir, &env).unwrap()),
+        b"with my record"
+    );
+}
