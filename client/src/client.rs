@@ -130,7 +130,8 @@ pub struct PrekeyPolicy {
     /// (seconds) after it was superseded: first messages to the old bundle still in
     /// flight are accepted until then.
     pub grace: u64,
-    /// Rotate the sealing key once it is this old (seconds; spec §8.12).
+    /// Rotate the sealing key once it is this old (seconds; spec §8.12), and once the
+    /// previous one is erased (at most two live keys).
     pub sealing_max_age: u64,
     /// Erase the previous sealing key this long (seconds) after it was replaced.
     pub sealing_grace: u64,
@@ -908,7 +909,12 @@ impl<S: Store> Client<S> {
                 local.previous_sealing = None;
                 done.sealing_erased = true;
             }
-            if now.saturating_sub(local.sealing_created_at) >= policy.sealing_max_age {
+            // At most two live sealing keys (spec §8.12, `MAX_SEALING_KEYS`): a rotation
+            // waits until the previous key's grace period is over, so no envelope in
+            // flight to it is lost to a rotation.
+            if local.previous_sealing.is_none()
+                && now.saturating_sub(local.sealing_created_at) >= policy.sealing_max_age
+            {
                 rotate_sealing(rng, &mut local, now);
                 done.sealing_rotated = true;
             }

@@ -12,7 +12,7 @@
 
 mod common;
 
-use blindrelay_client::{Client, Outcome, SqliteStore, StoreTx};
+use blindrelay_client::{Client, Outcome, PrekeyPolicy, SqliteStore, StoreTx};
 use common::{Directory, TempDb};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -42,7 +42,7 @@ impl Side {
     }
 }
 
-fn run(seed: u64, steps: usize) -> (u32, u32) {
+fn run(seed: u64, steps: usize) -> (u32, u32, u32) {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let mut dir = Directory::default();
     let mut sides: Vec<Side> = NAMES
@@ -65,6 +65,18 @@ fn run(seed: u64, steps: usize) -> (u32, u32) {
     // does after `receive` returned (at-least-once delivery).
     let mut queue: Vec<(usize, Vec<u8>)> = Vec::new();
     let mut sent: Vec<(usize, Vec<u8>)> = Vec::new();
+    // Prekey upkeep between steps: rotations and retirements happen, but nothing queued
+    // outlives a grace period (the test's clock covers less than ten days).
+    let hour = 3600;
+    let policy = PrekeyPolicy {
+        max_replays: 2,
+        max_age: 24 * hour,
+        grace: 10 * 24 * hour,
+        sealing_max_age: 24 * hour,
+        sealing_grace: 10 * 24 * hour,
+    };
+    let mut now = 0u64;
+    let mut rotations = 0u32;
 
     let deliver = |sides: &mut Vec<Side>,
                    queue: &mut Vec<(usize, Vec<u8>)>,
@@ -131,6 +143,20 @@ fn run(seed: u64, steps: usize) -> (u32, u32) {
                     .unwrap();
                 sides[s].kill();
             }
+            90..=94 => {
+                now += 12 * hour;
+                let c = sides[s].client();
+                let m = c.maintain_prekeys(&mut rng, now, &policy).unwrap();
+                rotations += u32::from(m.rotated.is_some()) + u32::from(m.sealing_rotated);
+                if m.rotated.is_some() || m.sealing_rotated {
+                    dir.publish(NAMES[s], c.bundle().unwrap());
+                }
+                if c.needs_refill(2).unwrap() {
+                    let pool = c.generate_one_time_prekeys(&mut rng, 3).unwrap();
+                    dir.upload(NAMES[s], pool);
+                }
+                c.refresh_routes(&mut dir).unwrap();
+            }
             _ => {}
         }
     }
@@ -167,16 +193,21 @@ fn run(seed: u64, steps: usize) -> (u32, u32) {
             other => panic!("{other:?}"),
         }
     }
-    (sides[0].restarts, sides[1].restarts)
+    (sides[0].restarts, sides[1].restarts, rotations)
 }
 
 #[test]
 fn killed_and_restarted_clients_lose_nothing_and_deliver_nothing_twice() {
-    let mut restarts = 0;
+    let (mut restarts, mut rotations) = (0, 0);
     for seed in 0..4 {
-        let (a, b) = run(seed, 80);
+        let (a, b, r) = run(seed, 80);
         restarts += a + b;
+        rotations += r;
     }
+    assert!(
+        rotations >= 4,
+        "prekeys and sealing keys rotated ({rotations})"
+    );
     assert!(
         restarts >= 40,
         "the test restarted the clients ({restarts})"
