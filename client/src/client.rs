@@ -669,6 +669,49 @@ impl<S: Store> Client<S> {
         })
     }
 
+    /// Resets the session with the peer at `address` on the application's request (for
+    /// example when it has had no answer for long): a new handshake from the peer's
+    /// current bundle becomes the active session, the old ones are kept as previous, and
+    /// the returned envelope (a reset frame) is to be sent to the relay. The same path as
+    /// the automatic reset, without its rate limit.
+    ///
+    /// # Errors
+    /// [`Error::NoBundle`]; [`Error::IdentityChanged`] if the bundle has another identity
+    /// than the one trusted for `address`; [`Error::Protocol`] if it does not verify;
+    /// [`Error::Storage`]. Nothing is written on error.
+    pub fn reset(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        source: &mut impl BundleSource,
+        address: &str,
+    ) -> Result<Vec<u8>, Error> {
+        let (store, ctx, identity, ..) = self.split();
+        store.transaction(|tx| {
+            let bundle = fetch(source, address)?;
+            let mut peer = match tx.peer_by_address(address)? {
+                Some(p) if p.identity != bundle.identity => {
+                    return Err(Error::IdentityChanged {
+                        address: address.to_string(),
+                    })
+                }
+                Some(p) => p,
+                None => tx.peer(&bundle.identity)?.unwrap_or(PeerRecord {
+                    identity: bundle.identity,
+                    address: Some(address.to_string()),
+                    route: None,
+                    high_water: 0,
+                    reset_pending: false,
+                    reset_signed_prekey: None,
+                    acked_sealing_key: None,
+                }),
+            };
+            peer.address = Some(address.to_string());
+            let verified = bundle.verify()?;
+            let loaded = ctx.load(tx, &peer)?;
+            start_reset(tx, rng, &ctx, identity, &mut peer, loaded, &verified)
+        })
+    }
+
     /// The high-water mark of a peer's session epochs (0 if none). An application may
     /// keep it outside the database (a keystore) and compare after restoring a backup.
     ///
@@ -1174,8 +1217,28 @@ fn failed(
     let Ok(verified) = bundle.verify() else {
         return none;
     };
-    let mut session = core::initiate(rng, identity, ctx.record, &verified)?;
+    let envelope = start_reset(tx, rng, ctx, identity, &mut peer, loaded, &verified)?;
+    Ok(Outcome::Undecryptable {
+        sender,
+        reset: Some(envelope),
+    })
+}
+
+/// Starts a new session with `peer` from its verified bundle, encrypts a reset frame as
+/// its first message, makes it active (keeping the non-stale old sessions as previous),
+/// marks the reset pending and commits; returns the envelope to send.
+fn start_reset(
+    tx: &mut impl StoreTx,
+    rng: &mut (impl CryptoRng + RngCore),
+    ctx: &Ctx<'_>,
+    identity: &IdentityKeyPair,
+    peer: &mut PeerRecord,
+    loaded: Loaded,
+    verified: &VerifiedBundle,
+) -> Result<Vec<u8>, Error> {
+    let mut session = core::initiate(rng, identity, ctx.record, verified)?;
     let inner = session.encrypt(rng, &framed(FRAME_RESET, &[]))?;
+    let route = route_of(verified.bundle());
     let envelope = seal(
         rng,
         &route.mailbox,
@@ -1193,9 +1256,6 @@ fn failed(
     peer.reset_pending = true;
     peer.reset_signed_prekey = Some(verified.bundle().signed_prekey.id);
     peer.acked_sealing_key = Some(ctx.sealing_public);
-    ctx.save(tx, rng, &mut peer, &with_new_active(session, old))?;
-    Ok(Outcome::Undecryptable {
-        sender,
-        reset: Some(envelope),
-    })
+    ctx.save(tx, rng, peer, &with_new_active(session, old))?;
+    Ok(envelope)
 }

@@ -613,3 +613,49 @@ fn malformed_frames_are_control_messages() {
         b"with my record"
     );
 }
+
+/// The application can reset a session itself: the peer accepts the reset, and both go
+/// on with the new session.
+#[test]
+fn an_application_reset_starts_a_new_session_the_peer_follows() {
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let mut dir = Directory::default();
+    let (mut alice, mut bob) = pair(&mut rng, MemoryStore::new(), MemoryStore::new(), &mut dir);
+    let e = alice.send(&mut rng, &mut dir, "bob", b"hello").unwrap();
+    bob.receive(&mut rng, &mut dir, &e).unwrap();
+    let reset = alice.reset(&mut rng, &mut dir, "bob").unwrap();
+    assert_eq!(alice.session_count(bob.identity()).unwrap(), 2);
+    assert!(matches!(
+        bob.receive(&mut rng, &mut dir, &reset).unwrap(),
+        Outcome::Control {
+            kind: Some(0x01),
+            ..
+        }
+    ));
+    assert_eq!(bob.session_count(alice.identity()).unwrap(), 2);
+    let e = bob
+        .send(&mut rng, &mut dir, "alice", b"on the new session")
+        .unwrap();
+    let o = alice.receive(&mut rng, &mut dir, &e).unwrap();
+    assert_eq!(delivered(&o), b"on the new session");
+    let e = alice.send(&mut rng, &mut dir, "bob", b"and back").unwrap();
+    assert_eq!(
+        delivered(&bob.receive(&mut rng, &mut dir, &e).unwrap()),
+        b"and back"
+    );
+    // A reset to an address whose identity changed is refused and writes nothing.
+    let mallory = Client::create(&mut rng, MemoryStore::new(), 0).unwrap();
+    let mut evil = Directory::default();
+    evil.publish("bob", {
+        let mut m = mallory;
+        m.bundle().unwrap()
+    });
+    let before = alice.store().clone();
+    assert_eq!(
+        alice.reset(&mut rng, &mut evil, "bob").unwrap_err(),
+        Error::IdentityChanged {
+            address: "bob".into()
+        }
+    );
+    assert!(alice.store() == &before);
+}
