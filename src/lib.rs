@@ -21,6 +21,7 @@ pub mod hazmat;
 pub mod keys;
 pub mod limits;
 pub mod ratchet;
+pub mod route;
 mod seed;
 #[cfg(feature = "serde")]
 mod serde_support;

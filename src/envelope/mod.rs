@@ -48,8 +48,9 @@ pub use padding::{
     is_padded_len, pad, padded_len, unpad, MAX_PADDED_LEN, MAX_UNPADDED_LEN, MIN_PADDED_LEN,
 };
 pub use wire::{
-    Envelope, SealedSenderContent, ENC_LEN, ENVELOPE_OVERHEAD, MAILBOX_LEN,
-    MAX_ENVELOPE_CIPHERTEXT_LEN, MAX_ENVELOPE_INNER_LEN, SEALED_SENDER_OVERHEAD,
+    Envelope, PairwiseEnvelope, RelayEnvelope, SealedSenderContent, ENC_LEN, ENVELOPE_OVERHEAD,
+    MAILBOX_LEN, MAX_ENVELOPE_CIPHERTEXT_LEN, MAX_ENVELOPE_INNER_LEN, MAX_PAIRWISE_BODY_LEN,
+    MAX_PAIRWISE_PLAINTEXT_LEN, PAIRWISE_OVERHEAD, PAIRWISE_PREFIX_LEN, SEALED_SENDER_OVERHEAD,
 };
 
 use crate::codec::{peek_type, Decode, Encode, MessageType};

@@ -5,8 +5,9 @@ use crate::codec::{
     read_header, write_header, Decode, Encode, MessageType, Reader, Writer, PROTOCOL_VERSION,
 };
 use crate::envelope::padding::{is_padded_len, MAX_PADDED_LEN};
-use crate::limits::MAX_RATCHET_MESSAGE_LEN;
+use crate::limits::{MAX_PLAINTEXT_LEN, MAX_RATCHET_MESSAGE_LEN};
 use crate::wire::{IdentityPublicKey, IDENTITY_PUBLIC_KEY_LEN};
+use crate::wire::{RatchetMessageRef, BODY_NONCE_LEN, ENCRYPTED_HEADER_LEN};
 use crate::Error;
 use alloc::vec::Vec;
 
@@ -209,5 +210,167 @@ impl Decode for SealedSenderContent {
             inner_type,
             inner: inner.to_vec(),
         })
+    }
+}
+
+/// Bytes of a pairwise envelope in front of the body: header (2), mailbox (32), encrypted
+/// ratchet header (80), body nonce (24), body length (4).
+pub const PAIRWISE_PREFIX_LEN: usize = 2 + MAILBOX_LEN + ENCRYPTED_HEADER_LEN + BODY_NONCE_LEN + 4;
+
+/// Bytes of a pairwise envelope around the padded plaintext: the prefix and the body's
+/// 16-byte tag (158). A pairwise envelope is `P(n) + 158` bytes for an `n`-byte plaintext.
+pub const PAIRWISE_OVERHEAD: usize = PAIRWISE_PREFIX_LEN + TAG_LEN;
+
+/// The largest plaintext a pairwise envelope carries: 65535 bytes, the largest `n` with
+/// `P(n) <= MAX_PLAINTEXT_LEN` (65536), since the ratchet encrypts the padded plaintext.
+pub const MAX_PAIRWISE_PLAINTEXT_LEN: usize = MAX_PLAINTEXT_LEN - 1;
+
+/// The largest pairwise body: the largest padded plaintext (65536) plus the tag.
+pub const MAX_PAIRWISE_BODY_LEN: usize = MAX_PLAINTEXT_LEN + TAG_LEN;
+
+/// Whether `len` is a pairwise body length a conforming sender produces: a padded length
+/// of at most [`MAX_PLAINTEXT_LEN`], plus the tag (spec §8.11).
+const fn is_pairwise_body_len(len: usize) -> bool {
+    len >= TAG_LEN && len - TAG_LEN <= MAX_PLAINTEXT_LEN && is_padded_len(len - TAG_LEN)
+}
+
+/// A pairwise envelope (spec §8.11), borrowed from its encoding: a ratchet message of an
+/// established session, sent to the recipient's current pairwise mailbox, with no
+/// public-key sealing. The relay reads the mailbox and a padded length class; the header is
+/// encrypted under the chain's header key and the body (the padded plaintext) under the
+/// message key.
+///
+/// ```text
+/// +--------+------+--------------+--------------------------+-----------------+----------------------+
+/// | ver=01 | 0x08 | mailbox (32) | encrypted header (80)    | body nonce (24) | body: opaque32       |
+/// +--------+------+--------------+--------------------------+-----------------+----------------------+
+/// ```
+///
+/// The body length is at most [`MAX_PAIRWISE_BODY_LEN`] and must be a padded length plus
+/// 16; parsing checks both, without any key, before anything else is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PairwiseEnvelope<'a> {
+    /// The recipient's pairwise mailbox id.
+    pub mailbox: &'a [u8; MAILBOX_LEN],
+    /// The ratchet header, encrypted (spec §7.5).
+    pub encrypted_header: &'a [u8; ENCRYPTED_HEADER_LEN],
+    /// The body nonce.
+    pub body_nonce: &'a [u8; BODY_NONCE_LEN],
+    /// The body: the padded plaintext, encrypted, with its tag.
+    pub body: &'a [u8],
+}
+
+impl<'a> PairwiseEnvelope<'a> {
+    /// Parses a whole pairwise envelope without copying (spec §8.11): version, type,
+    /// mailbox, encrypted header, body nonce, body length (over
+    /// [`MAX_PAIRWISE_BODY_LEN`]: [`Error::LengthOverMax`], before the input length; not a
+    /// padded length plus 16: [`Error::InvalidEncoding`]), no trailing bytes.
+    ///
+    /// # Errors
+    /// The 1xx decode errors above.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(bytes);
+        read_header(&mut r, MessageType::PAIRWISE_ENVELOPE)?;
+        let mailbox = r
+            .bytes(MAILBOX_LEN)?
+            .try_into()
+            .map_err(|_| Error::Truncated)?;
+        let encrypted_header = r
+            .bytes(ENCRYPTED_HEADER_LEN)?
+            .try_into()
+            .map_err(|_| Error::Truncated)?;
+        let body_nonce = r
+            .bytes(BODY_NONCE_LEN)?
+            .try_into()
+            .map_err(|_| Error::Truncated)?;
+        let body = r.opaque_u32(MAX_PAIRWISE_BODY_LEN, "pairwise.body")?;
+        if !is_pairwise_body_len(body.len()) {
+            return Err(Error::InvalidEncoding {
+                field: "pairwise.body",
+            });
+        }
+        r.finish()?;
+        Ok(Self {
+            mailbox,
+            encrypted_header,
+            body_nonce,
+            body,
+        })
+    }
+
+    /// The ratchet message this envelope carries, for the session to decrypt.
+    #[must_use]
+    pub fn ratchet_message(&self) -> RatchetMessageRef<'a> {
+        RatchetMessageRef {
+            encrypted_header: self.encrypted_header,
+            body_nonce: self.body_nonce,
+            body: self.body,
+        }
+    }
+
+    /// The encoded length: `P(n) + 158`.
+    #[must_use]
+    pub fn encoded_len(&self) -> usize {
+        PAIRWISE_PREFIX_LEN + self.body.len()
+    }
+
+    /// Starts an encoding in place (the sender encrypts the body straight into it): the
+    /// prefix of an envelope whose body is `body_len` bytes (checked by the caller).
+    #[must_use]
+    pub(crate) fn start_encoding(
+        mailbox: &[u8; MAILBOX_LEN],
+        encrypted_header: &[u8; ENCRYPTED_HEADER_LEN],
+        body_nonce: &[u8; BODY_NONCE_LEN],
+        body_len: usize,
+    ) -> Vec<u8> {
+        let mut w = Writer::with_capacity(PAIRWISE_PREFIX_LEN + body_len);
+        write_header(&mut w, MessageType::PAIRWISE_ENVELOPE);
+        w.bytes(mailbox);
+        w.bytes(encrypted_header);
+        w.bytes(body_nonce);
+        w.u32(u32::try_from(body_len).unwrap_or(u32::MAX));
+        w.into_inner()
+    }
+}
+
+/// Any envelope a relay accepts for deposit (spec §8.5, §8.11), parsed without a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RelayEnvelope<'a> {
+    /// An HPKE-sealed envelope to a public mailbox (type `0x04`).
+    Sealed(Envelope),
+    /// A pairwise envelope (type `0x08`).
+    Pairwise(PairwiseEnvelope<'a>),
+}
+
+impl<'a> RelayEnvelope<'a> {
+    /// Strictly parses either kind of envelope: the relay's whole check before storing
+    /// one. Any other message type is [`Error::UnknownMessageType`].
+    ///
+    /// # Errors
+    /// The 1xx decode errors of [`Envelope`] and [`PairwiseEnvelope::parse`].
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+        match crate::codec::peek_type(bytes)? {
+            MessageType::ENVELOPE => Ok(Self::Sealed(Envelope::decode_exact(bytes)?)),
+            MessageType::PAIRWISE_ENVELOPE => Ok(Self::Pairwise(PairwiseEnvelope::parse(bytes)?)),
+            other => Err(Error::UnknownMessageType(other.0)),
+        }
+    }
+
+    /// The mailbox the envelope is addressed to.
+    #[must_use]
+    pub fn mailbox(&self) -> &[u8; MAILBOX_LEN] {
+        match self {
+            Self::Sealed(e) => e.mailbox(),
+            Self::Pairwise(p) => p.mailbox,
+        }
+    }
+
+    /// The envelope's encoded length.
+    #[must_use]
+    pub fn encoded_len(&self) -> usize {
+        match self {
+            Self::Sealed(e) => e.encoded_len(),
+            Self::Pairwise(p) => p.encoded_len(),
+        }
     }
 }

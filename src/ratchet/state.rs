@@ -7,7 +7,9 @@ use crate::codec::Decode;
 use crate::crypto::aead::{self, TAG_LEN, XNONCE_LEN};
 use crate::crypto::dh::{public_from_secret, x25519};
 use crate::crypto::{random_array, CryptoRng, RngCore};
+use crate::envelope::{padded_len, PairwiseEnvelope, MAX_PAIRWISE_PLAINTEXT_LEN};
 use crate::limits::MAX_PLAINTEXT_LEN;
+use crate::route::pairwise_mailbox;
 use crate::wire::{RatchetHeader, RatchetMessageRef, ENCRYPTED_HEADER_LEN, RATCHET_HEADER_LEN};
 use crate::Error;
 use alloc::vec::Vec;
@@ -73,6 +75,18 @@ pub struct Position {
     /// The message number within that chain.
     pub number: u32,
 }
+
+/// How an encrypted message is framed (spec §7.5, §8.11).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    /// A ratchet message (type `0x03`), plaintext unpadded.
+    Ratchet,
+    /// A pairwise envelope (type `0x08`), plaintext padded.
+    Pairwise,
+}
+
+/// The padding marker (spec §8.4).
+const PADDING_MARKER: u8 = 0x80;
 
 /// What a successful receive will change, computed before authentication (spec §7.6).
 enum Plan {
@@ -216,7 +230,33 @@ impl RatchetState {
         ad: &[u8; AD_LEN],
         plaintext: &[u8],
     ) -> Result<Vec<u8>, Error> {
-        if plaintext.len() > MAX_PLAINTEXT_LEN {
+        self.encrypt_framed(rng, ad, plaintext, Frame::Ratchet)
+    }
+
+    /// Encrypts one message as a pairwise envelope (spec §8.11): the plaintext is padded
+    /// (§8.4) before the body is encrypted, and the envelope is addressed to the pairwise
+    /// mailbox of the sending chain's header key (§8.10). Otherwise as [`Self::encrypt`].
+    pub(crate) fn encrypt_pairwise(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        ad: &[u8; AD_LEN],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        self.encrypt_framed(rng, ad, plaintext, Frame::Pairwise)
+    }
+
+    fn encrypt_framed(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        ad: &[u8; AD_LEN],
+        plaintext: &[u8],
+        frame: Frame,
+    ) -> Result<Vec<u8>, Error> {
+        let max = match frame {
+            Frame::Ratchet => MAX_PLAINTEXT_LEN,
+            Frame::Pairwise => MAX_PAIRWISE_PLAINTEXT_LEN,
+        };
+        if plaintext.len() > max {
             return Err(Error::MessageTooLarge);
         }
         // The sending half of a pending DH step: a new key pair and a root step.
@@ -265,13 +305,30 @@ impl RatchetState {
         let body_nonce = random_array::<XNONCE_LEN>(rng);
         // Encrypt straight into the message buffer: one copy of the plaintext, as a raw
         // AEAD seal makes.
-        let mut out = RatchetMessageRef::start_encoding(
-            &encrypted_header,
-            &body_nonce,
-            plaintext.len() + TAG_LEN,
-        );
+        let mut out = match frame {
+            Frame::Ratchet => RatchetMessageRef::start_encoding(
+                &encrypted_header,
+                &body_nonce,
+                plaintext.len() + TAG_LEN,
+            ),
+            Frame::Pairwise => {
+                let padded = padded_len(plaintext.len()).ok_or(Error::MessageTooLarge)?;
+                PairwiseEnvelope::start_encoding(
+                    &pairwise_mailbox(header_key),
+                    &encrypted_header,
+                    &body_nonce,
+                    padded + TAG_LEN,
+                )
+            }
+        };
         let body_start = out.len();
         out.extend_from_slice(plaintext);
+        if frame == Frame::Pairwise {
+            // Padding (spec §8.4) inside the AEAD: 0x80 then zeros up to P(n).
+            let padded = padded_len(plaintext.len()).ok_or(Error::MessageTooLarge)?;
+            out.push(PADDING_MARKER);
+            out.resize(body_start + padded, 0);
+        }
         let body_ad = body_ad(ad, &encrypted_header);
         let tag = match out.get_mut(body_start..) {
             Some(body) => aead::xseal_in_place(&message_key, &body_nonce, &body_ad, body),
@@ -305,7 +362,57 @@ impl RatchetState {
         ad: &[u8; AD_LEN],
         message: &RatchetMessageRef<'_>,
     ) -> Result<(Vec<u8>, Position), Error> {
-        let plan = self.plan(ad, message.encrypted_header)?;
+        self.decrypt_with(ad, message, None)
+    }
+
+    /// Decrypts the ratchet message of a pairwise envelope (spec §8.11): only under
+    /// `header_key` (the chain whose pairwise mailbox the envelope was addressed to, so an
+    /// envelope moved to another mailbox of the same session fails), and the body must
+    /// unpad strictly (§8.4) before anything is committed.
+    pub(crate) fn decrypt_pairwise(
+        &mut self,
+        ad: &[u8; AD_LEN],
+        message: &RatchetMessageRef<'_>,
+        header_key: &[u8; 32],
+    ) -> Result<(Vec<u8>, Position), Error> {
+        self.decrypt_with(ad, message, Some(header_key))
+    }
+
+    /// The header keys of the chains a pairwise envelope can arrive on (spec §8.10): the
+    /// current receiving chain, the next one, and the earlier chains still remembered.
+    pub(crate) fn receiving_header_keys(&self) -> impl Iterator<Item = &[u8; 32]> {
+        let current = self.receiving_header_key.as_ref();
+        current
+            .into_iter()
+            .chain(core::iter::once(&self.next_receiving_header_key))
+            .chain(
+                self.skipped
+                    .chains
+                    .iter()
+                    .map(|c| &c.header_key)
+                    .filter(move |hk| !current.is_some_and(|cur| bool::from(cur.ct_eq(*hk)))),
+            )
+    }
+
+    /// The header key of the chain the next [`Self::encrypt`] sends on, if the session can
+    /// send (spec §8.10: the sender's pairwise mailbox).
+    pub(crate) fn next_sending_header_key(&self) -> Option<&[u8; 32]> {
+        if self.send_step_pending {
+            Some(&self.next_sending_header_key)
+        } else {
+            self.sending_header_key
+                .as_ref()
+                .filter(|_| self.sending_chain.is_some())
+        }
+    }
+
+    fn decrypt_with(
+        &mut self,
+        ad: &[u8; AD_LEN],
+        message: &RatchetMessageRef<'_>,
+        only: Option<&[u8; 32]>,
+    ) -> Result<(Vec<u8>, Position), Error> {
+        let plan = self.plan(ad, message.encrypted_header, only)?;
         let tag_start = message
             .body
             .len()
@@ -324,6 +431,12 @@ impl RatchetState {
             &mut plaintext,
             tag,
         )?;
+        if only.is_some() {
+            // A pairwise body is the padded plaintext: unpad before committing, so a
+            // malformed padding changes nothing.
+            let n = crate::envelope::unpad(&plaintext)?.len();
+            plaintext.truncate(n);
+        }
         let position = plan.position();
         self.commit(plan);
         Ok((plaintext, position))
@@ -333,9 +446,12 @@ impl RatchetState {
         &self,
         ad: &[u8; AD_LEN],
         encrypted_header: &[u8; ENCRYPTED_HEADER_LEN],
+        only: Option<&[u8; 32]>,
     ) -> Result<Plan, Error> {
+        // A pairwise envelope names its chain: every other header key is skipped.
+        let allowed = |hk: &[u8; 32]| only.is_none_or(|o| bool::from(o.ct_eq(hk)));
         // 1. The current receiving chain: the common case costs one trial decryption.
-        if let Some(hk) = &self.receiving_header_key {
+        if let Some(hk) = self.receiving_header_key.as_ref().filter(|hk| allowed(hk)) {
             if let Some(header) = open_header(hk, ad, encrypted_header) {
                 let current = self
                     .skipped
@@ -359,7 +475,7 @@ impl RatchetState {
             let is_current = self
                 .receiving_header_key
                 .is_some_and(|hk| bool::from(hk.ct_eq(&chain.header_key)));
-            if is_current {
+            if is_current || !allowed(&chain.header_key) {
                 continue;
             }
             let Some(header) = open_header(&chain.header_key, ad, encrypted_header) else {
@@ -374,6 +490,9 @@ impl RatchetState {
             return Err(Error::Duplicate);
         }
         // 3. The next chain: a DH ratchet step.
+        if !allowed(&self.next_receiving_header_key) {
+            return Err(Error::Decrypt);
+        }
         if let Some(header) = open_header(&self.next_receiving_header_key, ad, encrypted_header) {
             return self.plan_step(&header);
         }

@@ -7,8 +7,11 @@
 //! canonical encoding (spec §7.8), optionally sealed under a caller-held
 //! [`StorageKey`].
 
+mod pairwise;
 mod persist;
 mod storage;
+
+pub use pairwise::MAX_WATCHED_MAILBOXES;
 
 pub use persist::MAX_SESSION_STATE_LEN;
 pub use storage::{StorageKey, MAX_SLOT_LEN};
@@ -291,5 +294,7 @@ impl Session {
     }
 }
 
+#[cfg(test)]
+mod pairwise_tests;
 #[cfg(test)]
 mod tests;
