@@ -16,19 +16,20 @@ use blindrelay::contact::{
     normalize_lenient, BucketBits, BucketEntry, ContactId, DiscoveryParameters, DiscoverySecret,
     LookupRequest, LookupResponse, Registration, SaltNonce, VerifiedDiscovery,
 };
-use blindrelay::envelope::{open, seal, Envelope};
+use blindrelay::envelope::{open, seal, Envelope, PairwiseEnvelope, RelayEnvelope};
 use blindrelay::fingerprint::SafetyNumber;
 use blindrelay::keys::{
     KemPrekeySecret, OneTimeKemPrekeySecret, OneTimePrekeySecret, SealingKeySecret,
     SignedPrekeySecret,
 };
+use blindrelay::route::{verify_read_capability, ReadCapability};
 use blindrelay::{
     accept_opened, initiate, BundleKeys, IdentityKeyPair, IdentityPublicKey, IdentityRecord,
     MemoryPrekeyStore, PrekeyBundle, Session, StorageKey,
 };
-use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -41,6 +42,11 @@ struct Relay {
     bundles: HashMap<[u8; 32], Vec<u8>>,
     queues: HashMap<[u8; 32], VecDeque<Vec<u8>>>,
     seen: Vec<(&'static str, Vec<u8>)>,
+    /// The mailbox of every envelope deposited, in order, with its kind: what the relay
+    /// can link (spec §11.1).
+    deposits: Vec<(&'static str, [u8; 32])>,
+    /// Fetches refused for a wrong read capability.
+    refused: usize,
 }
 
 impl Relay {
@@ -67,13 +73,24 @@ impl Relay {
     fn post(&mut self, bytes: &[u8]) {
         self.seen.push(("envelope", bytes.to_vec()));
         // All a relay needs: parse without keys, read the mailbox.
-        let env = Envelope::decode_exact(bytes).expect("well-formed envelope");
+        let env = RelayEnvelope::parse(bytes).expect("well-formed envelope");
+        let kind = match env {
+            RelayEnvelope::Sealed(_) => "sealed",
+            RelayEnvelope::Pairwise(_) => "pairwise",
+        };
+        self.deposits.push((kind, *env.mailbox()));
         self.queues
             .entry(*env.mailbox())
             .or_default()
             .push_back(bytes.to_vec());
     }
-    fn fetch(&mut self, mailbox: &[u8; 32], reverse: bool) -> Vec<Vec<u8>> {
+    /// Serves a mailbox only to a reader presenting its read capability (spec §8.9).
+    fn fetch(&mut self, mailbox: &[u8; 32], capability: &[u8; 32], reverse: bool) -> Vec<Vec<u8>> {
+        self.seen.push(("fetch capability", capability.to_vec()));
+        if !verify_read_capability(mailbox, capability) {
+            self.refused += 1;
+            return Vec::new();
+        }
         let q = self.queues.entry(*mailbox).or_default();
         let mut out: Vec<Vec<u8>> = q.drain(..).collect();
         if reverse {
@@ -88,6 +105,8 @@ struct Client {
     number: &'static str,
     identity: IdentityKeyPair,
     sealing: SealingKeySecret,
+    /// The read capability of our public mailbox; the mailbox id is its hash.
+    public_capability: ReadCapability,
     mailbox: [u8; 32],
     store: MemoryPrekeyStore,
     bundle: PrekeyBundle,
@@ -106,8 +125,8 @@ impl Client {
         let kem = KemPrekeySecret::generate(rng);
         let opk = OneTimePrekeySecret::generate(rng);
         let otk = OneTimeKemPrekeySecret::generate(rng);
-        let mut mailbox = [0u8; 32];
-        rng.fill_bytes(&mut mailbox);
+        let public_capability = ReadCapability::generate(rng);
+        let mailbox = public_capability.mailbox();
         let bundle = PrekeyBundle::create(&BundleKeys {
             identity: &identity,
             mailbox,
@@ -127,6 +146,7 @@ impl Client {
             number,
             identity,
             sealing,
+            public_capability,
             mailbox,
             store,
             record: bundle.identity_record(),
@@ -146,21 +166,23 @@ impl Client {
             .expect("hash")
     }
 
-    /// Encrypts for `peer` (starting a session from its verified bundle if needed) and
-    /// seals the result into an envelope for the peer's mailbox.
-    fn send(&mut self, rng: &mut ChaCha20Rng, peer: &PrekeyBundle, text: &str) -> Vec<u8> {
-        let verified = peer.clone().verify().expect("verified bundle");
-        let session = match self.sessions.entry(peer.identity) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(initiate(rng, &self.identity, &self.record, &verified).expect("initiate"))
-            }
-        };
+    /// Starts a session with the owner of `bundle` and sends the first message: an
+    /// initial message sealed (HPKE) to the peer's public mailbox (spec §8.7).
+    fn start(&mut self, rng: &mut ChaCha20Rng, bundle: &PrekeyBundle, text: &str) -> Vec<u8> {
+        let verified = bundle.clone().verify().expect("verified bundle");
+        let session = self
+            .sessions
+            .entry(bundle.identity)
+            .or_insert_with(|| initiate(rng, &self.identity, &self.record, &verified).unwrap());
+        assert!(
+            session.is_pending(),
+            "an established session sends pairwise"
+        );
         let inner = session.encrypt(rng, text.as_bytes()).expect("encrypt");
         seal(
             rng,
-            &peer.mailbox,
-            &peer.sealing_key,
+            &bundle.mailbox,
+            &bundle.sealing_key,
             self.identity.public(),
             &inner,
         )
@@ -168,8 +190,47 @@ impl Client {
         .to_bytes()
     }
 
+    /// Sends on an established session: a pairwise envelope to the mailbox the session
+    /// derives (spec §8.10, §8.11). No bundle, no directory: a responder replies through
+    /// the route its first received message gave it.
+    fn reply(&mut self, rng: &mut ChaCha20Rng, peer: &IdentityPublicKey, text: &str) -> Vec<u8> {
+        let session = self
+            .sessions
+            .get_mut(peer)
+            .expect("a session with the peer");
+        session
+            .seal_pairwise(rng, text.as_bytes())
+            .expect("pairwise envelope")
+    }
+
+    /// Fetches every mailbox this client watches from the relay (its public mailbox and
+    /// each session's pairwise mailboxes, by read capability) and processes the envelopes.
+    fn poll(&mut self, relay: &mut Relay, reverse: bool) {
+        let mut caps = vec![ReadCapability::from_bytes(
+            self.public_capability.to_bytes(),
+        )];
+        for s in self.sessions.values() {
+            caps.extend(s.receiving_capabilities());
+        }
+        for cap in caps {
+            let envelopes = relay.fetch(&cap.mailbox(), &cap.to_bytes(), reverse);
+            self.receive(envelopes);
+        }
+    }
+
     fn receive(&mut self, envelopes: Vec<Vec<u8>>) {
         for bytes in envelopes {
+            if let Ok(pairwise) = PairwiseEnvelope::parse(&bytes) {
+                // The mailbox names the session; the sender is implied by it.
+                let (peer, session) = self
+                    .sessions
+                    .iter_mut()
+                    .find(|(_, s)| s.watches(pairwise.mailbox))
+                    .expect("a session watching the mailbox");
+                let d = session.open_pairwise(&bytes).expect("open pairwise");
+                self.received.push((*peer, d.plaintext));
+                continue;
+            }
             let env = Envelope::decode_exact(&bytes).expect("envelope");
             let opened = open(&self.sealing, &self.mailbox, &env).expect("open");
             let plaintext = match self.sessions.get_mut(&opened.sender) {
@@ -317,19 +378,22 @@ fn main() -> ExitCode {
     .iter()
     .enumerate()
     {
-        let env = alice.send(&mut rng, &bob_bundle, text);
+        let env = alice.start(&mut rng, &bob_bundle, text);
         sizes.push(env.len());
         relay.post(&env);
         plaintexts.push((*text).to_string());
         let note = format!("Carol, message {i} from Alice");
-        relay.post(&alice.send(&mut rng, &carol_bundle, &note));
+        relay.post(&alice.start(&mut rng, &carol_bundle, &note));
         plaintexts.push(note);
         messages += 2;
     }
-    let mb = bob.mailbox;
-    bob.receive(relay.fetch(&mb, true));
-    let mc = carol.mailbox;
-    carol.receive(relay.fetch(&mc, false));
+    // Someone who knows Bob's public mailbox id (it is in his bundle) but not its read
+    // capability is refused, and the mail stays queued.
+    let guessed = ReadCapability::generate(&mut rng).to_bytes();
+    assert!(relay.fetch(&bob.mailbox, &guessed, false).is_empty());
+    assert_eq!(relay.refused, 1);
+    bob.poll(&mut relay, true);
+    carol.poll(&mut relay, false);
     println!(
         "Bob: received {} messages (delivered in reverse order), Carol: {}",
         bob.received.len(),
@@ -370,26 +434,39 @@ fn main() -> ExitCode {
         bob.sessions.len()
     );
 
-    // Replies in both directions, after the restart.
-    let alice_bundle = alice.bundle.clone();
+    // Replies in both directions, after the restart, through the routes the first
+    // messages gave: neither Bob nor Carol ever fetches Alice's bundle.
+    let alice_id = *alice.identity.public();
     for text in ["Friday works. See you there.", "Bring the photos!"] {
-        relay.post(&bob.send(&mut rng, &alice_bundle, text));
+        relay.post(&bob.reply(&mut rng, &alice_id, text));
         plaintexts.push(text.to_string());
         messages += 1;
     }
-    relay.post(&carol.send(&mut rng, &alice_bundle, "Got all three, thanks"));
+    relay.post(&carol.reply(&mut rng, &alice_id, "Got all three, thanks"));
     plaintexts.push("Got all three, thanks".to_string());
     messages += 1;
-    let ma = alice.mailbox;
-    alice.receive(relay.fetch(&ma, false));
+    alice.poll(&mut relay, false);
+    let bob_id = *bob.identity.public();
     for text in ["Great!", "Will do."] {
-        let env = alice.send(&mut rng, &bob_bundle, text);
+        let env = alice.reply(&mut rng, &bob_id, text);
         sizes.push(env.len());
         relay.post(&env);
         plaintexts.push(text.to_string());
         messages += 1;
     }
-    bob.receive(relay.fetch(&mb, false));
+    bob.poll(&mut relay, false);
+    // A longer exchange: the pairwise mailbox rotates at every change of direction.
+    for round in 0..6 {
+        let text = format!("ping {round}");
+        relay.post(&bob.reply(&mut rng, &alice_id, &text));
+        plaintexts.push(text);
+        alice.poll(&mut relay, false);
+        let text = format!("pong {round}");
+        relay.post(&alice.reply(&mut rng, &bob_id, &text));
+        plaintexts.push(text);
+        bob.poll(&mut relay, false);
+        messages += 2;
+    }
     let elapsed = t.elapsed();
     for (who, c) in [("Alice", &alice), ("Bob", &bob), ("Carol", &carol)] {
         for (sender, pt) in &c.received {
@@ -400,8 +477,8 @@ fn main() -> ExitCode {
             println!("  {who} <- {from}: {}", String::from_utf8_lossy(pt));
         }
     }
-    assert_eq!(alice.received.len(), 3);
-    assert_eq!(bob.received.len(), 5);
+    assert_eq!(alice.received.len(), 9);
+    assert_eq!(bob.received.len(), 11);
     println!(
         "{messages} messages in {:.1} ms end to end (handshakes, envelopes, decryption); envelope sizes {:?} B",
         elapsed.as_secs_f64() * 1e3,
@@ -432,6 +509,38 @@ fn main() -> ExitCode {
             hex(&bytes[2..10])
         );
     }
+    // Mailboxes: first messages to public mailboxes, everything after to pairwise ones,
+    // each pairwise id used in one rotation period only, none equal to a public one.
+    let public: BTreeSet<[u8; 32]> = [alice.mailbox, bob.mailbox, carol.mailbox].into();
+    let sealed = relay
+        .deposits
+        .iter()
+        .filter(|(k, _)| *k == "sealed")
+        .count();
+    let mut periods: Vec<[u8; 32]> = Vec::new();
+    for (kind, m) in &relay.deposits {
+        if *kind == "pairwise" && periods.last() != Some(m) {
+            periods.push(*m);
+        }
+    }
+    let pairwise: BTreeSet<[u8; 32]> = relay
+        .deposits
+        .iter()
+        .filter(|(k, _)| *k == "pairwise")
+        .map(|(_, m)| *m)
+        .collect();
+    println!(
+        "  envelopes: {sealed} sealed (HPKE) to public mailboxes, {} pairwise to {} distinct pairwise mailboxes; none is a public mailbox: {}; fetches refused: {}",
+        relay.deposits.len() - sealed,
+        pairwise.len(),
+        pairwise.is_disjoint(&public),
+        relay.refused
+    );
+    assert!(pairwise.is_disjoint(&public));
+    assert!(relay
+        .deposits
+        .iter()
+        .all(|(k, m)| (*k == "sealed") == public.contains(m)));
     let texts: Vec<&[u8]> = plaintexts.iter().map(|p| p.as_bytes()).collect();
     let numbers: Vec<&str> = [alice.number, bob.number, carol.number]
         .into_iter()

@@ -1,4 +1,8 @@
 //! Pairwise mailboxes (spec §8.10, §8.11), each test playing the relay or a peer.
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "test counters are below 256"
+)]
 
 use super::*;
 use crate::bundle::tests::party;
