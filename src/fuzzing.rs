@@ -31,12 +31,19 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("contact_normalize", contact_normalize),
     ("lookup_request_decode", lookup_request_decode),
     ("lookup_response_decode", lookup_response_decode),
+    ("pairwise_decode", pairwise_decode),
+    ("pairwise_open", pairwise_open),
 ];
 
 /// A fixed session state for [`session_decrypt`]: Bob's starting state in the second
 /// transcript of `test-vectors/ratchet.json`, written by the conformance `corpus` command,
 /// so the corpus (that transcript's messages) reaches the deep decryption paths.
 pub const FUZZ_SESSION_STATE: &[u8] = include_bytes!("../fuzz/fixtures/session.state");
+
+/// A fixed session state for [`pairwise_open`]: the responder of an established pair
+/// (written by the conformance `corpus` command with genuine pairwise envelopes to it as
+/// the seed corpus).
+pub const FUZZ_PAIRWISE_STATE: &[u8] = include_bytes!("../fuzz/fixtures/pairwise.state");
 
 /// A fixed identity record for `identity` (mailbox `[8; 32]`, sealing secret `[9; 32]`), for
 /// initiators in the fuzz targets and the corpus generator.
@@ -277,6 +284,55 @@ pub fn lookup_response_decode(data: &[u8]) {
         let prefixes: Vec<u32> = resp.buckets().iter().map(|b| b.prefix()).collect();
         for p in prefixes {
             let _ = resp.bucket(p);
+        }
+    }
+}
+
+/// The relay's parse of any envelope (spec §8.5, §8.11): the parsed length is the input
+/// length, the mailbox is bytes 2..34, and a pairwise envelope re-encodes to the input.
+pub fn pairwise_decode(data: &[u8]) {
+    use crate::envelope::{PairwiseEnvelope, RelayEnvelope};
+    let Ok(env) = RelayEnvelope::parse(data) else {
+        return;
+    };
+    if env.encoded_len() != data.len() || data.get(2..34) != Some(&env.mailbox()[..]) {
+        broken("a parsed envelope disagrees with its bytes");
+    }
+    if let RelayEnvelope::Pairwise(p) = env {
+        let mut again = PairwiseEnvelope::start_encoding(
+            p.mailbox,
+            p.encrypted_header,
+            p.body_nonce,
+            p.body.len(),
+        );
+        again.extend_from_slice(p.body);
+        if again != data {
+            broken("non-canonical pairwise envelope accepted");
+        }
+    }
+}
+
+/// Opening a pairwise envelope by a fixed session ([`FUZZ_PAIRWISE_STATE`]): never panics,
+/// a failure leaves the state unchanged byte for byte, and whatever opens opens once
+/// (the same bytes again are a `Duplicate`) with a plaintext within the limit.
+pub fn pairwise_open(data: &[u8]) {
+    let Ok(mut session) = Session::from_bytes(FUZZ_PAIRWISE_STATE) else {
+        broken("the pairwise fixture state does not decode");
+    };
+    let before = session.to_bytes();
+    match session.open_pairwise(data) {
+        Err(_) => {
+            if session.to_bytes() != before {
+                broken("a failed pairwise open changed the session");
+            }
+        }
+        Ok(d) => {
+            if d.plaintext.len() > crate::envelope::MAX_PAIRWISE_PLAINTEXT_LEN {
+                broken("a pairwise plaintext over the limit");
+            }
+            if session.open_pairwise(data) != Err(crate::Error::Duplicate) {
+                broken("a pairwise envelope opened twice");
+            }
         }
     }
 }

@@ -102,6 +102,13 @@ pub fn ratchet_chain_step(chain_key: &[u8; 32]) -> (Zeroizing<[u8; 32]>, Zeroizi
 
 pub use crate::envelope::SealTrace;
 
+/// The read capability of the pairwise mailbox keyed by a chain's header key (spec
+/// §8.10), for the conformance vectors.
+#[must_use]
+pub fn pairwise_capability(header_key: &[u8; 32]) -> crate::route::ReadCapability {
+    crate::route::ReadCapability::pairwise(header_key)
+}
+
 /// The key schedule of an HPKE base-mode setup (RFC 9180 §5.1), for the vectors.
 pub struct HpkeTrace {
     /// The KEM shared secret.

@@ -12,6 +12,7 @@ pub mod identities;
 pub mod party;
 pub mod primitives;
 pub mod ratchet;
+pub mod route;
 pub mod util;
 
 use serde_json::Value;
@@ -29,6 +30,7 @@ pub const FILES: &[(Generator, Verifier)] = &[
     (handshake::generate, handshake::verify),
     (ratchet::generate, ratchet::verify),
     (envelope::generate, envelope::verify),
+    (route::generate, route::verify),
     (contact::generate, contact::verify),
 ];
 
@@ -108,6 +110,7 @@ pub const CORPUS_FIELDS: &[(&str, &[&str])] = &[
     ("initial_decode", &["initialMessage"]),
     ("envelope_decode", &["envelope"]),
     ("envelope_open", &["envelope"]),
+    ("pairwise_decode", &["envelope"]),
     ("lookup_request_decode", &["lookupRequest"]),
     ("lookup_response_decode", &["lookupResponse"]),
 ];
@@ -138,5 +141,6 @@ pub fn write_corpus(dir: &Path) -> std::io::Result<usize> {
         }
     }
     n += ratchet::write_fuzz_seeds(dir)?;
+    n += route::write_fuzz_seeds(dir)?;
     Ok(n)
 }

@@ -37,15 +37,15 @@ fn chain_step_spec(ck: &[u8; 32], constant: u8) -> [u8; 32] {
 /// An RNG that records what it hands out (generation) or replays recorded bytes
 /// (verification), so that every encryption in a transcript is reproducible: spec §7.4
 /// fixes the order of the random draws.
-struct Tape {
-    inner: Option<ChaCha20Rng>,
-    bytes: Vec<u8>,
-    pos: usize,
-    overrun: bool,
+pub(crate) struct Tape {
+    pub(crate) inner: Option<ChaCha20Rng>,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) pos: usize,
+    pub(crate) overrun: bool,
 }
 
 impl Tape {
-    fn record(inner: ChaCha20Rng) -> Self {
+    pub(crate) fn record(inner: ChaCha20Rng) -> Self {
         Self {
             inner: Some(inner),
             bytes: Vec::new(),
@@ -53,7 +53,7 @@ impl Tape {
             overrun: false,
         }
     }
-    fn replay(bytes: Vec<u8>) -> Self {
+    pub(crate) fn replay(bytes: Vec<u8>) -> Self {
         Self {
             inner: None,
             bytes,
