@@ -84,7 +84,7 @@ impl Relay {
             .or_default()
             .push_back(bytes.to_vec());
     }
-    /// Serves a mailbox only to a reader presenting its read capability (spec §8.9).
+    /// Serves a mailbox only to a reader presenting its read capability (spec §8.13).
     fn fetch(&mut self, mailbox: &[u8; 32], capability: &[u8; 32], reverse: bool) -> Vec<Vec<u8>> {
         self.seen.push(("fetch capability", capability.to_vec()));
         if !verify_read_capability(mailbox, capability) {
@@ -191,7 +191,7 @@ impl Client {
     }
 
     /// Sends on an established session: a pairwise envelope to the mailbox the session
-    /// derives (spec §8.10, §8.11). No bundle, no directory: a responder replies through
+    /// derives (spec §8.14, §8.15). No bundle, no directory: a responder replies through
     /// the route its first received message gave it.
     fn reply(&mut self, rng: &mut ChaCha20Rng, peer: &IdentityPublicKey, text: &str) -> Vec<u8> {
         let session = self

@@ -288,7 +288,7 @@ pub fn lookup_response_decode(data: &[u8]) {
     }
 }
 
-/// The relay's parse of any envelope (spec §8.5, §8.11): the parsed length is the input
+/// The relay's parse of any envelope (spec §8.5, §8.15): the parsed length is the input
 /// length, the mailbox is bytes 2..34, and a pairwise envelope re-encodes to the input.
 pub fn pairwise_decode(data: &[u8]) {
     use crate::envelope::{PairwiseEnvelope, RelayEnvelope};

@@ -103,7 +103,7 @@ pub fn ratchet_chain_step(chain_key: &[u8; 32]) -> (Zeroizing<[u8; 32]>, Zeroizi
 pub use crate::envelope::SealTrace;
 
 /// The read capability of the pairwise mailbox keyed by a chain's header key (spec
-/// §8.10), for the conformance vectors.
+/// §8.14), for the conformance vectors.
 #[must_use]
 pub fn pairwise_capability(header_key: &[u8; 32]) -> crate::route::ReadCapability {
     crate::route::ReadCapability::pairwise(header_key)

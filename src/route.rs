@@ -1,4 +1,4 @@
-//! Mailboxes, routes and read capabilities (spec §8.9, §8.10).
+//! Mailboxes, routes and read capabilities (spec §8.13, §8.14).
 //!
 //! Every mailbox id is the hash of a secret 32-byte *read capability*:
 //!
@@ -20,7 +20,7 @@
 //!   current and the next mailbox of every session without any message saying so, and ids
 //!   rotate at every DH ratchet step. Messages to a pairwise mailbox are
 //!   [`PairwiseEnvelope`](crate::envelope::PairwiseEnvelope)s: no public-key sealing, the
-//!   ratchet's encrypted header and body padded inside the AEAD (§8.11).
+//!   ratchet's encrypted header and body padded inside the AEAD (§8.15).
 
 use crate::crypto::kdf::{hmac_sha256, sha256};
 use crate::crypto::{random_array, CryptoRng, RngCore};
@@ -29,11 +29,11 @@ use core::fmt;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-/// Prefix of the hash that turns a read capability into a mailbox id (spec §8.9).
+/// Prefix of the hash that turns a read capability into a mailbox id (spec §8.13).
 pub const MAILBOX_ID_LABEL: &[u8] = b"blindrelay v1 mailbox id";
 
 /// HMAC message that derives a pairwise mailbox's read capability from a chain's header
-/// key (spec §8.10).
+/// key (spec §8.14).
 pub const PAIRWISE_CAPABILITY_LABEL: &[u8] = b"blindrelay v1 pairwise mailbox";
 
 /// Length of a read capability.
@@ -44,7 +44,7 @@ fn mailbox_of(capability: &[u8; READ_CAPABILITY_LEN]) -> [u8; MAILBOX_LEN] {
     sha256(&[MAILBOX_ID_LABEL, capability])
 }
 
-/// The secret that opens one mailbox at a relay (spec §8.9): whoever holds it may fetch and
+/// The secret that opens one mailbox at a relay (spec §8.13): whoever holds it may fetch and
 /// acknowledge the mailbox's envelopes, and the mailbox id is its hash.
 ///
 /// A bearer token for the relay API, sent only over an authenticated, encrypted transport.
@@ -54,7 +54,7 @@ fn mailbox_of(capability: &[u8; READ_CAPABILITY_LEN]) -> [u8; MAILBOX_LEN] {
 pub struct ReadCapability([u8; READ_CAPABILITY_LEN]);
 
 impl ReadCapability {
-    /// A fresh capability for a public mailbox (spec §8.9): 32 random bytes.
+    /// A fresh capability for a public mailbox (spec §8.13): 32 random bytes.
     pub fn generate(rng: &mut (impl CryptoRng + RngCore)) -> Self {
         Self(random_array(rng))
     }
@@ -73,7 +73,7 @@ impl ReadCapability {
     }
 
     /// The read capability of the pairwise mailbox of the sending chain whose header key is
-    /// `header_key` (spec §8.10): `HMAC-SHA256(header_key, PAIRWISE_CAPABILITY_LABEL)`.
+    /// `header_key` (spec §8.14): `HMAC-SHA256(header_key, PAIRWISE_CAPABILITY_LABEL)`.
     #[must_use]
     pub(crate) fn pairwise(header_key: &[u8; 32]) -> Self {
         Self(*hmac_sha256(header_key, PAIRWISE_CAPABILITY_LABEL))
@@ -100,7 +100,7 @@ impl fmt::Debug for ReadCapability {
     }
 }
 
-/// The relay's check (spec §8.9): whether `capability` opens `mailbox`, compared in
+/// The relay's check (spec §8.13): whether `capability` opens `mailbox`, compared in
 /// constant time. A relay serves a fetch or an acknowledgement only when this holds.
 #[must_use]
 pub fn verify_read_capability(
@@ -110,7 +110,7 @@ pub fn verify_read_capability(
     mailbox_of(capability).ct_eq(mailbox).into()
 }
 
-/// The mailbox id of the pairwise mailbox keyed by `header_key` (spec §8.10).
+/// The mailbox id of the pairwise mailbox keyed by `header_key` (spec §8.14).
 pub(crate) fn pairwise_mailbox(header_key: &[u8; 32]) -> [u8; MAILBOX_LEN] {
     ReadCapability::pairwise(header_key).mailbox()
 }

@@ -165,6 +165,22 @@ fn known_limits() -> Vec<(&'static str, u64)> {
             "MAX_RECORD_LEN",
             blindrelay::contact::wire::MAX_RECORD_LEN as u64,
         ),
+        (
+            "MAX_WATCHED_MAILBOXES",
+            blindrelay::session::MAX_WATCHED_MAILBOXES as u64,
+        ),
+        (
+            "MAX_PAIRWISE_PLAINTEXT_LEN",
+            blindrelay::envelope::MAX_PAIRWISE_PLAINTEXT_LEN as u64,
+        ),
+        (
+            "MAX_PAIRWISE_BODY_LEN",
+            blindrelay::envelope::MAX_PAIRWISE_BODY_LEN as u64,
+        ),
+        (
+            "PAIRWISE_OVERHEAD",
+            blindrelay::envelope::PAIRWISE_OVERHEAD as u64,
+        ),
     ]
 }
 

@@ -1,4 +1,4 @@
-//! `route.json`: mailboxes, read capabilities and pairwise envelopes (spec §8.9–§8.11).
+//! `route.json`: mailboxes, read capabilities and pairwise envelopes (spec §8.13–§8.15).
 //!
 //! - `mailbox-id`: a read capability and its mailbox id, computed here with `sha2` from
 //!   the spec's formula and checked against blindrelay.
@@ -155,7 +155,7 @@ pub fn generate() -> (String, Value) {
     let mut f = FileBuilder::new(
         "route.json",
         "Mailboxes and read capabilities (mailbox id = SHA-256(label || capability)), pairwise mailboxes derived from header keys, a transcript of pairwise envelopes across many rotations, and negative cases for the relay's parse and the recipient's open.",
-        &["§8.9", "§8.10", "§8.11", "§11.1"],
+        &["§8.13", "§8.14", "§8.15", "§11.1"],
     );
     f.note(
         "WrongMailbox",
@@ -332,7 +332,7 @@ pub fn generate() -> (String, Value) {
         bob.open_pairwise(&fresh).map(|d| d.plaintext),
         Ok(b"never delivered in the transcript".to_vec())
     );
-    // Authenticated bad padding, from a fresh pair (spec §8.11: checked before commit).
+    // Authenticated bad padding, from a fresh pair (spec §8.15: checked before commit).
     let (bad_state, bad_env) = bad_padding_case(&mut r);
     f.invalid(
         "pairwise-open",
@@ -530,7 +530,7 @@ fn verify_transcript(case: &Value) -> Result<(), String> {
     Ok(())
 }
 
-/// Seeds for the pairwise fuzz targets (spec §8.11): the fixture state of `pairwise_open`
+/// Seeds for the pairwise fuzz targets (spec §8.15): the fixture state of `pairwise_open`
 /// (`fuzz/fixtures/pairwise.state`, a responder of an established pair) and genuine
 /// pairwise envelopes to it, on its current chain and on the peer's next one.
 pub fn write_fuzz_seeds(corpus: &std::path::Path) -> std::io::Result<usize> {

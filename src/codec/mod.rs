@@ -40,7 +40,7 @@ impl MessageType {
     pub const SEALED_SESSION_STATE: Self = Self(0x06);
     /// The sealed-sender content inside an envelope (spec §8).
     pub const SEALED_SENDER_CONTENT: Self = Self(0x07);
-    /// A pairwise envelope: a ratchet message to a pairwise mailbox (spec §8.11).
+    /// A pairwise envelope: a ratchet message to a pairwise mailbox (spec §8.15).
     pub const PAIRWISE_ENVELOPE: Self = Self(0x08);
     /// Signed contact-discovery parameters published by a relay (spec §9).
     pub const DISCOVERY_PARAMETERS: Self = Self(0x10);

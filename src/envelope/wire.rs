@@ -229,12 +229,12 @@ pub const MAX_PAIRWISE_PLAINTEXT_LEN: usize = MAX_PLAINTEXT_LEN - 1;
 pub const MAX_PAIRWISE_BODY_LEN: usize = MAX_PLAINTEXT_LEN + TAG_LEN;
 
 /// Whether `len` is a pairwise body length a conforming sender produces: a padded length
-/// of at most [`MAX_PLAINTEXT_LEN`], plus the tag (spec §8.11).
+/// of at most [`MAX_PLAINTEXT_LEN`], plus the tag (spec §8.15).
 const fn is_pairwise_body_len(len: usize) -> bool {
     len >= TAG_LEN && len - TAG_LEN <= MAX_PLAINTEXT_LEN && is_padded_len(len - TAG_LEN)
 }
 
-/// A pairwise envelope (spec §8.11), borrowed from its encoding: a ratchet message of an
+/// A pairwise envelope (spec §8.15), borrowed from its encoding: a ratchet message of an
 /// established session, sent to the recipient's current pairwise mailbox, with no
 /// public-key sealing. The relay reads the mailbox and a padded length class; the header is
 /// encrypted under the chain's header key and the body (the padded plaintext) under the
@@ -261,7 +261,7 @@ pub struct PairwiseEnvelope<'a> {
 }
 
 impl<'a> PairwiseEnvelope<'a> {
-    /// Parses a whole pairwise envelope without copying (spec §8.11): version, type,
+    /// Parses a whole pairwise envelope without copying (spec §8.15): version, type,
     /// mailbox, encrypted header, body nonce, body length (over
     /// [`MAX_PAIRWISE_BODY_LEN`]: [`Error::LengthOverMax`], before the input length; not a
     /// padded length plus 16: [`Error::InvalidEncoding`]), no trailing bytes.
@@ -333,7 +333,7 @@ impl<'a> PairwiseEnvelope<'a> {
     }
 }
 
-/// Any envelope a relay accepts for deposit (spec §8.5, §8.11), parsed without a key.
+/// Any envelope a relay accepts for deposit (spec §8.5, §8.15), parsed without a key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RelayEnvelope<'a> {
     /// An HPKE-sealed envelope to a public mailbox (type `0x04`).

@@ -76,7 +76,7 @@ pub struct Position {
     pub number: u32,
 }
 
-/// How an encrypted message is framed (spec §7.5, §8.11).
+/// How an encrypted message is framed (spec §7.5, §8.15).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Frame {
     /// A ratchet message (type `0x03`), plaintext unpadded.
@@ -233,9 +233,9 @@ impl RatchetState {
         self.encrypt_framed(rng, ad, plaintext, Frame::Ratchet)
     }
 
-    /// Encrypts one message as a pairwise envelope (spec §8.11): the plaintext is padded
+    /// Encrypts one message as a pairwise envelope (spec §8.15): the plaintext is padded
     /// (§8.4) before the body is encrypted, and the envelope is addressed to the pairwise
-    /// mailbox of the sending chain's header key (§8.10). Otherwise as [`Self::encrypt`].
+    /// mailbox of the sending chain's header key (§8.14). Otherwise as [`Self::encrypt`].
     pub(crate) fn encrypt_pairwise(
         &mut self,
         rng: &mut (impl CryptoRng + RngCore),
@@ -365,7 +365,7 @@ impl RatchetState {
         self.decrypt_with(ad, message, None)
     }
 
-    /// Decrypts the ratchet message of a pairwise envelope (spec §8.11): only under
+    /// Decrypts the ratchet message of a pairwise envelope (spec §8.15): only under
     /// `header_key` (the chain whose pairwise mailbox the envelope was addressed to, so an
     /// envelope moved to another mailbox of the same session fails), and the body must
     /// unpad strictly (§8.4) before anything is committed.
@@ -378,7 +378,7 @@ impl RatchetState {
         self.decrypt_with(ad, message, Some(header_key))
     }
 
-    /// The header keys of the chains a pairwise envelope can arrive on (spec §8.10): the
+    /// The header keys of the chains a pairwise envelope can arrive on (spec §8.14): the
     /// current receiving chain, the next one, and the earlier chains still remembered.
     pub(crate) fn receiving_header_keys(&self) -> impl Iterator<Item = &[u8; 32]> {
         let current = self.receiving_header_key.as_ref();
@@ -395,7 +395,7 @@ impl RatchetState {
     }
 
     /// The header key of the chain the next [`Self::encrypt`] sends on, if the session can
-    /// send (spec §8.10: the sender's pairwise mailbox).
+    /// send (spec §8.14: the sender's pairwise mailbox).
     pub(crate) fn next_sending_header_key(&self) -> Option<&[u8; 32]> {
         if self.send_step_pending {
             Some(&self.next_sending_header_key)

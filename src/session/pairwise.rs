@@ -1,4 +1,4 @@
-//! A session's pairwise mailboxes (spec §8.10, §8.11): after the first message, each
+//! A session's pairwise mailboxes (spec §8.14, §8.15): after the first message, each
 //! direction of a session travels in [`PairwiseEnvelope`]s addressed to mailboxes derived
 //! from the sending chain's header key, so they rotate at every DH ratchet step, need no
 //! public-key sealing, and name the session to the recipient without naming the sender.
@@ -11,13 +11,13 @@ use crate::Error;
 use alloc::vec::Vec;
 use subtle::ConstantTimeEq;
 
-/// The most mailboxes a session watches at once (spec §8.10): the current and the next
+/// The most mailboxes a session watches at once (spec §8.14): the current and the next
 /// receiving chain, and the earlier chains still remembered
 /// ([`MAX_RECEIVING_CHAINS`](crate::ratchet::MAX_RECEIVING_CHAINS)).
 pub const MAX_WATCHED_MAILBOXES: usize = 2 + crate::ratchet::MAX_RECEIVING_CHAINS;
 
 impl Session {
-    /// Encrypts `plaintext` as a pairwise envelope (spec §8.11), addressed to the pairwise
+    /// Encrypts `plaintext` as a pairwise envelope (spec §8.15), addressed to the pairwise
     /// mailbox of the chain it is sent on: pad (§8.4), then the ratchet encrypts the padded
     /// plaintext (§7.4). The relay sees the mailbox and `P(n) + 158` bytes.
     ///
@@ -41,7 +41,7 @@ impl Session {
             .encrypt_pairwise(rng, &self.associated_data, plaintext)
     }
 
-    /// Decrypts a pairwise envelope from the peer (spec §8.11): the envelope's mailbox must
+    /// Decrypts a pairwise envelope from the peer (spec §8.15): the envelope's mailbox must
     /// be one this session watches ([`Session::receiving_capabilities`]), and the message
     /// must authenticate under that mailbox's chain; the padding is checked before the
     /// state changes. Every message decrypts at most once; on any error the session is
@@ -74,7 +74,7 @@ impl Session {
         })
     }
 
-    /// The mailbox the next [`Session::seal_pairwise`] addresses (spec §8.10), or `None`
+    /// The mailbox the next [`Session::seal_pairwise`] addresses (spec §8.14), or `None`
     /// while the session is pending (its messages go to the peer's public mailbox).
     #[must_use]
     pub fn sending_mailbox(&self) -> Option<[u8; MAILBOX_LEN]> {
@@ -84,7 +84,7 @@ impl Session {
         self.ratchet.next_sending_header_key().map(pairwise_mailbox)
     }
 
-    /// The read capabilities of the mailboxes this session watches (spec §8.10), at most
+    /// The read capabilities of the mailboxes this session watches (spec §8.14), at most
     /// [`MAX_WATCHED_MAILBOXES`]: the current receiving chain's, the next chain's (where
     /// the peer's next change of direction will send), then those of earlier chains still
     /// remembered, so that late and duplicate envelopes across a rotation still arrive.

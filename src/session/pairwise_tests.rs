@@ -1,4 +1,4 @@
-//! Pairwise mailboxes (spec §8.10, §8.11), each test playing the relay or a peer.
+//! Pairwise mailboxes (spec §8.14, §8.15), each test playing the relay or a peer.
 #![allow(
     clippy::cast_possible_truncation,
     reason = "test counters are below 256"
