@@ -7,7 +7,11 @@
 //! The `envelope/session/*` groups put the envelope next to the ratchet alone: a session
 //! encrypt versus a session encrypt followed by sealing its output, and the reverse.
 //!
-//! Run: `cargo bench --bench envelope --features hazmat`.
+//! The `relay_path/*` groups (issue 16) time the whole per-message path after the first
+//! message: a pairwise envelope against the session alone and against the HPKE path.
+//!
+//! Run: `cargo bench --bench envelope --features hazmat` (or `-- relay_path` for the
+//! pairwise comparison alone).
 
 #![allow(
     missing_docs,
@@ -169,5 +173,73 @@ fn with_session(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, envelope, with_session, sizes);
+/// The whole per-message relay path after the first message (issue 16): a pairwise
+/// envelope (`seal_pairwise`, then `open_pairwise` at the recipient) next to the session
+/// alone (`encrypt`, then `decrypt`) and next to the HPKE path every message took before
+/// pairwise mailboxes (encrypt, seal, open, decrypt). Each iteration restores both sides
+/// from saved states at the same chain position (restoring is not timed), so every
+/// iteration sends and receives the same message of a chain. 65535 B is the largest
+/// pairwise plaintext (spec §8.15).
+fn relay_path(c: &mut Criterion) {
+    let mut rng = common::rng(4);
+    let recipient = SealingKeySecret::generate(&mut rng);
+    let pk = recipient.public_key();
+    let mailbox = [9u8; 32];
+    for size in [1024usize, 65535] {
+        let mut group = c.benchmark_group(format!("relay_path/{size}B"));
+        group.throughput(Throughput::Bytes(size as u64));
+        let pt = vec![0x42u8; size];
+        let (mut alice, mut bob) = common::session_pair(&mut rng);
+        // Consume the chain's first message (its DH step) so every timed message is a
+        // same-direction one, as in the ratchet benchmarks.
+        let first = alice.seal_pairwise(&mut rng, &pt).unwrap();
+        bob.open_pairwise(&first).unwrap();
+        let (a_saved, b_saved) = (alice.to_bytes(), bob.to_bytes());
+        let sender = *alice.local_identity();
+        let restore = || {
+            (
+                Session::from_bytes(&a_saved).unwrap(),
+                Session::from_bytes(&b_saved).unwrap(),
+            )
+        };
+        group.bench_function("session alone: encrypt + decrypt", |b| {
+            b.iter_batched_ref(
+                restore,
+                |(a, s)| {
+                    let m = a.encrypt(&mut rng, black_box(&pt)).unwrap();
+                    s.decrypt(&m).unwrap()
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function("pairwise: seal_pairwise + open_pairwise", |b| {
+            b.iter_batched_ref(
+                restore,
+                |(a, s)| {
+                    let e = a.seal_pairwise(&mut rng, black_box(&pt)).unwrap();
+                    s.open_pairwise(&e).unwrap()
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function("HPKE: encrypt + seal + open + decrypt", |b| {
+            b.iter_batched_ref(
+                restore,
+                |(a, s)| {
+                    let m = a.encrypt(&mut rng, black_box(&pt)).unwrap();
+                    let e = seal(&mut rng, &mailbox, &pk, &sender, &m)
+                        .unwrap()
+                        .to_bytes();
+                    let e = Envelope::decode_exact(&e).unwrap();
+                    let opened = open(&recipient, &mailbox, &e).unwrap();
+                    s.decrypt(&opened.inner).unwrap()
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, envelope, with_session, sizes, relay_path);
 criterion_main!(benches);
