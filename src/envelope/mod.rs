@@ -1,8 +1,11 @@
 //! The relay envelope: sealed sender, length padding and mailboxes (spec §8), and what a
 //! relay sees (spec §11).
 //!
-//! A client hands a relay only [`Envelope`]s. An envelope names the recipient's mailbox (an
-//! opaque 32-byte id the recipient chose at random and published in its bundle) and
+//! A client hands a relay only envelopes: for a first message an [`Envelope`] to the
+//! recipient's public mailbox, for every later message a [`PairwiseEnvelope`] built by
+//! [`Session::seal_pairwise`](crate::Session::seal_pairwise) (spec §8.13–§8.15; see
+//! [`crate::route`]). An [`Envelope`] names the recipient's public mailbox (an opaque
+//! 32-byte id, the hash of a read capability, published in its bundle) and
 //! carries an HPKE (RFC 9180, base mode, DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 /
 //! ChaCha20-Poly1305) ciphertext sealed to the recipient's sealing key. Inside is the
 //! [`SealedSenderContent`]: the sender's public identity and the encoded initial or
@@ -24,6 +27,8 @@
 //! | envelope | `enc` (32) | nothing: a fresh X25519 key per envelope, from fresh randomness |
 //! | envelope | ciphertext length, total length (`P(n) + 86`) | the padded-length class of the content ([`padded_len`]): 0 bits up to 255 bytes, at most 4 bits within each power-of-two range up to 64 KiB, at most log2(131) ≈ 7.03 bits in total |
 //! | envelope | ciphertext | nothing |
+//! | pairwise envelope ([`PairwiseEnvelope`], type `0x08`) | mailbox (32) | the envelopes of one sending chain of one session (one run of messages in one direction); nothing links the id to the conversation's other ids, to a public mailbox or to an identity (spec §8.14, §11.1a) |
+//! | pairwise envelope | encrypted header, nonce, body; length `P(n) + 158` | the padded-length class, nothing else |
 //! | bundle upload | identity keys, mailbox, sealing key, prekeys with ids and signatures | the owner's identity and its mailbox ↔ identity link; prekey rotation times; one-time prekey consumption, so roughly how many new sessions the owner accepts |
 //! | bundle fetch | which bundle, when, by whom (transport) | that someone intends to start a session with that owner |
 //! | contact lookup | bucket prefixes only, padded to a size class (spec §9) | a bucket per contact (k-anonymity); the size class of the request |
