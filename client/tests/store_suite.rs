@@ -60,6 +60,7 @@ fn suite<S: Store>(mut store: S) {
                 sealing_created_at: 0,
                 previous_sealing: Some((Zeroizing::new([5; 32]), 77)),
                 mailbox: [3; 32],
+                public_capability: Some(Zeroizing::new([6; 32])),
                 storage_key: Zeroizing::new([4; 32]),
             };
             tx.put_local(&rec)?;
@@ -231,7 +232,10 @@ fn sqlite_refuses_a_newer_schema_and_reopens_its_own() {
         conn.query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap(),
     );
-    assert_eq!((mode.as_str(), version), ("wal", 1));
+    assert_eq!(
+        (mode.as_str(), version),
+        ("wal", blindrelay_client::store::SCHEMA_VERSION)
+    );
     conn.execute_batch("PRAGMA user_version = 99").unwrap();
     drop(conn);
     assert!(matches!(SqliteStore::open(&db.0), Err(Error::Storage(_))));
@@ -249,6 +253,7 @@ fn memory_store_undoes_every_write_on_error_and_on_panic() {
             sealing_created_at: 0,
             previous_sealing: None,
             mailbox: [8; 32],
+            public_capability: None,
             storage_key: Zeroizing::new([8; 32]),
         })?;
         tx.allocate_prekey_id()?;
@@ -304,6 +309,7 @@ fn suite_state(store: &mut MemoryStore) {
                 sealing_created_at: 0,
                 previous_sealing: None,
                 mailbox: [3; 32],
+                public_capability: None,
                 storage_key: Zeroizing::new([4; 32]),
             })?;
             tx.allocate_prekey_id()?;
