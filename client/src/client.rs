@@ -2,14 +2,20 @@
 //! prekey management, and recovery from rolled-back or desynchronised sessions.
 
 use crate::core;
-use crate::store::{LocalRecord, PeerRecord, Route, SignedPrekeyRecord, Store, StoreTx};
+use crate::store::{
+    LocalRecord, PeerRecord, Route, SignedPrekeyRecord, Store, StoreTx, MAX_INDEXED_MAILBOXES,
+};
 use crate::Error;
 use blindrelay::codec::{Decode, Encode, MessageType};
-use blindrelay::envelope::{open, seal, Envelope, Opened, SEALING_KEY_GRACE, SEALING_KEY_MAX_AGE};
+use blindrelay::envelope::{
+    open, seal, Envelope, Opened, PairwiseEnvelope, RelayEnvelope, MAX_PAIRWISE_PLAINTEXT_LEN,
+    SEALING_KEY_GRACE, SEALING_KEY_MAX_AGE,
+};
 use blindrelay::keys::{
     KemPrekeySecret, OneTimeKemPrekeySecret, OneTimePrekeySecret, SealingKeySecret,
     SignedPrekeySecret,
 };
+use blindrelay::route::ReadCapability;
 use blindrelay::wire::{KemPrekeyPublic, PrekeyKind, X25519PrekeyPublic, IDENTITY_RECORD_LEN};
 use blindrelay::{
     BundleKeys, IdentityKeyPair, IdentityPublicKey, IdentityRecord, MemoryPrekeyStore, Position,
@@ -34,13 +40,23 @@ pub const FRAME_RESET: u8 = 0x01;
 /// that peers learn the new sealing key from the messages they receive (spec §8.12).
 pub const FRAME_MESSAGE_WITH_RECORD: u8 = 0x02;
 
-/// The longest application message [`Client::send`] takes: the core's limit less this
-/// layer's frame byte and the identity record a message may carry (spec §8.12), so that
-/// whether a message fits never depends on the state of a key rotation.
-pub const MAX_MESSAGE_LEN: usize = blindrelay::limits::MAX_PLAINTEXT_LEN - 1 - IDENTITY_RECORD_LEN;
+/// The longest application message [`Client::send`] takes: the pairwise envelope's limit
+/// (`MAX_PAIRWISE_PLAINTEXT_LEN`, 65535, one less than the core's plaintext limit, since
+/// the padded plaintext must fit it) less this layer's frame byte and the identity record
+/// a message may carry (spec §8.12), so that whether a message fits never depends on the
+/// kind of envelope or the state of a key rotation.
+pub const MAX_MESSAGE_LEN: usize = MAX_PAIRWISE_PLAINTEXT_LEN - 1 - IDENTITY_RECORD_LEN;
 
-/// Domain label of the delivered-message digest.
+/// Domain label of the delivered-message digest of a sealed envelope: over the sender's
+/// identity and the inner message.
 const DELIVERED_LABEL: &[u8] = b"blindrelay-client v1 delivered";
+
+/// Domain label of the delivered-message digest of a pairwise envelope: over the sender's
+/// identity (from the mailbox index) and the envelope's bytes after its mailbox id.
+const DELIVERED_PAIRWISE_LABEL: &[u8] = b"blindrelay-client v1 delivered pairwise";
+
+/// Offset of the bytes after the mailbox id in a pairwise envelope (version, type, mailbox).
+const PAIRWISE_AFTER_MAILBOX: usize = 2 + 32;
 
 /// Where the client gets a peer's current prekey bundle (from the relay, typically), by
 /// the application's address of the peer.
@@ -170,6 +186,7 @@ pub struct Client<S: Store> {
     sealing: SealingKeySecret,
     previous_sealing: Option<SealingKeySecret>,
     mailbox: [u8; 32],
+    public_capability: Option<ReadCapability>,
     record: IdentityRecord,
     storage_key: StorageKey,
 }
@@ -249,8 +266,57 @@ impl Ctx<'_> {
             rows.push(core::seal_session(rng, self.storage_key, s, slot, epoch)?);
         }
         tx.put_sessions(&peer.identity, &rows)?;
+        // The mailbox index: what the kept sessions watch, then the peer's mailboxes
+        // watched before that no kept session watches any more, newest first, up to the
+        // bound. Those still name the peer when it writes from a state this client no
+        // longer has (its session rolled back, or ours dropped as stale or forgotten):
+        // nothing decrypts, and the failure path resets, as for a sealed envelope.
+        let mut index = watched_by(sessions);
+        let mut seen: std::collections::BTreeSet<[u8; 32]> =
+            index.iter().map(ReadCapability::mailbox).collect();
+        for old in tx.peer_mailboxes(&peer.identity)? {
+            if index.len() >= MAX_INDEXED_MAILBOXES {
+                break;
+            }
+            if seen.insert(old.mailbox()) {
+                index.push(old);
+            }
+        }
+        index.truncate(MAX_INDEXED_MAILBOXES);
+        tx.put_mailboxes(&peer.identity, &index)?;
         peer.high_water = epoch;
         tx.put_peer(peer)
+    }
+}
+
+/// Every pairwise mailbox capability the sessions watch, deduplicated by mailbox id (at
+/// most sessions × `MAX_WATCHED_MAILBOXES`).
+fn watched_by(sessions: &[Session]) -> Vec<ReadCapability> {
+    let mut seen = std::collections::BTreeSet::new();
+    sessions
+        .iter()
+        .flat_map(Session::receiving_capabilities)
+        .filter(|c| seen.insert(c.mailbox()))
+        .collect()
+}
+
+/// Whom [`Client::send`] and [`Client::send_to`] address.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    Address(&'a str),
+    Identity(&'a IdentityPublicKey),
+}
+
+/// A peer record for an identity seen for the first time.
+fn new_peer(identity: IdentityPublicKey) -> PeerRecord {
+    PeerRecord {
+        identity,
+        address: None,
+        route: None,
+        high_water: 0,
+        reset_pending: false,
+        reset_signed_prekey: None,
+        acked_sealing_key: None,
     }
 }
 
@@ -293,17 +359,20 @@ impl<S: Store> Client<S> {
         mut store: S,
         now: u64,
     ) -> Result<Self, Error> {
+        // The public mailbox is the hash of a secret read capability (spec §8.9): the
+        // capability proves read access to the relay, the id is published.
+        let capability = ReadCapability::generate(rng);
         let mut record = LocalRecord {
             identity_seed: Zeroizing::new([0u8; 32]),
             sealing_secret: Zeroizing::new([0u8; 32]),
             sealing_created_at: now,
             previous_sealing: None,
-            mailbox: [0u8; 32],
+            mailbox: capability.mailbox(),
+            public_capability: Some(Zeroizing::new(capability.to_bytes())),
             storage_key: Zeroizing::new([0u8; 32]),
         };
         rng.fill_bytes(record.identity_seed.as_mut());
         rng.fill_bytes(record.sealing_secret.as_mut());
-        rng.fill_bytes(&mut record.mailbox);
         rng.fill_bytes(record.storage_key.as_mut());
         store.transaction(|tx| {
             if tx.local()?.is_some() {
@@ -324,7 +393,29 @@ impl<S: Store> Client<S> {
         let record = store
             .transaction(|tx| tx.local())?
             .ok_or(Error::NoIdentity)?;
-        Ok(Self::from_record(store, &record))
+        let mut client = Self::from_record(store, &record);
+        client.reindex_mailboxes_if_empty()?;
+        Ok(client)
+    }
+
+    /// Rebuilds the mailbox index from the stored sessions when it is empty although
+    /// sessions exist (a SQLite file migrated from schema 1). Every session watches at
+    /// least one mailbox, so an empty index with sessions is never the result of a save.
+    fn reindex_mailboxes_if_empty(&mut self) -> Result<(), Error> {
+        let (store, ctx, ..) = self.split();
+        store.transaction(|tx| {
+            if !tx.mailbox_capabilities()?.is_empty() {
+                return Ok(());
+            }
+            for peer in tx.peers()? {
+                if peer.high_water == 0 {
+                    continue;
+                }
+                let loaded = ctx.load(tx, &peer)?;
+                tx.put_mailboxes(&peer.identity, &watched_by(&loaded.sessions))?;
+            }
+            Ok(())
+        })
     }
 
     fn from_record(store: S, r: &LocalRecord) -> Self {
@@ -340,6 +431,10 @@ impl<S: Store> Client<S> {
                 .as_ref()
                 .map(|(s, _)| SealingKeySecret::from_bytes(**s)),
             mailbox: r.mailbox,
+            public_capability: r
+                .public_capability
+                .as_ref()
+                .map(|c| ReadCapability::from_bytes(**c)),
             record,
             storage_key: StorageKey::from_bytes(*r.storage_key),
         }
@@ -351,10 +446,52 @@ impl<S: Store> Client<S> {
         self.identity.public()
     }
 
-    /// This party's mailbox id.
+    /// This party's public mailbox id (published in its bundle and identity record): the
+    /// mailbox of [`Client::public_capability`]. Only first messages of a conversation
+    /// arrive there; see [`Client::watched_mailboxes`] for all mailboxes to fetch.
     #[must_use]
     pub fn mailbox(&self) -> &[u8; 32] {
         &self.mailbox
+    }
+
+    /// The read capability of the public mailbox (spec §8.9), to present to the relay when
+    /// fetching or acknowledging it; its [`mailbox`](ReadCapability::mailbox) is
+    /// [`Client::mailbox`]. Keep it secret (it is a bearer token for the relay). `None`
+    /// only for a party created before capabilities existed (a SQLite file migrated from
+    /// schema 1), whose published mailbox is a random id with no capability.
+    #[must_use]
+    pub fn public_capability(&self) -> Option<ReadCapability> {
+        self.public_capability
+            .as_ref()
+            .map(|c| ReadCapability::from_bytes(c.to_bytes()))
+    }
+
+    /// Every mailbox to fetch from the relay, as read capabilities (each one's
+    /// [`mailbox`](ReadCapability::mailbox) is the id): the public capability first, then
+    /// every pairwise mailbox watched by every kept session of every peer (the current and
+    /// next receiving chains and the earlier chains still remembered, spec §8.10), without
+    /// duplicates, read from the store's mailbox index.
+    ///
+    /// The set changes whenever a session is saved: after every delivered message (a
+    /// message on a new chain rotates the mailboxes), every send that starts a session,
+    /// every reset. Call it again after each step that returned an envelope or an outcome
+    /// other than an error, and fetch what it names; envelopes left in a mailbox that
+    /// drops out of the set are no longer decryptable by any kept session.
+    ///
+    /// # Errors
+    /// [`Error::Storage`].
+    pub fn watched_mailboxes(&mut self) -> Result<Vec<ReadCapability>, Error> {
+        let pairwise = self.store.transaction(|tx| tx.mailbox_capabilities())?;
+        let public = self.public_capability();
+        let public_id = public.as_ref().map(ReadCapability::mailbox);
+        let mut out = Vec::with_capacity(1 + pairwise.len());
+        out.extend(public);
+        out.extend(
+            pairwise
+                .into_iter()
+                .filter(|c| Some(c.mailbox()) != public_id),
+        );
+        Ok(out)
     }
 
     /// The store.
@@ -388,6 +525,7 @@ impl<S: Store> Client<S> {
             sealing,
             previous_sealing: _,
             mailbox,
+            public_capability: _,
             record,
             storage_key,
         } = self;
@@ -409,9 +547,19 @@ impl<S: Store> Client<S> {
     /// the relay. The new session state is committed before this returns (so a crash can
     /// never send twice under one state), and the envelope exists only if the commit did.
     ///
+    /// Routing (spec §8.7, §8.11): while the active session is pending (the first flight
+    /// of a session this client started, including a reset, until a reply decrypts), the
+    /// envelope is an initial message sealed with HPKE to the peer's public mailbox (type
+    /// `0x04`); afterwards it is a pairwise envelope (type `0x08`) from
+    /// [`Session::seal_pairwise`], addressed to the session's current pairwise mailbox,
+    /// which needs no route and no bundle.
+    ///
     /// Without a usable session (none yet, or the stored ones are stale), starts one from
     /// the peer's bundle. The first bundle seen for an address is trusted (trust on first
     /// use); a later bundle with another identity fails with [`Error::IdentityChanged`].
+    /// An address not bound yet is looked up in `source` even if a session with its
+    /// identity exists (to bind it); to answer a peer known only by its identity (one that
+    /// started a session with us) without a bundle, use [`Client::send_to`].
     ///
     /// # Errors
     /// [`Error::Protocol`]`(MessageTooLarge)` above [`MAX_MESSAGE_LEN`];
@@ -424,41 +572,67 @@ impl<S: Store> Client<S> {
         address: &str,
         plaintext: &[u8],
     ) -> Result<Vec<u8>, Error> {
+        self.send_with(rng, source, Target::Address(address), plaintext)
+    }
+
+    /// As [`Client::send`], to a peer named by its identity (for example the
+    /// [`Received::sender`] of a message, to reply): no address is needed while a usable
+    /// session with the peer exists, so a responder answers an initiator without ever
+    /// fetching its bundle (the reply goes to the pairwise mailbox the initiator already
+    /// watches). Without a usable session, a new one starts from the bundle at the
+    /// peer's bound address.
+    ///
+    /// # Errors
+    /// [`Error::UnknownPeer`] if this client has no record of the peer, or must start a
+    /// session and has no address for it; otherwise as [`Client::send`].
+    pub fn send_to(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        source: &mut impl BundleSource,
+        peer: &IdentityPublicKey,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        self.send_with(rng, source, Target::Identity(peer), plaintext)
+    }
+
+    fn send_with(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        source: &mut impl BundleSource,
+        target: Target<'_>,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, Error> {
         if plaintext.len() > MAX_MESSAGE_LEN {
             return Err(blindrelay::Error::MessageTooLarge.into());
         }
         let (store, ctx, identity, _, _) = self.split();
         store.transaction(|tx| {
             let mut fetched: Option<VerifiedBundle> = None;
-            let mut peer = match tx.peer_by_address(address)? {
-                Some(p) => p,
-                None => {
-                    let verified = fetch(source, address)?.verify()?;
-                    let mut p = tx.peer(verified.identity())?.unwrap_or(PeerRecord {
-                        identity: *verified.identity(),
-                        address: None,
-                        route: None,
-                        high_water: 0,
-                        reset_pending: false,
-                        reset_signed_prekey: None,
-                        acked_sealing_key: None,
-                    });
-                    p.address = Some(address.to_string());
-                    p.route = Some(route_of(verified.bundle()));
-                    fetched = Some(verified);
-                    p
-                }
+            let mut peer = match target {
+                Target::Identity(id) => tx.peer(id)?.ok_or(Error::UnknownPeer)?,
+                Target::Address(address) => match tx.peer_by_address(address)? {
+                    Some(p) => p,
+                    None => {
+                        let verified = fetch(source, address)?.verify()?;
+                        let mut p = tx
+                            .peer(verified.identity())?
+                            .unwrap_or_else(|| new_peer(*verified.identity()));
+                        p.address = Some(address.to_string());
+                        p.route = Some(route_of(verified.bundle()));
+                        fetched = Some(verified);
+                        p
+                    }
+                },
             };
             let mut sessions = ctx.load(tx, &peer)?.sessions;
             if sessions.is_empty() {
+                let address = peer.address.clone().ok_or(Error::UnknownPeer)?;
                 let verified = match fetched {
                     Some(v) => v,
                     None => {
-                        let bundle = fetch(source, address)?;
+                        let bundle = fetch(source, &address)?;
                         if bundle.identity != peer.identity {
-                            return Err(Error::IdentityChanged {
-                                address: address.to_string(),
-                            });
+                            return Err(Error::IdentityChanged { address });
                         }
                         bundle.verify()?
                     }
@@ -469,27 +643,33 @@ impl<S: Store> Client<S> {
                 // current sealing key from it.
                 peer.acked_sealing_key = Some(ctx.sealing_public);
             }
-            let route = peer.route.ok_or(Error::NoBundle {
-                address: address.to_string(),
-            })?;
             let active = sessions
                 .first_mut()
                 .ok_or(Error::ApiMisuse("no active session"))?;
-            let inner = if peer.acked_sealing_key != Some(ctx.sealing_public) {
+            let content = if peer.acked_sealing_key != Some(ctx.sealing_public) {
                 let mut content = Zeroizing::new(ctx.record.to_bytes());
                 content.extend_from_slice(plaintext);
-                active.encrypt(rng, &framed(FRAME_MESSAGE_WITH_RECORD, &content))?
+                framed(FRAME_MESSAGE_WITH_RECORD, &content)
             } else {
-                active.encrypt(rng, &framed(FRAME_MESSAGE, plaintext))?
+                framed(FRAME_MESSAGE, plaintext)
             };
-            let envelope = seal(
-                rng,
-                &route.mailbox,
-                &route.sealing_key,
-                identity.public(),
-                &inner,
-            )?
-            .to_bytes();
+            let envelope = if active.is_pending() {
+                // The first flight: an initial message, sealed to the public mailbox.
+                let route = peer.route.ok_or_else(|| Error::NoBundle {
+                    address: peer.address.clone().unwrap_or_default(),
+                })?;
+                let inner = active.encrypt(rng, &content)?;
+                seal(
+                    rng,
+                    &route.mailbox,
+                    &route.sealing_key,
+                    identity.public(),
+                    &inner,
+                )?
+                .to_bytes()
+            } else {
+                active.seal_pairwise(rng, &content)?
+            };
             ctx.save(tx, rng, &mut peer, &sessions)?;
             Ok(envelope)
         })
@@ -525,8 +705,10 @@ impl<S: Store> Client<S> {
         })
     }
 
-    /// Opens an envelope from the relay and routes it (see the crate's README for the
-    /// state machine):
+    /// Opens an envelope from the relay and routes it by its type (see the crate's README
+    /// for the state machine).
+    ///
+    /// A sealed envelope (type `0x04`, to the public mailbox):
     /// - a message already delivered (by digest) is [`Outcome::Duplicate`];
     /// - a ratchet message goes to the sender's sessions, active first;
     /// - an initial message whose `(signed prekey id, ephemeral)` was accepted before is a
@@ -536,22 +718,120 @@ impl<S: Store> Client<S> {
     /// - if nothing decrypts and the sender is a peer this client has had sessions with,
     ///   the outcome is [`Outcome::Undecryptable`], with a reset when allowed.
     ///
+    /// A pairwise envelope (type `0x08`, to a pairwise mailbox): the mailbox index names
+    /// the peer whose session watches the mailbox (the envelope names no sender); a
+    /// re-delivery already delivered (by digest over the peer and the bytes after the
+    /// mailbox) is [`Outcome::Duplicate`]; otherwise the peer's sessions try it, the one
+    /// watching the mailbox first; if none decrypts, [`Outcome::Undecryptable`] as above.
+    ///
     /// # Errors
-    /// [`Error::Protocol`] for an envelope that does not open, or a message from an
-    /// unknown sender that does not start a session; [`Error::Storage`]. Nothing is
-    /// written on error.
+    /// [`Error::Protocol`] for an envelope that does not parse or open, a message from an
+    /// unknown sender that does not start a session, or a pairwise envelope to a mailbox
+    /// no stored session watches (`WrongMailbox`); [`Error::Storage`]. Nothing is written
+    /// on error.
     pub fn receive(
         &mut self,
         rng: &mut (impl CryptoRng + RngCore),
         source: &mut impl BundleSource,
         envelope: &[u8],
     ) -> Result<Outcome, Error> {
-        let env = Envelope::decode_exact(envelope)?;
+        match RelayEnvelope::parse(envelope)? {
+            RelayEnvelope::Sealed(env) => self.receive_sealed(rng, source, &env),
+            RelayEnvelope::Pairwise(p) => self.receive_pairwise(rng, source, &p, envelope),
+        }
+    }
+
+    /// A pairwise envelope: see [`Client::receive`].
+    ///
+    /// Re-deliveries are recognised by the delivered-message digest (sender from the index,
+    /// bytes after the mailbox id), not by the session's `Duplicate`: a session answers
+    /// `Duplicate` both for a re-delivery and for new bytes at a used position (a peer
+    /// restored to an older state), and only the second needs a reset. So, as for sealed
+    /// envelopes, a known digest is `Duplicate` with nothing written, and the session's
+    /// `Duplicate` for bytes never delivered takes the failure path like `Decrypt`.
+    fn receive_pairwise(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        source: &mut impl BundleSource,
+        parsed: &PairwiseEnvelope<'_>,
+        envelope: &[u8],
+    ) -> Result<Outcome, Error> {
+        let mailbox = *parsed.mailbox;
+        let after = envelope
+            .get(PAIRWISE_AFTER_MAILBOX..)
+            .ok_or(blindrelay::Error::Truncated)?;
+        let (store, ctx, identity, ..) = self.split();
+        store.transaction(|tx| {
+            let sender = tx
+                .mailbox_peer(&mailbox)?
+                .ok_or(blindrelay::Error::WrongMailbox)?;
+            let digest = blindrelay::crypto::kdf::sha256(&[
+                DELIVERED_PAIRWISE_LABEL,
+                &sender.to_array(),
+                after,
+            ]);
+            if tx.delivered(&digest)? {
+                return Ok(Outcome::Duplicate { sender });
+            }
+            let mut peer = tx.peer(&sender)?.ok_or(blindrelay::Error::WrongMailbox)?;
+            let loaded = ctx.load(tx, &peer)?;
+            let mut sessions = loaded.sessions;
+            // The session watching the mailbox first; only it can open the envelope, the
+            // others answer `WrongMailbox` before using any key.
+            let mut order: Vec<usize> = (0..sessions.len()).collect();
+            order.sort_by_key(|&i| !sessions.get(i).is_some_and(|s| s.watches(&mailbox)));
+            let hit = order.into_iter().find_map(|i| {
+                sessions
+                    .get_mut(i)
+                    .and_then(|s| s.open_pairwise(envelope).ok())
+                    .map(|d| (i, d))
+            });
+            match hit {
+                Some((i, decrypted)) => {
+                    if i > 0 && i < sessions.len() {
+                        let s = sessions.remove(i);
+                        sessions.insert(0, s);
+                    }
+                    peer.reset_pending = false;
+                    let out = outcome(
+                        source,
+                        &mut peer,
+                        decrypted.plaintext,
+                        false,
+                        Some(decrypted.position),
+                    );
+                    ctx.save(tx, rng, &mut peer, &sessions)?;
+                    tx.put_delivered(&digest)?;
+                    Ok(out)
+                }
+                None => failed(
+                    tx,
+                    rng,
+                    source,
+                    &ctx,
+                    identity,
+                    peer,
+                    Loaded {
+                        sessions,
+                        stale: loaded.stale,
+                    },
+                ),
+            }
+        })
+    }
+
+    /// A sealed envelope: see [`Client::receive`].
+    fn receive_sealed(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        source: &mut impl BundleSource,
+        env: &Envelope,
+    ) -> Result<Outcome, Error> {
         // Newest key first (spec §8.12, as `open_any`); remember which one opened it.
-        let (opened, sealed_to) = match open(&self.sealing, &self.mailbox, &env) {
+        let (opened, sealed_to) = match open(&self.sealing, &self.mailbox, env) {
             Ok(o) => (o, self.sealing.public_key()),
             Err(blindrelay::Error::Decrypt) => match &self.previous_sealing {
-                Some(previous) => (open(previous, &self.mailbox, &env)?, previous.public_key()),
+                Some(previous) => (open(previous, &self.mailbox, env)?, previous.public_key()),
                 None => return Err(blindrelay::Error::Decrypt.into()),
             },
             Err(e) => return Err(e.into()),

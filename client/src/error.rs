@@ -29,6 +29,10 @@ pub enum Error {
         /// The address that was looked up.
         address: String,
     },
+    /// The peer is not known to this client
+    /// ([`Client::send_to`](crate::Client::send_to) by identity), or a new session must
+    /// start and the peer has no address to fetch its bundle from.
+    UnknownPeer,
     /// The client has no signed prekey yet:
     /// call [`Client::rotate_signed_prekey`](crate::Client::rotate_signed_prekey).
     NoSignedPrekey,
@@ -58,6 +62,7 @@ impl fmt::Display for Error {
             Self::NoIdentity => f.write_str("the store holds no local identity"),
             Self::NoBundle { address } => write!(f, "no bundle for {address:?}"),
             Self::NoSignedPrekey => f.write_str("no signed prekey: rotate first"),
+            Self::UnknownPeer => f.write_str("unknown peer, or no address to reach it"),
             Self::ApiMisuse(m) => write!(f, "API misuse: {m}"),
         }
     }

@@ -14,7 +14,7 @@
 mod common;
 
 use blindrelay::codec::{Decode, MessageType};
-use blindrelay::envelope::open;
+use blindrelay::envelope::{open, RelayEnvelope};
 use blindrelay::keys::SealingKeySecret;
 use blindrelay::wire::{InitialMessage, RatchetMessageRef};
 use blindrelay::Envelope;
@@ -78,6 +78,8 @@ struct World {
     upkeep: bool,
     now: u64,
     lost: u64,
+    /// Resets the application started because a probe went unanswered.
+    app_resets: u64,
 }
 
 const DAY: u64 = 86_400;
@@ -128,12 +130,23 @@ impl World {
             upkeep,
             now: 0,
             lost: 0,
+            app_resets: 0,
         }
     }
 
-    /// Records the nonces of the ratchet message inside `envelope` (opened with the
-    /// recipient's sealing key) and checks that none was used before.
+    /// Records the nonces of the ratchet message inside `envelope` (a pairwise envelope's
+    /// own, or a sealed envelope's opened with the recipient's sealing key) and checks that
+    /// none was used before.
     fn check_nonces(&mut self, to: usize, envelope: &[u8]) {
+        if let RelayEnvelope::Pairwise(p) = RelayEnvelope::parse(envelope).unwrap() {
+            let header_nonce: [u8; 24] = p.encrypted_header[..24].try_into().unwrap();
+            assert!(
+                self.header_nonces.insert(header_nonce),
+                "header nonce reused"
+            );
+            assert!(self.body_nonces.insert(*p.body_nonce), "body nonce reused");
+            return;
+        }
         let local = self.sides[to]
             .client
             .store_mut()
@@ -169,6 +182,21 @@ impl World {
     fn post(&mut self, to: usize, envelope: Vec<u8>) {
         self.check_nonces(to, &envelope);
         self.relay.push((to, envelope));
+    }
+
+    /// Whether the relay hands `envelope` to `to`: only from a mailbox the recipient
+    /// fetches, its public mailbox or a pairwise mailbox in its `watched_mailboxes()`.
+    /// Envelopes in other mailboxes stay at the relay (and are delivered if the mailbox
+    /// is watched again later).
+    fn fetchable(&mut self, to: usize, envelope: &[u8]) -> bool {
+        let mailbox = *RelayEnvelope::parse(envelope).unwrap().mailbox();
+        let client = &mut self.sides[to].client;
+        mailbox == *client.mailbox()
+            || client
+                .watched_mailboxes()
+                .unwrap()
+                .iter()
+                .any(|c| c.mailbox() == mailbox)
     }
 
     fn send(&mut self, from: usize, text: &str) {
@@ -228,6 +256,10 @@ impl World {
                     return;
                 }
                 let k = i % self.relay.len();
+                let (to, env) = self.relay[k].clone();
+                if !self.fetchable(to, &env) {
+                    return;
+                }
                 let (to, env) = if matches!(op, Op::Deliver(_)) {
                     self.relay.remove(k)
                 } else {
@@ -294,13 +326,18 @@ impl World {
         }
     }
 
-    /// Delivers everything in flight, first in first out, until nothing is left.
+    /// Delivers everything in flight that its recipient fetches, first in first out, until
+    /// nothing fetchable is left (envelopes in mailboxes nobody watches stay at the relay).
     fn settle(&mut self) {
         for _ in 0..64 {
-            if self.relay.is_empty() {
+            let next = (0..self.relay.len()).find(|&k| {
+                let (to, env) = self.relay[k].clone();
+                self.fetchable(to, &env)
+            });
+            let Some(k) = next else {
                 return;
-            }
-            let (to, env) = self.relay.remove(0);
+            };
+            let (to, env) = self.relay.remove(k);
             self.deliver(to, &env);
         }
         panic!("delivery did not settle: a reset storm");
@@ -328,6 +365,24 @@ fn run_with(seed: u64, ops: &[Op], upkeep: bool) {
     w.send(0, "probe from alice");
     w.settle();
     w.send(1, "probe from bob");
+    w.settle();
+    // Pairwise envelopes name no sender: after restores that leave one side's session
+    // more than one DH step ahead of what the other can derive (or on a session the other
+    // never had), each side writes to mailboxes the other cannot know, and nothing can
+    // start an automatic reset. The application's "no answer" rule (README, Mailboxes)
+    // then resets: a side whose probe got no answer calls `Client::reset`, whose first
+    // message travels sealed to the public mailbox.
+    for s in 0..2 {
+        let probe = format!("probe from {}", NAMES[s]);
+        if !w.sides[1 - s].history.contains(&probe.into_bytes()) {
+            w.app_resets += 1;
+            let env = w.sides[s]
+                .client
+                .reset(&mut w.rng, &mut w.dir, NAMES[1 - s])
+                .unwrap();
+            w.post(1 - s, env);
+        }
+    }
     w.settle();
     w.send(0, "final from alice");
     w.settle();
@@ -601,6 +656,57 @@ fn regression_upkeep_7() {
             RollbackWhole(0, 0),
             Send(1),
             Send(1),
+        ],
+        true,
+    );
+}
+
+/// Found with pairwise routing, before the mailbox index kept the mailboxes of dropped and
+/// forgotten sessions: both sides restored whole stores, and each wrote pairwise envelopes
+/// the other could not attribute to anyone.
+#[test]
+fn regression_pairwise_1() {
+    use Op::*;
+    run(
+        0,
+        &[
+            Snapshot(1),
+            Send(0),
+            Deliver(0),
+            Send(0),
+            Send(1),
+            Deliver(954863333607384907),
+            Snapshot(0),
+            RollbackWhole(1, 0),
+            Send(1),
+            Deliver(6845931220765191978),
+            RollbackWhole(1, 0),
+            Deliver(0),
+            RollbackWhole(0, 0),
+            Deliver(0),
+            Send(0),
+        ],
+    );
+}
+
+/// Found with pairwise routing (with upkeep): as `regression_pairwise_1`.
+#[test]
+fn regression_pairwise_2_upkeep() {
+    use Op::*;
+    run_with(
+        0,
+        &[
+            Snapshot(1),
+            Send(0),
+            Deliver(0),
+            Send(1),
+            Deliver(0),
+            RollbackWhole(1, 0),
+            Snapshot(0),
+            Send(1),
+            Deliver(0),
+            Deliver(0),
+            RollbackWhole(0, 0),
         ],
         true,
     );

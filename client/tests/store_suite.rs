@@ -10,6 +10,7 @@
 
 mod common;
 
+use blindrelay::route::ReadCapability;
 use blindrelay::IdentityPublicKey;
 use blindrelay_client::store::{LocalRecord, PeerRecord, Route, SignedPrekeyRecord, KEM_SEED_LEN};
 use blindrelay_client::{Error, MemoryStore, SqliteStore, Store, StoreTx};
@@ -60,6 +61,7 @@ fn suite<S: Store>(mut store: S) {
                 sealing_created_at: 0,
                 previous_sealing: Some((Zeroizing::new([5; 32]), 77)),
                 mailbox: [3; 32],
+                public_capability: Some(Zeroizing::new([6; 32])),
                 storage_key: Zeroizing::new([4; 32]),
             };
             tx.put_local(&rec)?;
@@ -201,6 +203,51 @@ fn suite<S: Store>(mut store: S) {
             Ok(())
         })
         .unwrap();
+
+    // The mailbox index: keyed by mailbox id, a peer's entries replaced as a whole and
+    // kept in order; a failed transaction leaves it as it was.
+    let cap = |n: u8| ReadCapability::from_bytes([n; 32]);
+    let mbs = |v: Vec<ReadCapability>| -> Vec<[u8; 32]> { v.iter().map(|c| c.mailbox()).collect() };
+    store
+        .transaction(|tx| {
+            assert_eq!(tx.mailbox_peer(&cap(1).mailbox())?, None);
+            tx.put_mailboxes(&id(1), &[cap(3), cap(1), cap(2)])?;
+            tx.put_mailboxes(&id(2), &[cap(9)])?;
+            assert_eq!(tx.mailbox_peer(&cap(1).mailbox())?, Some(id(1)));
+            assert_eq!(tx.mailbox_peer(&cap(9).mailbox())?, Some(id(2)));
+            assert_eq!(
+                mbs(tx.peer_mailboxes(&id(1))?),
+                mbs(vec![cap(3), cap(1), cap(2)])
+            );
+            assert_eq!(tx.mailbox_capabilities()?.len(), 4);
+            tx.put_mailboxes(&id(1), &[cap(4), cap(3)])?;
+            assert_eq!(tx.mailbox_peer(&cap(1).mailbox())?, None);
+            assert_eq!(mbs(tx.peer_mailboxes(&id(1))?), mbs(vec![cap(4), cap(3)]));
+            assert!(tx.peer_mailboxes(&id(7))?.is_empty());
+            Ok(())
+        })
+        .unwrap();
+    let _ = store.transaction(|tx| {
+        tx.put_mailboxes(&id(1), &[])?;
+        tx.put_mailboxes(&id(2), &[cap(5)])?;
+        Err::<(), _>(Error::ApiMisuse("abort"))
+    });
+    store
+        .transaction(|tx| {
+            assert_eq!(mbs(tx.peer_mailboxes(&id(1))?), mbs(vec![cap(4), cap(3)]));
+            assert_eq!(tx.mailbox_peer(&cap(9).mailbox())?, Some(id(2)));
+            assert_eq!(tx.mailbox_peer(&cap(5).mailbox())?, None);
+            let mut all = mbs(tx.mailbox_capabilities()?);
+            let mut expected = mbs(vec![cap(4), cap(3), cap(9)]);
+            all.sort_unstable();
+            expected.sort_unstable();
+            assert_eq!(all, expected);
+            tx.put_mailboxes(&id(1), &[])?;
+            assert!(tx.peer_mailboxes(&id(1))?.is_empty());
+            assert_eq!(tx.mailbox_capabilities()?.len(), 1);
+            Ok(())
+        })
+        .unwrap();
 }
 
 #[test]
@@ -231,7 +278,10 @@ fn sqlite_refuses_a_newer_schema_and_reopens_its_own() {
         conn.query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap(),
     );
-    assert_eq!((mode.as_str(), version), ("wal", 1));
+    assert_eq!(
+        (mode.as_str(), version),
+        ("wal", blindrelay_client::store::SCHEMA_VERSION)
+    );
     conn.execute_batch("PRAGMA user_version = 99").unwrap();
     drop(conn);
     assert!(matches!(SqliteStore::open(&db.0), Err(Error::Storage(_))));
@@ -249,6 +299,7 @@ fn memory_store_undoes_every_write_on_error_and_on_panic() {
             sealing_created_at: 0,
             previous_sealing: None,
             mailbox: [8; 32],
+            public_capability: None,
             storage_key: Zeroizing::new([8; 32]),
         })?;
         tx.allocate_prekey_id()?;
@@ -268,6 +319,9 @@ fn memory_store_undoes_every_write_on_error_and_on_panic() {
         tx.put_delivered(&[8; 32])?;
         tx.skip_prekey_ids(50)?;
         tx.delete_all_one_time_prekeys()?;
+        tx.put_mailboxes(&id(1), &[ReadCapability::from_bytes([3; 32])])?;
+        tx.put_mailboxes(&id(2), &[])?;
+        tx.put_mailboxes(&id(6), &[ReadCapability::from_bytes([1; 32])])?;
         Ok(())
     };
     suite_state(&mut store);
@@ -304,6 +358,7 @@ fn suite_state(store: &mut MemoryStore) {
                 sealing_created_at: 0,
                 previous_sealing: None,
                 mailbox: [3; 32],
+                public_capability: None,
                 storage_key: Zeroizing::new([4; 32]),
             })?;
             tx.allocate_prekey_id()?;
@@ -319,6 +374,14 @@ fn suite_state(store: &mut MemoryStore) {
                 tx.put_one_time_kem_prekey(100 + i, &[i as u8; KEM_SEED_LEN])?;
             }
             tx.put_delivered(&[7; 32])?;
+            tx.put_mailboxes(
+                &id(1),
+                &[
+                    ReadCapability::from_bytes([1; 32]),
+                    ReadCapability::from_bytes([2; 32]),
+                ],
+            )?;
+            tx.put_mailboxes(&id(2), &[ReadCapability::from_bytes([4; 32])])?;
             Ok(())
         })
         .unwrap();

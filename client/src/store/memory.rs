@@ -6,6 +6,7 @@ use super::{
     MAX_DELIVERED_DIGESTS,
 };
 use crate::Error;
+use blindrelay::route::ReadCapability;
 use blindrelay::IdentityPublicKey;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use zeroize::Zeroizing;
@@ -24,6 +25,10 @@ struct State {
     replay: BTreeMap<(u32, [u8; 32]), IdentityPublicKey>,
     delivered: BTreeSet<[u8; 32]>,
     delivered_order: VecDeque<[u8; 32]>,
+    /// The mailbox index: mailbox id → (capability, peer).
+    mailboxes: BTreeMap<[u8; 32], (Zeroizing<[u8; 32]>, IdentityPublicKey)>,
+    /// The mailbox ids of each peer's entries, to replace them without a scan.
+    peer_mailboxes: BTreeMap<IdKey, Vec<[u8; 32]>>,
 }
 
 /// A [`Store`] in memory. `Clone` takes a snapshot of everything (a whole-store backup);
@@ -84,6 +89,8 @@ enum Undo {
     OneTime(u32, Option<Zeroizing<[u8; 32]>>),
     OneTimeKem(u32, Option<Zeroizing<[u8; KEM_SEED_LEN]>>),
     Replay((u32, [u8; 32]), Option<IdentityPublicKey>),
+    Mailbox([u8; 32], Option<(Zeroizing<[u8; 32]>, IdentityPublicKey)>),
+    PeerMailboxes(IdKey, Option<Vec<[u8; 32]>>),
     DeliveredPushed([u8; 32]),
     DeliveredEvicted([u8; 32]),
 }
@@ -115,6 +122,8 @@ impl Drop for MemoryTx<'_> {
                 Undo::OneTime(k, old) => restore(&mut s.one_time, k, old),
                 Undo::OneTimeKem(k, old) => restore(&mut s.one_time_kem, k, old),
                 Undo::Replay(k, old) => restore(&mut s.replay, k, old),
+                Undo::Mailbox(k, old) => restore(&mut s.mailboxes, k, old),
+                Undo::PeerMailboxes(k, old) => restore(&mut s.peer_mailboxes, k, old),
                 Undo::DeliveredPushed(d) => {
                     s.delivered.remove(&d);
                     s.delivered_order.pop_back();
@@ -357,5 +366,59 @@ impl StoreTx for MemoryTx<'_> {
             }
         }
         Ok(())
+    }
+
+    fn mailbox_peer(&mut self, mailbox: &[u8; 32]) -> Result<Option<IdentityPublicKey>, Error> {
+        Ok(self.state.mailboxes.get(mailbox).map(|(_, p)| *p))
+    }
+    fn put_mailboxes(
+        &mut self,
+        peer: &IdentityPublicKey,
+        capabilities: &[ReadCapability],
+    ) -> Result<(), Error> {
+        let k = peer.to_array();
+        let old = self.state.peer_mailboxes.remove(&k);
+        for m in old.iter().flatten() {
+            // Only entries still the peer's (an id moved to another peer stays there).
+            if self.state.mailboxes.get(m).is_some_and(|(_, p)| p == peer) {
+                let prev = self.state.mailboxes.remove(m);
+                self.undo.push(Undo::Mailbox(*m, prev));
+            }
+        }
+        self.undo.push(Undo::PeerMailboxes(k, old));
+        if capabilities.is_empty() {
+            return Ok(());
+        }
+        let mut ids = Vec::with_capacity(capabilities.len());
+        for cap in capabilities {
+            let m = cap.mailbox();
+            let prev = self
+                .state
+                .mailboxes
+                .insert(m, (Zeroizing::new(cap.to_bytes()), *peer));
+            self.undo.push(Undo::Mailbox(m, prev));
+            ids.push(m);
+        }
+        let prev = self.state.peer_mailboxes.insert(k, ids);
+        self.undo.push(Undo::PeerMailboxes(k, prev));
+        Ok(())
+    }
+    fn peer_mailboxes(&mut self, peer: &IdentityPublicKey) -> Result<Vec<ReadCapability>, Error> {
+        let ids = self.state.peer_mailboxes.get(&peer.to_array());
+        Ok(ids
+            .into_iter()
+            .flatten()
+            .filter_map(|m| self.state.mailboxes.get(m))
+            .filter(|(_, p)| p == peer)
+            .map(|(c, _)| ReadCapability::from_bytes(**c))
+            .collect())
+    }
+    fn mailbox_capabilities(&mut self) -> Result<Vec<ReadCapability>, Error> {
+        Ok(self
+            .state
+            .mailboxes
+            .values()
+            .map(|(c, _)| ReadCapability::from_bytes(**c))
+            .collect())
     }
 }

@@ -28,6 +28,7 @@ pub use memory::{MemoryStore, MemoryTx};
 pub use sqlite::{SqliteStore, SqliteTx, SCHEMA_VERSION};
 
 use crate::Error;
+use blindrelay::route::ReadCapability;
 use blindrelay::IdentityPublicKey;
 use zeroize::Zeroizing;
 
@@ -39,6 +40,15 @@ pub const KEM_SEED_LEN: usize = blindrelay::crypto::kem::SEED_LEN;
 /// it then fails to decrypt in its session (its message key was consumed) and is reported
 /// as undecryptable, never delivered twice while its session has not been rolled back.
 pub const MAX_DELIVERED_DIGESTS: u64 = 65_536;
+
+/// The most entries the mailbox index holds per peer: as many as the most sessions kept
+/// per peer (`1 + MAX_PREVIOUS_SESSIONS`) can watch
+/// ([`MAX_WATCHED_MAILBOXES`](blindrelay::session::MAX_WATCHED_MAILBOXES) each), 30. The
+/// mailboxes the kept sessions watch come first; the rest of the room holds the peer's
+/// most recently watched mailboxes that no kept session watches any more (see the crate's
+/// README, "Mailboxes").
+pub const MAX_INDEXED_MAILBOXES: usize =
+    (1 + blindrelay::session::MAX_PREVIOUS_SESSIONS) * blindrelay::session::MAX_WATCHED_MAILBOXES;
 
 /// The local party: identity, sealing key, mailbox, storage key.
 #[derive(Clone, PartialEq, Eq)]
@@ -53,8 +63,12 @@ pub struct LocalRecord {
     /// The previous sealing key, kept for envelopes in flight until its grace period ends
     /// (spec §8.12), with the time it was superseded.
     pub previous_sealing: Option<(Zeroizing<[u8; 32]>, u64)>,
-    /// The mailbox id published in the bundle.
+    /// The mailbox id published in the bundle (the public mailbox).
     pub mailbox: [u8; 32],
+    /// The read capability of the public mailbox (`mailbox` is its
+    /// [`ReadCapability::mailbox`]). `None` only in a store created before capabilities
+    /// (SQLite schema 1), whose random mailbox has none.
+    pub public_capability: Option<Zeroizing<[u8; 32]>>,
     /// The key sessions are sealed under.
     pub storage_key: Zeroizing<[u8; 32]>,
 }
@@ -67,6 +81,7 @@ impl core::fmt::Debug for LocalRecord {
             sealing_created_at,
             previous_sealing,
             mailbox,
+            public_capability: _,
             storage_key: _,
         } = self;
         f.debug_struct("LocalRecord")
@@ -260,6 +275,25 @@ pub trait StoreTx {
     /// Records a delivered message's digest (evicting the oldest beyond
     /// [`MAX_DELIVERED_DIGESTS`]).
     fn put_delivered(&mut self, digest: &[u8; 32]) -> Result<(), Error>;
+
+    /// The mailbox index: the peer one of whose stored sessions watches this pairwise
+    /// mailbox id.
+    fn mailbox_peer(&mut self, mailbox: &[u8; 32]) -> Result<Option<IdentityPublicKey>, Error>;
+    /// Replaces every entry of the mailbox index that belongs to `peer` with these
+    /// capabilities (each keyed by its [`ReadCapability::mailbox`]), kept in this order.
+    /// An empty slice removes the peer's entries. The client writes it whenever it saves
+    /// the peer's sessions, in the same transaction, with at most
+    /// [`MAX_INDEXED_MAILBOXES`] entries per peer.
+    fn put_mailboxes(
+        &mut self,
+        peer: &IdentityPublicKey,
+        capabilities: &[ReadCapability],
+    ) -> Result<(), Error>;
+    /// The entries of `peer` in the mailbox index, in the order [`StoreTx::put_mailboxes`]
+    /// wrote them.
+    fn peer_mailboxes(&mut self, peer: &IdentityPublicKey) -> Result<Vec<ReadCapability>, Error>;
+    /// Every capability of the mailbox index, ordered by mailbox id.
+    fn mailbox_capabilities(&mut self) -> Result<Vec<ReadCapability>, Error>;
 }
 
 #[cfg(test)]
@@ -274,6 +308,7 @@ mod tests {
             sealing_created_at: 0,
             previous_sealing: Some((Zeroizing::new([0xa3; 32]), 5)),
             mailbox: [3; 32],
+            public_capability: Some(Zeroizing::new([0xa5; 32])),
             storage_key: Zeroizing::new([0xa4; 32]),
         };
         let spk = SignedPrekeyRecord {
@@ -285,8 +320,8 @@ mod tests {
             superseded_at: None,
         };
         for (text, secrets) in [
-            (format!("{local:?}"), [0xa1u8, 0xa2, 0xa3]),
-            (format!("{spk:?}"), [0xb1, 0xb2, 0xb2]),
+            (format!("{local:?}"), [0xa1u8, 0xa2, 0xa3, 0xa5]),
+            (format!("{spk:?}"), [0xb1, 0xb2, 0xb2, 0xb2]),
         ] {
             for b in secrets {
                 // Debug prints arrays as decimal lists.

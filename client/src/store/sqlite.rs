@@ -7,13 +7,20 @@ use super::{
     MAX_DELIVERED_DIGESTS,
 };
 use crate::Error;
+use blindrelay::route::ReadCapability;
 use blindrelay::IdentityPublicKey;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 use zeroize::Zeroizing;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// Migration rule: a new file gets schema 1 and then every migration in order; a file at
+/// an older version gets the migrations after its version, in one transaction with the
+/// version bump; a file at a newer version is refused. History: 1, the first schema;
+/// 2, the public mailbox's read capability (`local.public_capability`, `NULL` for a
+/// party created at schema 1) and the mailbox index (`mailboxes`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE local (
@@ -62,6 +69,23 @@ CREATE TABLE replay (
 CREATE TABLE delivered (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE);
 ";
 
+/// Schema 1 → 2: the public mailbox's read capability and the mailbox index (pairwise
+/// mailbox id → its capability and the peer whose session watches it). The index of a
+/// migrated file is empty; [`Client::open`](crate::Client::open) rebuilds it.
+const MIGRATE_V2: &str = "
+ALTER TABLE local ADD COLUMN public_capability BLOB;
+CREATE TABLE mailboxes (
+    mailbox BLOB PRIMARY KEY,
+    capability BLOB NOT NULL,
+    peer BLOB NOT NULL,
+    rank INTEGER NOT NULL
+);
+CREATE INDEX mailboxes_by_peer ON mailboxes (peer, rank);
+";
+
+/// The migrations, in order: `MIGRATIONS[i]` brings a file from version `i + 1` to `i + 2`.
+const MIGRATIONS: &[&str] = &[MIGRATE_V2];
+
 /// Every table, for [`SqliteStore::dump`].
 const TABLES: &[&str] = &[
     "local",
@@ -73,6 +97,7 @@ const TABLES: &[&str] = &[
     "one_time_kem_prekeys",
     "replay",
     "delivered",
+    "mailboxes",
 ];
 
 /// A [`Store`] in one SQLite database file.
@@ -104,21 +129,25 @@ impl SqliteStore {
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        match version {
-            0 => {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                tx.execute_batch(SCHEMA_V1)?;
-                tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
-                tx.commit()?;
-            }
-            SCHEMA_VERSION => {}
-            v => {
-                return Err(Error::Storage(format!(
-                    "schema version {v} is newer than this code ({SCHEMA_VERSION})"
-                )))
-            }
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::Storage(format!(
+                "schema version {version} is newer than this code ({SCHEMA_VERSION})"
+            )));
         }
+        if version < SCHEMA_VERSION {
+            if version == 0 {
+                tx.execute_batch(SCHEMA_V1)?;
+            }
+            let from = usize::try_from(version.max(1) - 1)
+                .map_err(|_| Error::Storage("schema version".into()))?;
+            for step in MIGRATIONS.iter().skip(from) {
+                tx.execute_batch(step)?;
+            }
+            tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+        }
+        tx.commit()?;
         Ok(Self { conn })
     }
 
@@ -237,6 +266,7 @@ type LocalRow = (
     Option<i64>,
     Vec<u8>,
     Vec<u8>,
+    Option<Vec<u8>>,
 );
 type PeerRow = (
     Vec<u8>,
@@ -342,8 +372,8 @@ impl StoreTx for SqliteTx<'_> {
             .tx
             .query_row(
                 "SELECT identity_seed, sealing_secret, sealing_created_at, \
-                 previous_sealing_secret, previous_superseded_at, mailbox, storage_key \
-                 FROM local",
+                 previous_sealing_secret, previous_superseded_at, mailbox, storage_key, \
+                 public_capability FROM local",
                 [],
                 |r| {
                     Ok((
@@ -354,11 +384,12 @@ impl StoreTx for SqliteTx<'_> {
                         r.get(4)?,
                         r.get(5)?,
                         r.get(6)?,
+                        r.get(7)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((i, s, created, prev, prev_at, m, k)) = row else {
+        let Some((i, s, created, prev, prev_at, m, k, cap)) = row else {
             return Ok(None);
         };
         let previous_sealing = match (prev, prev_at) {
@@ -371,14 +402,15 @@ impl StoreTx for SqliteTx<'_> {
             sealing_created_at: to_u64(created)?,
             previous_sealing,
             mailbox: array(m, "mailbox")?,
+            public_capability: cap.map(|c| secret(c, "public capability")).transpose()?,
             storage_key: secret(k, "storage key")?,
         }))
     }
     fn put_local(&mut self, r: &LocalRecord) -> Result<(), Error> {
         self.tx.execute(
             "INSERT OR REPLACE INTO local (id, identity_seed, sealing_secret, sealing_created_at, \
-             previous_sealing_secret, previous_superseded_at, mailbox, storage_key) \
-             VALUES (0, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             previous_sealing_secret, previous_superseded_at, mailbox, storage_key, \
+             public_capability) VALUES (0, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 &r.identity_seed[..],
                 &r.sealing_secret[..],
@@ -389,7 +421,8 @@ impl StoreTx for SqliteTx<'_> {
                     .map(|(_, at)| to_i64(*at))
                     .transpose()?,
                 &r.mailbox[..],
-                &r.storage_key[..]
+                &r.storage_key[..],
+                r.public_capability.as_ref().map(|c| &c[..])
             ],
         )?;
         Ok(())
@@ -682,5 +715,61 @@ impl StoreTx for SqliteTx<'_> {
             [last.saturating_sub(to_i64(MAX_DELIVERED_DIGESTS)?)],
         )?;
         Ok(())
+    }
+
+    fn mailbox_peer(&mut self, mailbox: &[u8; 32]) -> Result<Option<IdentityPublicKey>, Error> {
+        let v: Option<Vec<u8>> = self
+            .tx
+            .query_row(
+                "SELECT peer FROM mailboxes WHERE mailbox = ?1",
+                [&mailbox[..]],
+                |r| r.get(0),
+            )
+            .optional()?;
+        v.map(identity).transpose()
+    }
+    fn put_mailboxes(
+        &mut self,
+        peer: &IdentityPublicKey,
+        capabilities: &[ReadCapability],
+    ) -> Result<(), Error> {
+        let id = peer.to_array();
+        self.tx
+            .prepare_cached("DELETE FROM mailboxes WHERE peer = ?1")?
+            .execute([&id[..]])?;
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR REPLACE INTO mailboxes (mailbox, capability, peer, rank) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (rank, cap) in capabilities.iter().enumerate() {
+            let rank = i64::try_from(rank).map_err(|_| Error::ApiMisuse("too many mailboxes"))?;
+            let bytes = Zeroizing::new(cap.to_bytes());
+            stmt.execute(params![&cap.mailbox()[..], &bytes[..], &id[..], rank])?;
+        }
+        Ok(())
+    }
+    fn peer_mailboxes(&mut self, peer: &IdentityPublicKey) -> Result<Vec<ReadCapability>, Error> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT capability FROM mailboxes WHERE peer = ?1 ORDER BY rank")?;
+        let rows = stmt.query_map([&peer.to_array()[..]], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let bytes = secret::<32>(row?, "mailbox capability")?;
+            out.push(ReadCapability::from_bytes(*bytes));
+        }
+        Ok(out)
+    }
+    fn mailbox_capabilities(&mut self) -> Result<Vec<ReadCapability>, Error> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT capability FROM mailboxes ORDER BY mailbox")?;
+        let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let bytes = secret::<32>(row?, "mailbox capability")?;
+            out.push(ReadCapability::from_bytes(*bytes));
+        }
+        Ok(out)
     }
 }

@@ -6,8 +6,8 @@
     clippy::indexing_slicing
 )]
 
-use blindrelay::codec::Decode;
-use blindrelay::{Envelope, PrekeyBundle};
+use blindrelay::envelope::RelayEnvelope;
+use blindrelay::PrekeyBundle;
 use blindrelay_client::{BundleSource, Error, OneTimePrekeys};
 use std::collections::{HashMap, VecDeque};
 
@@ -52,11 +52,10 @@ pub struct Queues {
 
 impl Queues {
     pub fn post(&mut self, envelope: Vec<u8>) {
-        let env = Envelope::decode_exact(&envelope).expect("well-formed envelope");
-        self.queues
-            .entry(*env.mailbox())
-            .or_default()
-            .push(envelope);
+        let mailbox = *RelayEnvelope::parse(&envelope)
+            .expect("well-formed envelope")
+            .mailbox();
+        self.queues.entry(mailbox).or_default().push(envelope);
     }
     pub fn take(&mut self, mailbox: &[u8; 32]) -> Vec<Vec<u8>> {
         self.queues.remove(mailbox).unwrap_or_default()
