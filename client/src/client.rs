@@ -667,6 +667,20 @@ impl<S: Store> Client<S> {
                     &inner,
                 )?
                 .to_bytes()
+            } else if let (true, Some(route)) = (active.next_send_is_probe(), peer.route) {
+                // A probe (spec §8.17): the 4th, 8th, 16th, ... message without an answer
+                // goes sealed to the public mailbox, which the peer always fetches, so a
+                // peer that lost track of our pairwise mailboxes (a restored backup)
+                // detects the desynchronisation and resets.
+                let inner = active.encrypt(rng, &content)?;
+                seal(
+                    rng,
+                    &route.mailbox,
+                    &route.sealing_key,
+                    identity.public(),
+                    &inner,
+                )?
+                .to_bytes()
             } else {
                 active.seal_pairwise(rng, &content)?
             };

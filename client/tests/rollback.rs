@@ -78,8 +78,6 @@ struct World {
     upkeep: bool,
     now: u64,
     lost: u64,
-    /// Resets the application started because a probe went unanswered.
-    app_resets: u64,
 }
 
 const DAY: u64 = 86_400;
@@ -130,7 +128,6 @@ impl World {
             upkeep,
             now: 0,
             lost: 0,
-            app_resets: 0,
         }
     }
 
@@ -359,28 +356,14 @@ fn run_with(seed: u64, ops: &[Op], upkeep: bool) {
         w.apply(op);
     }
     // After the last rollback: everything in flight is delivered, then each side sends
-    // one message (a probe that may be lost to a desynchronised session, and so trigger
-    // a reset), then each side's next message must arrive.
+    // `PROBE_FIRST` messages without an answer, the last of which is a probe sealed to the
+    // other's public mailbox (spec §8.17): a desynchronised session fails to decrypt it
+    // and resets, with no user action. Then each side's next message must arrive.
     w.settle();
-    w.send(0, "probe from alice");
-    w.settle();
-    w.send(1, "probe from bob");
-    w.settle();
-    // Pairwise envelopes name no sender: after restores that leave one side's session
-    // more than one DH step ahead of what the other can derive (or on a session the other
-    // never had), each side writes to mailboxes the other cannot know, and nothing can
-    // start an automatic reset. The application's "no answer" rule (README, Mailboxes)
-    // then resets: a side whose probe got no answer calls `Client::reset`, whose first
-    // message travels sealed to the public mailbox.
     for s in 0..2 {
-        let probe = format!("probe from {}", NAMES[s]);
-        if !w.sides[1 - s].history.contains(&probe.into_bytes()) {
-            w.app_resets += 1;
-            let env = w.sides[s]
-                .client
-                .reset(&mut w.rng, &mut w.dir, NAMES[1 - s])
-                .unwrap();
-            w.post(1 - s, env);
+        for i in 0..blindrelay::session::PROBE_FIRST {
+            w.send(s, &format!("probe {i} from {}", NAMES[s]));
+            w.settle();
         }
     }
     w.settle();

@@ -394,6 +394,16 @@ impl RatchetState {
             )
     }
 
+    /// The message number the next [`Self::encrypt`] gives its message: 0 if a DH step
+    /// is pending (a new chain), else `Ns`.
+    pub(crate) fn next_message_number(&self) -> u32 {
+        if self.send_step_pending {
+            0
+        } else {
+            self.sending_number
+        }
+    }
+
     /// The header key of the chain the next [`Self::encrypt`] sends on, if the session can
     /// send (spec §8.14: the sender's pairwise mailbox).
     pub(crate) fn next_sending_header_key(&self) -> Option<&[u8; 32]> {

@@ -11,7 +11,7 @@ mod pairwise;
 mod persist;
 mod storage;
 
-pub use pairwise::MAX_WATCHED_MAILBOXES;
+pub use pairwise::{MAX_WATCHED_MAILBOXES, PROBE_FIRST};
 
 pub use persist::MAX_SESSION_STATE_LEN;
 pub use storage::{StorageKey, MAX_SLOT_LEN};

@@ -16,7 +16,29 @@ use subtle::ConstantTimeEq;
 /// ([`MAX_RECEIVING_CHAINS`](crate::ratchet::MAX_RECEIVING_CHAINS)).
 pub const MAX_WATCHED_MAILBOXES: usize = 2 + crate::ratchet::MAX_RECEIVING_CHAINS;
 
+/// The first message number of an unanswered run that is a probe (spec §8.17): the 4th
+/// message a party sends without receiving one in between, then the 8th, 16th, …
+pub const PROBE_FIRST: u32 = 4;
+
 impl Session {
+    /// Whether the next message is a **probe** (spec §8.17): the message number `N` it
+    /// will have in its sending chain has `N + 1` a power of two of at least
+    /// [`PROBE_FIRST`] (so the 4th, 8th, 16th, … message sent since the last one received).
+    /// A probe is sent as a ratchet message sealed (HPKE) to the peer's public mailbox
+    /// instead of as a pairwise envelope, so that a peer whose session has lost track of
+    /// this one's pairwise mailboxes (a restored backup, §7.9) still receives something,
+    /// fails to decrypt it and resets. A peer that is in step decrypts it as any other
+    /// message. Always `false` while the session is pending.
+    #[must_use]
+    pub fn next_send_is_probe(&self) -> bool {
+        if self.is_pending() {
+            return false;
+        }
+        let n = self.ratchet.next_message_number();
+        n.checked_add(1)
+            .is_some_and(|m| m >= PROBE_FIRST && m.is_power_of_two())
+    }
+
     /// Encrypts `plaintext` as a pairwise envelope (spec §8.15), addressed to the pairwise
     /// mailbox of the chain it is sent on: pad (§8.4), then the ratchet encrypts the padded
     /// plaintext (§7.4). The relay sees the mailbox and `P(n) + 158` bytes.

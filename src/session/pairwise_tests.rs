@@ -270,3 +270,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn probes_are_the_4th_8th_16th_unanswered_messages() {
+    let mut rng = ChaCha20Rng::seed_from_u64(18);
+    let (mut a, mut b) = established(&mut rng);
+    // After the reply, Alice's next message starts a new chain: numbers 0, 1, 2, ...
+    let mut probes = Vec::new();
+    for i in 0..20u32 {
+        if a.next_send_is_probe() {
+            probes.push(i);
+        }
+        let e = a.seal_pairwise(&mut rng, b"x").unwrap();
+        b.open_pairwise(&e).unwrap();
+    }
+    assert_eq!(probes, vec![3, 7, 15]);
+    // A reply resets the run: Bob's first message is no probe, nor Alice's next.
+    assert!(!b.next_send_is_probe());
+    let r = b.seal_pairwise(&mut rng, b"r").unwrap();
+    a.open_pairwise(&r).unwrap();
+    assert!(!a.next_send_is_probe());
+    // A pending initiator never probes (its messages all go to the public mailbox).
+    let alice = party(&mut rng, false, false);
+    let bob = party(&mut rng, false, false);
+    let mut p = alice.initiate(&mut rng, &bob.bundle.clone().verify().unwrap());
+    for _ in 0..8 {
+        assert!(!p.next_send_is_probe());
+        p.encrypt(&mut rng, b"m").unwrap();
+    }
+}
