@@ -114,6 +114,10 @@ struct Client {
     record: IdentityRecord,
     discovery_secret: DiscoverySecret,
     sessions: HashMap<IdentityPublicKey, Session>,
+    /// Each peer's public mailbox and sealing key, for probes.
+    routes: HashMap<IdentityPublicKey, ([u8; 32], [u8; 32])>,
+    /// Probes sent.
+    probes: usize,
     received: Vec<(IdentityPublicKey, Vec<u8>)>,
 }
 
@@ -153,6 +157,8 @@ impl Client {
             bundle,
             discovery_secret: DiscoverySecret::generate(rng),
             sessions: HashMap::new(),
+            routes: HashMap::new(),
+            probes: 0,
             received: Vec::new(),
         }
     }
@@ -170,6 +176,8 @@ impl Client {
     /// initial message sealed (HPKE) to the peer's public mailbox (spec §8.7).
     fn start(&mut self, rng: &mut ChaCha20Rng, bundle: &PrekeyBundle, text: &str) -> Vec<u8> {
         let verified = bundle.clone().verify().expect("verified bundle");
+        self.routes
+            .insert(bundle.identity, (bundle.mailbox, bundle.sealing_key));
         let session = self
             .sessions
             .entry(bundle.identity)
@@ -198,6 +206,17 @@ impl Client {
             .sessions
             .get_mut(peer)
             .expect("a session with the peer");
+        if session.next_send_is_probe() {
+            // A probe (spec §8.17): the 4th, 8th, ... message without an answer goes sealed
+            // to the peer's public mailbox (from its bundle, or from the identity record its
+            // initial message carried), so a peer that lost track of this session notices.
+            let (mailbox, sealing_key) = self.routes[peer];
+            let inner = session.encrypt(rng, text.as_bytes()).expect("encrypt");
+            self.probes += 1;
+            return seal(rng, &mailbox, &sealing_key, self.identity.public(), &inner)
+                .expect("seal")
+                .to_bytes();
+        }
         session
             .seal_pairwise(rng, text.as_bytes())
             .expect("pairwise envelope")
@@ -239,6 +258,11 @@ impl Client {
                     let (s, pt) =
                         accept_opened(&self.identity, &mut self.store, &opened).expect("accept");
                     self.sessions.insert(opened.sender, s);
+                    // The initiator's identity record (verified by `accept`) names its
+                    // public mailbox and sealing key: where probes to it go.
+                    let record = opened.initial_message().expect("initial").header.initiator;
+                    self.routes
+                        .insert(opened.sender, (record.mailbox, record.sealing_key));
                     pt
                 }
             };
@@ -467,6 +491,16 @@ fn main() -> ExitCode {
         bob.poll(&mut relay, false);
         messages += 2;
     }
+    // A one-way run: Carol sends five notes without an answer. The 4th is a probe (spec
+    // §8.17), sealed to Alice's public mailbox; Alice's session decrypts it as any other.
+    for i in 0..5 {
+        let text = format!("Carol's note {i}");
+        relay.post(&carol.reply(&mut rng, &alice_id, &text));
+        plaintexts.push(text);
+        messages += 1;
+    }
+    alice.poll(&mut relay, false);
+    assert_eq!(carol.probes, 1, "the 4th message of the run");
     let elapsed = t.elapsed();
     for (who, c) in [("Alice", &alice), ("Bob", &bob), ("Carol", &carol)] {
         for (sender, pt) in &c.received {
@@ -477,7 +511,7 @@ fn main() -> ExitCode {
             println!("  {who} <- {from}: {}", String::from_utf8_lossy(pt));
         }
     }
-    assert_eq!(alice.received.len(), 9);
+    assert_eq!(alice.received.len(), 14);
     assert_eq!(bob.received.len(), 11);
     println!(
         "{messages} messages in {:.1} ms end to end (handshakes, envelopes, decryption); envelope sizes {:?} B",
@@ -530,7 +564,8 @@ fn main() -> ExitCode {
         .map(|(_, m)| *m)
         .collect();
     println!(
-        "  envelopes: {sealed} sealed (HPKE) to public mailboxes, {} pairwise to {} distinct pairwise mailboxes; none is a public mailbox: {}; fetches refused: {}",
+        "  envelopes: {sealed} sealed (HPKE) to public mailboxes (first messages and {} probe), {} pairwise to {} distinct pairwise mailboxes; none is a public mailbox: {}; fetches refused: {}",
+        carol.probes,
         relay.deposits.len() - sealed,
         pairwise.len(),
         pairwise.is_disjoint(&public),

@@ -177,6 +177,7 @@ fn known_limits() -> Vec<(&'static str, u64)> {
             "MAX_PAIRWISE_BODY_LEN",
             blindrelay::envelope::MAX_PAIRWISE_BODY_LEN as u64,
         ),
+        ("PROBE_FIRST", u64::from(blindrelay::session::PROBE_FIRST)),
         (
             "PAIRWISE_OVERHEAD",
             blindrelay::envelope::PAIRWISE_OVERHEAD as u64,

@@ -360,9 +360,9 @@ fn run_with(seed: u64, ops: &[Op], upkeep: bool) {
     // other's public mailbox (spec §8.17): a desynchronised session fails to decrypt it
     // and resets, with no user action. Then each side's next message must arrive.
     w.settle();
-    for s in 0..2 {
+    for (s, name) in NAMES.iter().enumerate() {
         for i in 0..blindrelay::session::PROBE_FIRST {
-            w.send(s, &format!("probe {i} from {}", NAMES[s]));
+            w.send(s, &format!("probe {i} from {name}"));
             w.settle();
         }
     }
