@@ -101,6 +101,7 @@ impl Transcript {
     fn send(&mut self, r: &mut ChaCha20Rng, from: &str, pt: &[u8]) -> Vec<u8> {
         let s = self.party(from);
         let predicted = s.sending_mailbox().expect("an established session");
+        let probe = s.next_send_is_probe();
         let mut tape = Tape::record(r.clone());
         let envelope = s.seal_pairwise(&mut tape, pt).expect("seal");
         *r = tape.inner.take().expect("recording");
@@ -110,7 +111,7 @@ impl Transcript {
         );
         self.events.push(json!({
             "event": "send", "from": from, "plaintext": h(pt), "random": h(&tape.bytes),
-            "mailbox": h(predicted), "envelope": h(&envelope),
+            "mailbox": h(predicted), "probe": probe, "envelope": h(&envelope),
         }));
         envelope
     }
@@ -251,6 +252,14 @@ pub fn generate() -> (String, Value) {
             None,
         );
         t.deliver("bob", &a1, "delivered again", Some(Error::Duplicate));
+    }
+    // A one-way run of six: the 4th message of the chain is a probe (§8.17; a sender
+    // would seal it to the public mailbox, the transcript keeps it pairwise).
+    let run: Vec<Vec<u8>> = (0..6u8)
+        .map(|i| t.send(&mut r, "alice", &[b'r', i]))
+        .collect();
+    for e in &run {
+        t.deliver("bob", e, "a one-way run", None);
     }
     let last = t.send(&mut r, "alice", b"");
     t.deliver("bob", &last, "an empty plaintext pads to 256", None);
@@ -485,6 +494,9 @@ fn verify_transcript(case: &Value) -> Result<(), String> {
                 s.sending_mailbox().ok_or("no sending mailbox")?,
             )
             .map_err(at)?;
+            if m["probe"].as_bool() != Some(s.next_send_is_probe()) {
+                return Err(at("the probe rule (§8.17) disagrees".into()));
+            }
             let mut tape = Tape::replay(bytes(m, "random")?);
             let envelope = s
                 .seal_pairwise(&mut tape, &bytes(m, "plaintext")?)
