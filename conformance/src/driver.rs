@@ -901,10 +901,114 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                 ],
             ),
         ),
+        // route.json (§8.13–§8.17)
+        "mailbox-id" => {
+            let r = a.ok("mailbox.id", pick(case, &["capability"]))?;
+            all_same("mailbox.id", case, &r, &["mailbox"])
+        }
+        "pairwise-capability" => {
+            let r = a.ok("pairwise.capability", pick(case, &["headerKey"]))?;
+            all_same("pairwise.capability", case, &r, &["capability"])?;
+            let r = a.ok("mailbox.id", pick(case, &["capability"]))?;
+            all_same("mailbox.id", case, &r, &["mailbox"])
+        }
+        "pairwise-transcript" => drive_pairwise_transcript(a, case),
+        "pairwise-parse" => a.err(case, "relay.parse", pick(case, &["envelope"])),
+        "pairwise-open" => {
+            let s = a.ok("session.restore", pick(case, &["state"]))?["session"].clone();
+            let before = a.ok("session.state", json!({ "session": s }))?;
+            a.err(
+                case,
+                "pairwise.open",
+                json!({ "session": s, "envelope": case["envelope"] }),
+            )?;
+            let after = a.ok("session.state", json!({ "session": s }))?;
+            same(
+                "session.state after a refused envelope",
+                &before,
+                "state",
+                &after,
+                "state",
+            )
+        }
         other => Err(Stop::Skip(format!(
             "the runner has no translation for kind `{other}`"
         ))),
     }
+}
+
+/// Replays a §8.15 pairwise transcript: restore both states, check the watched mailboxes,
+/// then every send (mailbox, probe flag, envelope) and delivery (result, watched mailboxes)
+/// in order, and the final state digests.
+fn drive_pairwise_transcript(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
+    let mut sessions = Vec::new();
+    for who in ["alice", "bob"] {
+        let s = a.ok("session.restore", json!({ "state": case["start"][who] }))?["session"].clone();
+        let r = a.ok("session.route", json!({ "session": s }))?;
+        same_json(
+            "session.route",
+            &json!({ "watches": case["start"][format!("{who}Watches")] }),
+            &r,
+            "watches",
+        )?;
+        sessions.push(s);
+    }
+    let events = case["events"]
+        .as_array()
+        .ok_or_else(|| Stop::Fail("transcript without events".into()))?;
+    for (i, e) in events.iter().enumerate() {
+        let ev = string(e, "event")?;
+        let who = if ev == "send" {
+            string(e, "from")?
+        } else {
+            string(e, "to")?
+        };
+        let s = match who.as_str() {
+            "alice" => sessions[0].clone(),
+            "bob" => sessions[1].clone(),
+            other => return Err(Stop::Fail(format!("event {i}: unknown party {other}"))),
+        };
+        let at = |stop: Stop| match stop {
+            Stop::Fail(m) => Stop::Fail(format!("event {i} ({ev} {who}): {m}")),
+            skip => skip,
+        };
+        if ev == "send" {
+            let r = a.ok("session.route", json!({ "session": s })).map_err(at)?;
+            same("session.route", e, "mailbox", &r, "sendingMailbox").map_err(at)?;
+            same_json("session.route", e, &r, "probe").map_err(at)?;
+            let args = json!({ "session": s, "plaintext": e["plaintext"], "random": e["random"] });
+            let r = a.ok("pairwise.seal", args).map_err(at)?;
+            all_same("pairwise.seal", e, &r, &["envelope"]).map_err(at)?;
+            continue;
+        }
+        let args = json!({ "session": s, "envelope": e["envelope"] });
+        if e.get("error").is_some() {
+            let before = a.ok("session.state", json!({ "session": s })).map_err(at)?;
+            a.err(e, "pairwise.open", args).map_err(at)?;
+            let after = a.ok("session.state", json!({ "session": s })).map_err(at)?;
+            same(
+                "session.state after a refused envelope",
+                &before,
+                "state",
+                &after,
+                "state",
+            )
+            .map_err(at)?;
+        } else {
+            let r = a.ok("pairwise.open", args).map_err(at)?;
+            all_same("pairwise.open", e, &r, &["plaintext"]).map_err(at)?;
+            same_json("pairwise.open", e, &r, "position").map_err(at)?;
+        }
+        let r = a.ok("session.route", json!({ "session": s })).map_err(at)?;
+        same_json("session.route", e, &r, "watches").map_err(at)?;
+    }
+    for (who, s) in [("alice", &sessions[0]), ("bob", &sessions[1])] {
+        let r = a.ok("session.state", json!({ "session": s }))?;
+        let digest = sha2::Sha256::digest(bytes(&r, "state")?);
+        expect_eq(&case["finalStateSha256"], who, digest)
+            .map_err(|e| Stop::Fail(format!("final state of {who}: {e}")))?;
+    }
+    Ok(())
 }
 
 /// Replays a §7 transcript: restore both states, then every event in order.

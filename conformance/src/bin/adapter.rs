@@ -454,6 +454,44 @@ impl Adapter {
                 }
             }
             "session.state" => json!({ "state": h(&*self.session(r)?.to_bytes()) }),
+            "session.route" => {
+                let s = self.session(r)?;
+                let watches: Vec<Value> = s
+                    .receiving_capabilities()
+                    .iter()
+                    .map(|c| h(c.mailbox()))
+                    .collect();
+                json!({
+                    "sendingMailbox": s.sending_mailbox().map(h).unwrap_or(Value::Null),
+                    "probe": s.next_send_is_probe(),
+                    "watches": watches,
+                })
+            }
+            "pairwise.seal" => {
+                let pt = bytes(r, "plaintext")?;
+                let mut tape = Replay {
+                    bytes: bytes(r, "random")?,
+                    pos: 0,
+                    overrun: false,
+                };
+                let envelope = self.session(r)?.seal_pairwise(&mut tape, &pt)?;
+                if tape.overrun || tape.pos != tape.bytes.len() {
+                    return Err(Fail::Bad(format!(
+                        "sealing drew {} random bytes, the request gave {}",
+                        tape.pos,
+                        tape.bytes.len()
+                    )));
+                }
+                json!({ "envelope": h(envelope) })
+            }
+            "pairwise.open" => {
+                let envelope = bytes(r, "envelope")?;
+                let d = self.session(r)?.open_pairwise(&envelope)?;
+                json!({
+                    "plaintext": h(d.plaintext),
+                    "position": { "chain": d.position.chain, "number": d.position.number },
+                })
+            }
             "session.seal" => {
                 let key = blindrelay::StorageKey::from_bytes(arr(r, "storageKey")?);
                 let epoch = r["epoch"].as_u64().ok_or_else(|| "epoch".to_string())?;
@@ -644,6 +682,19 @@ fn envelope_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fai
                 "ciphertext": h(&t.ciphertext),
                 "envelope": h(env.to_bytes()),
             })
+        }
+        "mailbox.id" => {
+            let cap = blindrelay::route::ReadCapability::from_bytes(arr(r, "capability")?);
+            json!({ "mailbox": h(cap.mailbox()) })
+        }
+        "pairwise.capability" => {
+            let cap = hazmat::pairwise_capability(&arr(r, "headerKey")?);
+            json!({ "capability": h(cap.to_bytes()) })
+        }
+        "relay.parse" => {
+            let data = bytes(r, "envelope")?;
+            let env = blindrelay::envelope::RelayEnvelope::parse(&data)?;
+            json!({ "mailbox": h(env.mailbox()), "length": env.encoded_len() })
         }
         "envelope.parse" => {
             let env = Envelope::decode_exact(&bytes(r, "envelope")?)?;
