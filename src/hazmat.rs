@@ -102,6 +102,20 @@ pub fn ratchet_chain_step(chain_key: &[u8; 32]) -> (Zeroizing<[u8; 32]>, Zeroizi
 
 pub use crate::envelope::SealTrace;
 
+/// Seals `body` as the body of a pairwise envelope of `session` without padding it (spec
+/// §8.15): authenticated bad padding, for negative vectors. `body.len()` must be a padded
+/// length for the envelope to parse.
+///
+/// # Errors
+/// As [`Session::seal_pairwise`](crate::Session::seal_pairwise).
+pub fn seal_pairwise_unpadded(
+    session: &mut crate::Session,
+    rng: &mut (impl crate::crypto::CryptoRng + crate::crypto::RngCore),
+    body: &[u8],
+) -> Result<Vec<u8>, Error> {
+    session.seal_pairwise_raw(rng, body)
+}
+
 /// The read capability of the pairwise mailbox keyed by a chain's header key (spec
 /// §8.14), for the conformance vectors.
 #[must_use]

@@ -156,7 +156,7 @@ pub fn generate() -> (String, Value) {
     let mut f = FileBuilder::new(
         "route.json",
         "Mailboxes and read capabilities (mailbox id = SHA-256(label || capability)), pairwise mailboxes derived from header keys, a transcript of pairwise envelopes across many rotations, and negative cases for the relay's parse and the recipient's open.",
-        &["§8.13", "§8.14", "§8.15", "§11.1"],
+        &["§7.5", "§8.13", "§8.14", "§8.15", "§8.17", "§11.1"],
     );
     f.note(
         "WrongMailbox",
@@ -167,6 +167,11 @@ pub fn generate() -> (String, Value) {
         "MovedEnvelope",
         "ROUTING",
         "A relay moved the envelope to another mailbox the same session watches: it must authenticate only under the chain of the mailbox it names, so it fails Decrypt (the relay learns nothing about which mailboxes belong together).",
+    );
+    f.note(
+        "Reframed",
+        "AUTHENTICATION",
+        "A body moved between a ratchet message (unpadded plaintext) and a pairwise envelope (padded plaintext): the framing byte in the body's associated data (§7.5) differs, so it does not authenticate.",
     );
     f.note(
         "Tampered",
@@ -342,7 +347,14 @@ pub fn generate() -> (String, Value) {
         Ok(b"never delivered in the transcript".to_vec())
     );
     // Authenticated bad padding, from a fresh pair (spec §8.15: checked before commit).
-    let (bad_state, bad_env) = bad_padding_case(&mut r);
+    let (bad_state, bad_env, reframed) = bad_padding_case(&mut r);
+    f.invalid(
+        "pairwise-open",
+        "a ratchet message's body re-framed as a pairwise envelope: the body's associated data names its framing (§7.5)",
+        &["Reframed"],
+        json!({ "state": h(&bad_state), "envelope": h(&reframed) }),
+        Error::Decrypt,
+    );
     f.invalid(
         "pairwise-open",
         "an authenticated body with no padding marker",
@@ -381,6 +393,21 @@ pub fn generate() -> (String, Value) {
             field: "pairwise.body",
         },
     ));
+    let mut short_body = good[..138].to_vec();
+    short_body.extend_from_slice(&(100u32).to_be_bytes());
+    short_body.extend_from_slice(&[0u8; 100]);
+    cases.push((
+        "a body shorter than the smallest padded length plus 16",
+        short_body,
+        Error::InvalidEncoding {
+            field: "pairwise.body",
+        },
+    ));
+    cases.push((
+        "truncated inside the body",
+        good[..good.len() - 1].to_vec(),
+        Error::Truncated,
+    ));
     let mut version = good.clone();
     version[0] = 2;
     cases.push(("an unknown version", version, Error::UnknownVersion(2)));
@@ -404,21 +431,28 @@ pub fn generate() -> (String, Value) {
     f.build()
 }
 
-/// A fresh pair where Alice sends Bob an authenticated but unpadded body framed as a
-/// pairwise envelope. Returns Bob's state and the envelope.
-fn bad_padding_case(r: &mut ChaCha20Rng) -> (Vec<u8>, Vec<u8>) {
+/// A fresh pair where Alice sends Bob an authenticated but unpadded pairwise body, and a
+/// ratchet message (with a canonically padded plaintext) re-framed as a pairwise envelope.
+/// Returns Bob's state and the two envelopes.
+fn bad_padding_case(r: &mut ChaCha20Rng) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let mut t = Transcript::new(r);
     let reply = t.send(r, "bob", b"r");
     t.deliver("alice", &reply, "", None);
+    let env =
+        blindrelay::hazmat::seal_pairwise_unpadded(&mut t.alice, r, &[0x41; 256]).expect("seal");
     let mailbox = t.alice.sending_mailbox().expect("established");
-    let raw = t.alice.encrypt(r, &[0x41; 256]).expect("encrypt");
-    let mut env = vec![0x01, 0x08];
-    env.extend_from_slice(&mailbox);
-    env.extend_from_slice(&raw[2..]);
+    let mut body = b"pay 20".to_vec();
+    body.push(0x80);
+    body.resize(256, 0);
+    let ratchet = t.alice.encrypt(r, &body).expect("encrypt");
+    let mut reframed = vec![0x01, 0x08];
+    reframed.extend_from_slice(&mailbox);
+    reframed.extend_from_slice(&ratchet[2..]);
     let state = t.bob.to_bytes().to_vec();
     let mut bob = Session::from_bytes(&state).expect("state");
     assert_eq!(bob.open_pairwise(&env), Err(Error::BadPadding));
-    (state, env)
+    assert_eq!(bob.open_pairwise(&reframed), Err(Error::Decrypt));
+    (state, env, reframed)
 }
 
 pub fn verify(case: &Value) -> Result<(), String> {

@@ -83,6 +83,10 @@ enum Frame {
     Ratchet,
     /// A pairwise envelope (type `0x08`), plaintext padded.
     Pairwise,
+    /// A pairwise envelope whose body is the plaintext as given (its length a padded
+    /// length): for negative tests and vectors of authenticated bad padding.
+    #[cfg_attr(not(any(test, feature = "hazmat")), allow(dead_code))]
+    PairwiseRaw,
 }
 
 /// The padding marker (spec §8.4).
@@ -206,14 +210,27 @@ pub(crate) const BODY_AD_LEN: usize = AD_LEN + ENCRYPTED_HEADER_LEN + BODY_AD_PA
 /// the stack. The padding keeps the AD a multiple of 64 bytes: Poly1305 implementations
 /// that hash four blocks at a time (RustCrypto's AVX2 backend) run about 15% slower over
 /// the whole body when the AD leaves them out of step.
-fn body_ad(ad: &[u8; AD_LEN], encrypted_header: &[u8; ENCRYPTED_HEADER_LEN]) -> [u8; BODY_AD_LEN] {
-    // The tail of `out` stays zero: the padding. (The chunk splits cannot fail: the
-    // lengths are constants.)
+///
+/// The first of the 16 bytes is the body's framing (spec §7.5, §8.15): `0x00` for the body
+/// of a ratchet message (its plaintext as given), `0x01` for the body of a pairwise
+/// envelope (its padded plaintext), so neither body authenticates as the other: a relay
+/// cannot re-frame a pairwise body as a ratchet message to have its padding delivered as
+/// plaintext, nor the reverse.
+fn body_ad(
+    ad: &[u8; AD_LEN],
+    encrypted_header: &[u8; ENCRYPTED_HEADER_LEN],
+    padded: bool,
+) -> [u8; BODY_AD_LEN] {
+    // The rest of the tail stays zero. (The chunk splits cannot fail: the lengths are
+    // constants.)
     let mut out = [0u8; BODY_AD_LEN];
     if let Some((head, tail)) = out.split_first_chunk_mut::<AD_LEN>() {
         *head = *ad;
-        if let Some((header, _)) = tail.split_first_chunk_mut::<ENCRYPTED_HEADER_LEN>() {
+        if let Some((header, rest)) = tail.split_first_chunk_mut::<ENCRYPTED_HEADER_LEN>() {
             *header = *encrypted_header;
+            if let Some(flag) = rest.first_mut() {
+                *flag = u8::from(padded);
+            }
         }
     }
     out
@@ -253,7 +270,7 @@ impl RatchetState {
         frame: Frame,
     ) -> Result<Vec<u8>, Error> {
         let max = match frame {
-            Frame::Ratchet => MAX_PLAINTEXT_LEN,
+            Frame::Ratchet | Frame::PairwiseRaw => MAX_PLAINTEXT_LEN,
             Frame::Pairwise => MAX_PAIRWISE_PLAINTEXT_LEN,
         };
         if plaintext.len() > max {
@@ -311,8 +328,12 @@ impl RatchetState {
                 &body_nonce,
                 plaintext.len() + TAG_LEN,
             ),
-            Frame::Pairwise => {
-                let padded = padded_len(plaintext.len()).ok_or(Error::MessageTooLarge)?;
+            Frame::Pairwise | Frame::PairwiseRaw => {
+                let padded = if frame == Frame::Pairwise {
+                    padded_len(plaintext.len()).ok_or(Error::MessageTooLarge)?
+                } else {
+                    plaintext.len()
+                };
                 PairwiseEnvelope::start_encoding(
                     &pairwise_mailbox(header_key),
                     &encrypted_header,
@@ -329,7 +350,7 @@ impl RatchetState {
             out.push(PADDING_MARKER);
             out.resize(body_start + padded, 0);
         }
-        let body_ad = body_ad(ad, &encrypted_header);
+        let body_ad = body_ad(ad, &encrypted_header, frame != Frame::Ratchet);
         let tag = match out.get_mut(body_start..) {
             Some(body) => aead::xseal_in_place(&message_key, &body_nonce, &body_ad, body),
             None => {
@@ -352,6 +373,19 @@ impl RatchetState {
         self.sending_chain = Some(*next_chain);
         self.sending_number = next_number;
         Ok(out)
+    }
+
+    /// Encrypts `body` as the body of a pairwise envelope without padding it (its length
+    /// must be a padded length for the envelope to parse): authenticated bad padding, for
+    /// negative tests and vectors only.
+    #[cfg(any(test, feature = "hazmat"))]
+    pub(crate) fn encrypt_pairwise_raw(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        ad: &[u8; AD_LEN],
+        body: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        self.encrypt_framed(rng, ad, body, Frame::PairwiseRaw)
     }
 
     /// Decrypts one message (spec §7.6): computes every change as a plan, authenticates
@@ -437,7 +471,7 @@ impl RatchetState {
         aead::xopen_in_place(
             plan.message_key(),
             message.body_nonce,
-            &body_ad(ad, message.encrypted_header),
+            &body_ad(ad, message.encrypted_header, only.is_some()),
             &mut plaintext,
             tag,
         )?;

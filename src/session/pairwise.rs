@@ -63,6 +63,18 @@ impl Session {
             .encrypt_pairwise(rng, &self.associated_data, plaintext)
     }
 
+    /// A pairwise envelope whose body is `body` unpadded (authenticated bad padding unless
+    /// `body` happens to be a canonical padding): for negative tests and vectors.
+    #[cfg(any(test, feature = "hazmat"))]
+    pub(crate) fn seal_pairwise_raw(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        body: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        self.ratchet
+            .encrypt_pairwise_raw(rng, &self.associated_data, body)
+    }
+
     /// Decrypts a pairwise envelope from the peer (spec §8.15): the envelope's mailbox must
     /// be one this session watches ([`Session::receiving_capabilities`]), and the message
     /// must authenticate under that mailbox's chain; the padding is checked before the

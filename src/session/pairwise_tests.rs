@@ -176,25 +176,61 @@ fn an_envelope_of_another_session_is_refused() {
 fn authenticated_bad_padding_changes_nothing() {
     let mut rng = ChaCha20Rng::seed_from_u64(16);
     let (mut a, mut b) = established(&mut rng);
-    let own = a.sending_mailbox().unwrap();
     // A peer that skips the padding: a 256-byte body with no 0x80 marker, authenticated
-    // under the right keys, framed as a pairwise envelope.
-    let raw = a.encrypt(&mut rng, &[0x41; 256]).unwrap();
-    let mut e = vec![0x01, 0x08];
-    e.extend_from_slice(&own);
-    e.extend_from_slice(&raw[2..]);
+    // under the right keys as a pairwise body.
+    let e = a.seal_pairwise_raw(&mut rng, &[0x41; 256]).unwrap();
     refuses(&mut b, &e, Error::BadPadding);
     // A marker but a non-minimal padding (P(10) is 256, this pads 10 bytes to 272).
     let mut body = vec![7u8; 10];
     body.push(0x80);
     body.resize(272, 0);
-    let raw = a.encrypt(&mut rng, &body).unwrap();
-    let mut e = vec![0x01, 0x08];
-    e.extend_from_slice(&own);
-    e.extend_from_slice(&raw[2..]);
+    let e = a.seal_pairwise_raw(&mut rng, &body).unwrap();
     refuses(&mut b, &e, Error::BadPadding);
     let ok = a.seal_pairwise(&mut rng, b"fine").unwrap();
     assert_eq!(b.open_pairwise(&ok).unwrap().plaintext, b"fine");
+}
+
+/// The relay re-frames a pairwise envelope as a ratchet message (to seal it to the public
+/// mailbox under the sender's name, as a probe travels), hoping the padded body is
+/// delivered as plaintext with its padding; or a ratchet message as a pairwise envelope.
+/// The body's associated data names its framing (spec §7.5), so neither authenticates.
+#[test]
+fn a_body_cannot_be_reframed_between_ratchet_message_and_pairwise_envelope() {
+    let mut rng = ChaCha20Rng::seed_from_u64(19);
+    let (mut a, mut b) = established(&mut rng);
+    let pairwise = a.seal_pairwise(&mut rng, b"pay 10").unwrap();
+    let mut as_ratchet = vec![0x01, 0x03];
+    as_ratchet.extend_from_slice(&pairwise[34..]);
+    let before = b.to_bytes();
+    assert_eq!(b.decrypt(&as_ratchet).unwrap_err(), Error::Decrypt);
+    assert_eq!(*b.to_bytes(), *before);
+    // The genuine envelope still opens, exactly once.
+    assert_eq!(b.open_pairwise(&pairwise).unwrap().plaintext, b"pay 10");
+    // The reverse: a ratchet message (a probe's inner message) framed as a pairwise
+    // envelope to the chain's mailbox, its body a valid padding of something.
+    let mailbox = a.sending_mailbox().unwrap();
+    let mut body = b"pay 20".to_vec();
+    body.push(0x80);
+    body.resize(256, 0);
+    let ratchet = a.encrypt(&mut rng, &body).unwrap();
+    let mut as_pairwise = vec![0x01, 0x08];
+    as_pairwise.extend_from_slice(&mailbox);
+    as_pairwise.extend_from_slice(&ratchet[2..]);
+    refuses(&mut b, &as_pairwise, Error::Decrypt);
+    assert_eq!(b.decrypt(&ratchet).unwrap(), body);
+}
+
+#[test]
+fn a_delivered_envelope_is_a_duplicate_after_a_restart() {
+    let mut rng = ChaCha20Rng::seed_from_u64(20);
+    let (mut a, mut b) = established(&mut rng);
+    let m1 = a.seal_pairwise(&mut rng, b"one").unwrap();
+    let m2 = a.seal_pairwise(&mut rng, b"two").unwrap();
+    assert_eq!(b.open_pairwise(&m2).unwrap().plaintext, b"two");
+    let mut restored = Session::from_bytes(&b.to_bytes()).unwrap();
+    refuses(&mut restored, &m2, Error::Duplicate);
+    assert_eq!(restored.open_pairwise(&m1).unwrap().plaintext, b"one");
+    refuses(&mut restored, &m1, Error::Duplicate);
 }
 
 #[test]
