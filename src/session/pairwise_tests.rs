@@ -155,6 +155,8 @@ fn the_relay_cannot_move_an_envelope_to_another_mailbox_of_the_session() {
         moved[2..34].copy_from_slice(&other);
         refuses(&mut b, &moved, Error::Decrypt);
     }
+    assert!(!b.watches(&[0x42; 32]), "a foreign mailbox is not watched");
+    assert!(b.watches(&own));
     let mut elsewhere = m.clone();
     elsewhere[2..34].copy_from_slice(&[0x42; 32]);
     refuses(&mut b, &elsewhere, Error::WrongMailbox);
