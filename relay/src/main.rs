@@ -1,0 +1,3 @@
+//! `blindrelay-relay`: starts the reference relay (spec §12).
+
+fn main() {}
