@@ -60,6 +60,65 @@ fn sign_kem(id: &IdentityKeyPair, kind: PrekeyKind, pid: u32, key: [u8; 1184]) -
     }
 }
 
+impl X25519PrekeyPublic {
+    /// Signs a one-time X25519 prekey on its own, for upload to a relay's pool (spec §12.4).
+    #[must_use]
+    pub fn sign_one_time(
+        identity: &IdentityKeyPair,
+        id: u32,
+        secret: &OneTimePrekeySecret,
+    ) -> Self {
+        sign_x25519(identity, PrekeyKind::OneTimeX25519, id, secret.public_key())
+    }
+
+    /// Verifies this record as a one-time X25519 prekey of `identity` (spec §5.2): what a
+    /// relay checks before adding it to the owner's pool.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPublicKey`] or [`Error::BadSignature`].
+    pub fn verify_one_time(&self, identity: &IdentityPublicKey) -> Result<(), Error> {
+        let input = PrekeyBundle::signature_input(
+            PREKEY_SIGNATURE_CONTEXT,
+            PrekeyKind::OneTimeX25519,
+            &[&self.id.to_be_bytes(), &self.key],
+        );
+        sig::verify(&identity.signing, &input, &self.signature)
+    }
+}
+
+impl KemPrekeyPublic {
+    /// Signs a one-time ML-KEM-768 prekey on its own, for upload to a relay's pool
+    /// (spec §12.4).
+    #[must_use]
+    pub fn sign_one_time(
+        identity: &IdentityKeyPair,
+        id: u32,
+        secret: &OneTimeKemPrekeySecret,
+    ) -> Self {
+        sign_kem(
+            identity,
+            PrekeyKind::OneTimeKem,
+            id,
+            secret.encapsulation_key(),
+        )
+    }
+
+    /// Verifies this record as a one-time ML-KEM prekey of `identity` and validates the
+    /// encapsulation key (spec §5.2, §5.4).
+    ///
+    /// # Errors
+    /// [`Error::InvalidPublicKey`] or [`Error::BadSignature`].
+    pub fn verify_one_time(&self, identity: &IdentityPublicKey) -> Result<(), Error> {
+        let input = PrekeyBundle::signature_input(
+            PREKEY_SIGNATURE_CONTEXT,
+            PrekeyKind::OneTimeKem,
+            &[&self.id.to_be_bytes(), &*self.key],
+        );
+        sig::verify(&identity.signing, &input, &self.signature)?;
+        kem::validate(&self.key)
+    }
+}
+
 /// The kind-`0x05` signature input of an identity record (spec §5.2).
 fn identity_record_input(
     identity: &IdentityPublicKey,

@@ -1,7 +1,8 @@
 //! The crate's one public error type and its stable numeric codes (spec: `spec/errors.md`).
 //!
 //! Codes are grouped by hundreds: 1xx decoding, 2xx cryptographic checks, 3xx handshake,
-//! 4xx ratchet, 5xx envelope, 6xx contact discovery, 9xx caller misuse. A code, once
+//! 4xx ratchet, 5xx envelope, 6xx contact discovery, 7xx relay API
+//! checks a client makes, 8xx relay refusals (spec §12.10), 9xx caller misuse. A code, once
 //! published, never changes meaning; new variants take new codes.
 //!
 //! Every authentication failure (bad AEAD tag, wrong header key, unknown message key,
@@ -100,6 +101,30 @@ pub enum Error {
     /// answers: another salt generation or bucket bits than the current discovery
     /// parameters, or a response whose buckets are not the request's prefixes.
     LookupMismatch,
+    /// 700: a signed publication (a bundle's issue and expiry times, spec §12.3) is outside its validity window, or its window is longer than allowed.
+    Expired,
+    /// 800: relay: the read capability in a request does not open the mailbox the request names (spec §12.2).
+    Unauthorized,
+    /// 801: relay: a publication is not newer than the one the relay holds (spec §12.3).
+    StalePublication,
+    /// 802: relay: no unexpired bundle is published for the mailbox (spec §12.4).
+    NoBundle,
+    /// 803: relay: the upload would exceed the one-time prekey pool's maximum; nothing was added (spec §12.4).
+    PoolFull,
+    /// 804: relay: the deposit would exceed the mailbox's quota; nothing was stored (spec §12.5).
+    MailboxFull,
+    /// 805: relay: the owner already holds the maximum number of discovery registrations (spec §12.7).
+    TooManyRegistrations,
+    /// 806: relay: a request body is over its endpoint's maximum; refused before it was read (spec §12.9).
+    BodyTooLarge,
+    /// 807: relay: too many requests for this mailbox or bundle; retry later (spec §12.9).
+    RateLimited,
+    /// 808: relay: the relay's storage failed; nothing changed, retry (spec §12.10).
+    Unavailable,
+    /// 809: relay: no such endpoint or method (spec §12.1).
+    NotFound,
+    /// 810: relay: a subscription names more mailboxes than allowed, or the relay holds its maximum of connections (spec §12.6).
+    TooManySubscriptions,
     /// 900: the caller passed an argument the API does not accept (never caused by
     /// attacker-controlled bytes).
     ApiMisuse {
@@ -147,6 +172,18 @@ impl Error {
             Self::PrefixOutOfRange => 613,
             Self::NotASizeClass => 614,
             Self::LookupMismatch => 615,
+            Self::Expired => 700,
+            Self::Unauthorized => 800,
+            Self::StalePublication => 801,
+            Self::NoBundle => 802,
+            Self::PoolFull => 803,
+            Self::MailboxFull => 804,
+            Self::TooManyRegistrations => 805,
+            Self::BodyTooLarge => 806,
+            Self::RateLimited => 807,
+            Self::Unavailable => 808,
+            Self::NotFound => 809,
+            Self::TooManySubscriptions => 810,
             Self::ApiMisuse { .. } => 900,
         }
     }
@@ -189,6 +226,18 @@ impl Error {
             Self::PrefixOutOfRange => "PrefixOutOfRange",
             Self::NotASizeClass => "NotASizeClass",
             Self::LookupMismatch => "LookupMismatch",
+            Self::Expired => "Expired",
+            Self::Unauthorized => "Unauthorized",
+            Self::StalePublication => "StalePublication",
+            Self::NoBundle => "NoBundle",
+            Self::PoolFull => "PoolFull",
+            Self::MailboxFull => "MailboxFull",
+            Self::TooManyRegistrations => "TooManyRegistrations",
+            Self::BodyTooLarge => "BodyTooLarge",
+            Self::RateLimited => "RateLimited",
+            Self::Unavailable => "Unavailable",
+            Self::NotFound => "NotFound",
+            Self::TooManySubscriptions => "TooManySubscriptions",
             Self::ApiMisuse { .. } => "ApiMisuse",
         }
     }
@@ -230,6 +279,18 @@ impl Error {
         (613, "PrefixOutOfRange"),
         (614, "NotASizeClass"),
         (615, "LookupMismatch"),
+        (700, "Expired"),
+        (800, "Unauthorized"),
+        (801, "StalePublication"),
+        (802, "NoBundle"),
+        (803, "PoolFull"),
+        (804, "MailboxFull"),
+        (805, "TooManyRegistrations"),
+        (806, "BodyTooLarge"),
+        (807, "RateLimited"),
+        (808, "Unavailable"),
+        (809, "NotFound"),
+        (810, "TooManySubscriptions"),
         (900, "ApiMisuse"),
     ];
 }
@@ -299,6 +360,18 @@ mod tests {
             Error::PrefixOutOfRange,
             Error::NotASizeClass,
             Error::LookupMismatch,
+            Error::Expired,
+            Error::Unauthorized,
+            Error::StalePublication,
+            Error::NoBundle,
+            Error::PoolFull,
+            Error::MailboxFull,
+            Error::TooManyRegistrations,
+            Error::BodyTooLarge,
+            Error::RateLimited,
+            Error::Unavailable,
+            Error::NotFound,
+            Error::TooManySubscriptions,
             Error::ApiMisuse { reason: "x" },
         ];
         assert_eq!(samples.len(), Error::REGISTRY.len());

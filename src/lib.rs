@@ -21,6 +21,7 @@ pub mod hazmat;
 pub mod keys;
 pub mod limits;
 pub mod ratchet;
+pub mod relay;
 pub mod route;
 mod seed;
 #[cfg(feature = "serde")]

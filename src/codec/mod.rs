@@ -42,6 +42,38 @@ impl MessageType {
     pub const SEALED_SENDER_CONTENT: Self = Self(0x07);
     /// A pairwise envelope: a ratchet message to a pairwise mailbox (spec §8.15).
     pub const PAIRWISE_ENVELOPE: Self = Self(0x08);
+    /// A bundle publication: the bundle signed with issue and expiry times (spec §12.3).
+    pub const PUBLICATION: Self = Self(0x20);
+    /// Relay API: publish or replace a bundle (spec §12.3).
+    pub const PUBLISH_REQUEST: Self = Self(0x21);
+    /// Relay API: upload one-time prekeys (spec §12.4).
+    pub const UPLOAD_KEYS_REQUEST: Self = Self(0x22);
+    /// Relay API: how many one-time prekeys are left (spec §12.4).
+    pub const COUNT_REQUEST: Self = Self(0x23);
+    /// Relay API: delete everything an owner published (spec §12.4).
+    pub const DELETE_REQUEST: Self = Self(0x24);
+    /// Relay API: remove an owner's discovery registrations (spec §12.7).
+    pub const DEREGISTER_REQUEST: Self = Self(0x25);
+    /// Relay API: claim a bundle (spec §12.4).
+    pub const CLAIM_REQUEST: Self = Self(0x26);
+    /// Relay API: a claimed bundle (spec §12.4).
+    pub const CLAIM_RESPONSE: Self = Self(0x27);
+    /// Relay API: the one-time prekeys left (spec §12.4).
+    pub const COUNT_RESPONSE: Self = Self(0x28);
+    /// Relay API: fetch a mailbox (spec §12.5).
+    pub const FETCH_REQUEST: Self = Self(0x29);
+    /// Relay API: a page of envelopes (spec §12.5).
+    pub const FETCH_RESPONSE: Self = Self(0x2A);
+    /// Relay API: acknowledge envelopes (spec §12.5).
+    pub const ACK_REQUEST: Self = Self(0x2B);
+    /// Relay API: subscribe to mailboxes over WebSocket (spec §12.6).
+    pub const SUBSCRIBE_REQUEST: Self = Self(0x2C);
+    /// Relay API: one envelope pushed over WebSocket (spec §12.6).
+    pub const DELIVERY: Self = Self(0x2D);
+    /// Relay API: register as discoverable (spec §12.7).
+    pub const REGISTER_REQUEST: Self = Self(0x2E);
+    /// Relay API: a refusal with its stable error code (spec §12.10).
+    pub const ERROR_RESPONSE: Self = Self(0x2F);
     /// Signed contact-discovery parameters published by a relay (spec §9).
     pub const DISCOVERY_PARAMETERS: Self = Self(0x10);
     /// A bucketed contact lookup request (spec §9).
