@@ -182,6 +182,26 @@ fn known_limits() -> Vec<(&'static str, u64)> {
             "PAIRWISE_OVERHEAD",
             blindrelay::envelope::PAIRWISE_OVERHEAD as u64,
         ),
+        // The relay API (spec §12).
+        (
+            "MAX_CLOCK_SKEW_SECS",
+            blindrelay::relay::MAX_CLOCK_SKEW_SECS,
+        ),
+        (
+            "MAX_PUBLICATION_LIFETIME_SECS",
+            blindrelay::relay::MAX_PUBLICATION_LIFETIME_SECS,
+        ),
+        ("MAX_UPLOAD_KEYS", blindrelay::relay::MAX_UPLOAD_KEYS as u64),
+        (
+            "MAX_FETCH_LIMIT",
+            u64::from(blindrelay::relay::MAX_FETCH_LIMIT),
+        ),
+        (
+            "MAX_SUBSCRIPTIONS",
+            blindrelay::relay::MAX_SUBSCRIPTIONS as u64,
+        ),
+        ("MAX_DEPOSIT_LEN", blindrelay::relay::MAX_DEPOSIT_LEN as u64),
+        ("MAX_REQUEST_LEN", blindrelay::relay::MAX_REQUEST_LEN as u64),
     ]
 }
 
