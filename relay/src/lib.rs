@@ -1,6 +1,28 @@
 //! The reference blindrelay relay (spec §12): an HTTP and WebSocket server over the pure
 //! `blindrelay` library, storing only what spec §11 allows, on SQLite (default) or Postgres.
+//!
+//! - [`app`]: the endpoints; handlers decode with the core's codec, run the core's checks,
+//!   call one [`store::Store`] operation and encode the answer.
+//! - [`store`]: the storage trait and its two backends.
+//! - [`ws`]: WebSocket push. [`push`]: the subscriber registry.
+//! - [`limits`]: every bound, one constant each. [`config`]: one configuration struct.
+//! - [`server`]: start and stop; [`log`]: the request log (no client data).
 #![forbid(unsafe_code)]
 
+pub mod app;
+pub mod client;
+pub mod clock;
+pub mod config;
 pub mod limits;
+pub mod log;
+pub mod push;
+mod rate;
+pub mod server;
 pub mod store;
+pub mod ws;
+
+pub use app::{router, Relay};
+pub use client::{ClientError, RelayClient};
+pub use clock::Clock;
+pub use config::{Backend, Config};
+pub use server::{relay_with, start, Running};

@@ -12,3 +12,37 @@ pub const ENVELOPE_RETENTION_SECS: u64 = 30 * 24 * 3600;
 pub const MAX_FETCH_ENVELOPES: usize = 256;
 /// Contact registrations one owner may hold at once.
 pub const MAX_REGISTRATIONS_PER_OWNER: u64 = 4;
+
+/// Most concurrent WebSocket connections; beyond it an upgrade is refused with 503 and
+/// code 810 (spec §12.6).
+pub const MAX_WS_CONNECTIONS: usize = 20_000;
+/// Seconds a new WebSocket connection has to send its subscription before it is closed.
+pub const SUBSCRIBE_TIMEOUT_SECS: u64 = 10;
+/// Deliveries queued for one WebSocket connection; when full, further pushes are dropped
+/// (the subscriber fetches them, spec §12.6).
+pub const WS_QUEUE_LEN: usize = 64;
+/// Token bucket of deposits per mailbox: burst size (spec §12.9).
+pub const DEPOSIT_BURST: u32 = 500;
+/// Token bucket of deposits per mailbox: tokens added per second.
+pub const DEPOSIT_PER_SEC: u32 = 100;
+/// Token bucket of claims per bundle owner: burst size (spec §12.9). Bounds how fast anyone
+/// can drain an owner's one-time prekeys.
+pub const CLAIM_BURST: u32 = 20;
+/// Token bucket of claims per bundle owner: tokens added per second.
+pub const CLAIM_PER_SEC: u32 = 1;
+/// Rate-limit buckets kept in memory; beyond it the table is cleared (a reset only makes
+/// limits more lenient for a moment, never stricter).
+pub const RATE_TABLE_MAX: usize = 100_000;
+/// Bodies of the small owner requests (count, delete, deregister) and claims: their
+/// encodings are at most this long (spec §12.9).
+pub const MAX_SMALL_REQUEST_LEN: usize = 64;
+/// Bodies of publish requests: a capability and a publication (spec §12.3).
+pub const MAX_PUBLISH_LEN: usize = 2048;
+/// Bodies of registration requests (spec §12.7).
+pub const MAX_REGISTER_LEN: usize = 1024;
+/// Bodies of lookup requests (spec §9.7): 4096 prefixes at most.
+pub const MAX_LOOKUP_LEN: usize = 2 + 1 + 4 + 1 + 2 + 4 * 4096;
+/// Bytes of envelopes one fetch response carries at most (it then sets `more`).
+pub const MAX_FETCH_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+/// Seconds between retention sweeps.
+pub const SWEEP_INTERVAL_SECS: u64 = 60;

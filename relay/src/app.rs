@@ -1,0 +1,481 @@
+//! The HTTP API (spec §12.1): one handler per endpoint. Handlers only translate: read the
+//! body under its endpoint's limit, decode it with the core's codec, run the core's checks,
+//! call one store operation, encode the answer. No validation is re-written here.
+
+use crate::clock::Clock;
+use crate::limits;
+use crate::push::Push;
+use crate::rate::RateLimiter;
+use crate::store::{BundleRecord, Entry, KeyKind, Store, StoreError};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use blindrelay::codec::{Decode, Encode};
+use blindrelay::contact::{BucketEntry, DiscoveryParameters, LookupRequest};
+use blindrelay::envelope::RelayEnvelope;
+use blindrelay::relay::{
+    AckRequest, ClaimRequest, ClaimResponse, CountResponse, ErrorResponse, FetchRequest,
+    FetchResponse, FetchedEnvelope, OwnerRequest, OwnerRequestKind, Publication, PublishRequest,
+    RegisterRequest, UploadKeysRequest, MAX_DEPOSIT_LEN, MAX_REQUEST_LEN,
+};
+use blindrelay::wire::{KemPrekeyPublic, X25519PrekeyPublic};
+use blindrelay::Error;
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Everything a handler needs: the store, the clock, the discovery parameters, the push
+/// registry and the rate limiters. One per relay process.
+pub struct Relay<S> {
+    /// The storage backend.
+    pub store: S,
+    /// The relay's clock (system, or fixed for conformance runs).
+    pub clock: Clock,
+    /// The signed discovery parameters this relay serves (spec §9.6).
+    pub discovery: DiscoveryParameters,
+    /// Subscribers of live pushes (spec §12.6).
+    pub push: Push,
+    /// Open WebSocket connections.
+    pub connections: AtomicUsize,
+    pub(crate) deposits: RateLimiter,
+    pub(crate) claims: RateLimiter,
+}
+
+impl<S: Store> Relay<S> {
+    /// A relay over `store`.
+    pub fn new(store: S, clock: Clock, discovery: DiscoveryParameters) -> Self {
+        Self {
+            store,
+            clock,
+            discovery,
+            push: Push::default(),
+            connections: AtomicUsize::new(0),
+            deposits: RateLimiter::new(limits::DEPOSIT_BURST, limits::DEPOSIT_PER_SEC),
+            claims: RateLimiter::new(limits::CLAIM_BURST, limits::CLAIM_PER_SEC),
+        }
+    }
+}
+
+/// The router of every endpoint of spec §12.1. Unknown paths answer 404 with code 809, a
+/// known path with the wrong method 405 with code 809.
+pub fn router<S: Store>(relay: Arc<Relay<S>>) -> Router {
+    Router::new()
+        .route("/v1/publish", post(publish::<S>))
+        .route("/v1/keys", post(upload_keys::<S>))
+        .route("/v1/count", post(count::<S>))
+        .route("/v1/delete", post(delete::<S>))
+        .route("/v1/claim", post(claim::<S>))
+        .route("/v1/deposit", post(deposit::<S>))
+        .route("/v1/fetch", post(fetch::<S>))
+        .route("/v1/ack", post(ack::<S>))
+        .route("/v1/stream", get(crate::ws::stream::<S>))
+        .route("/v1/discovery", get(discovery::<S>))
+        .route("/v1/register", post(register::<S>))
+        .route("/v1/deregister", post(deregister::<S>))
+        .route("/v1/lookup", post(lookup::<S>))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(log_request))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(relay)
+}
+
+/// A refusal: an HTTP status and the stable code (spec §12.10).
+#[derive(Debug)]
+pub struct Refusal {
+    status: StatusCode,
+    code: u16,
+}
+
+impl Refusal {
+    /// The refusal of a core or relay error, with the status of spec §12.10.
+    #[must_use]
+    pub fn of(error: &Error) -> Self {
+        let code = error.code();
+        let status = match code {
+            800 => StatusCode::FORBIDDEN,
+            801 | 803 | 805 => StatusCode::CONFLICT,
+            802 | 809 => StatusCode::NOT_FOUND,
+            804 => StatusCode::INSUFFICIENT_STORAGE,
+            806 => StatusCode::PAYLOAD_TOO_LARGE,
+            807 => StatusCode::TOO_MANY_REQUESTS,
+            808 | 810 => StatusCode::SERVICE_UNAVAILABLE,
+            900 => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self { status, code }
+    }
+}
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Self {
+        Self::of(&e)
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        let error = match e {
+            StoreError::Stale => Error::StalePublication,
+            StoreError::NoBundle => Error::NoBundle,
+            StoreError::PoolFull => Error::PoolFull,
+            StoreError::MailboxFull => Error::MailboxFull,
+            StoreError::TooManyRegistrations => Error::TooManyRegistrations,
+            StoreError::Backend(message) => {
+                // The operator's log gets the backend's message (never stored bytes); the
+                // client gets only the code.
+                eprintln!("relay: storage error: {message}");
+                Error::Unavailable
+            }
+        };
+        Self::of(&error)
+    }
+}
+
+/// The code a response carried, for the request log.
+#[derive(Clone, Copy)]
+struct LoggedCode(u16);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            )],
+            ErrorResponse { code: self.code }.to_bytes(),
+        )
+            .into_response();
+        response.extensions_mut().insert(LoggedCode(self.code));
+        response
+    }
+}
+
+type Answer = Result<Response, Refusal>;
+
+fn binary(bytes: Vec<u8>) -> Response {
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        )],
+        bytes,
+    )
+        .into_response()
+}
+
+fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Reads a request body of at most `max` bytes (spec §12.9): a `Content-Length` over the
+/// limit is refused before a byte is read, and a body without one is read only up to the
+/// limit. Either way the refusal is 413 with code 806 and nothing is stored.
+async fn read_body(request: Request, max: usize) -> Result<Bytes, Refusal> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(Refusal::of(&Error::BodyTooLarge));
+    }
+    axum::body::to_bytes(request.into_body(), max)
+        .await
+        .map_err(|_| Refusal::of(&Error::BodyTooLarge))
+}
+
+/// The raw request, taken whole so the body limit is ours to apply.
+struct Raw(Request);
+
+impl<S: Send + Sync> FromRequest<S> for Raw {
+    type Rejection = Refusal;
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(req))
+    }
+}
+
+async fn publish<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
+    let body = read_body(req, limits::MAX_PUBLISH_LEN).await?;
+    let request = PublishRequest::decode_exact(&body)?;
+    let now = relay.clock.now();
+    request.check(now)?;
+    let publication = &request.publication;
+    let owner = publication.bundle().mailbox;
+    // A new identity for this mailbox invalidates the one-time keys signed by the old one.
+    let reset_pool = match relay.store.get_bundle(owner).await? {
+        Some(stored) => Publication::decode_exact(&stored.bytes)
+            .map(|old| old.bundle().identity != publication.bundle().identity)
+            .unwrap_or(true),
+        None => false,
+    };
+    let record = BundleRecord {
+        issued_at: publication.issued_at(),
+        expires_at: publication.expires_at(),
+        bytes: publication.to_bytes(),
+    };
+    relay.store.put_bundle(owner, record, reset_pool).await?;
+    Ok(no_content())
+}
+
+/// The owner's current publication, decoded; [`Error::NoBundle`] if none or expired.
+async fn current_publication<S: Store>(
+    relay: &Relay<S>,
+    owner: [u8; 32],
+) -> Result<Publication, Refusal> {
+    let stored = relay
+        .store
+        .get_bundle(owner)
+        .await?
+        .filter(|b| b.expires_at > relay.clock.now())
+        .ok_or_else(|| Refusal::of(&Error::NoBundle))?;
+    Publication::decode_exact(&stored.bytes).map_err(|_| Refusal::of(&Error::Unavailable))
+}
+
+fn count_response(x25519: u64, kem: u64) -> Response {
+    let c = CountResponse {
+        x25519: u32::try_from(x25519).unwrap_or(u32::MAX),
+        kem: u32::try_from(kem).unwrap_or(u32::MAX),
+    };
+    binary(c.to_bytes())
+}
+
+async fn upload_keys<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
+    let body = read_body(req, MAX_REQUEST_LEN).await?;
+    let request = UploadKeysRequest::decode_exact(&body)?;
+    let owner = request.capability.mailbox();
+    let publication = current_publication(&relay, owner).await?;
+    request.verify_keys(&publication.bundle().identity)?;
+    let x: Vec<(u32, Vec<u8>)> = request
+        .x25519
+        .iter()
+        .map(|k| (k.id, encode_key_x25519(k)))
+        .collect();
+    let k: Vec<(u32, Vec<u8>)> = request
+        .kem
+        .iter()
+        .map(|k| (k.id, encode_key_kem(k)))
+        .collect();
+    let mut counts = relay.store.pool_counts(owner).await?;
+    if !x.is_empty() {
+        counts = relay
+            .store
+            .add_one_time_keys(owner, KeyKind::X25519, x)
+            .await?;
+    }
+    if !k.is_empty() {
+        counts = relay
+            .store
+            .add_one_time_keys(owner, KeyKind::Kem, k)
+            .await?;
+    }
+    Ok(count_response(counts.x25519, counts.kem))
+}
+
+fn encode_key_x25519(k: &X25519PrekeyPublic) -> Vec<u8> {
+    let mut w = blindrelay::codec::Writer::new();
+    k.encode(&mut w);
+    w.into_inner()
+}
+
+fn encode_key_kem(k: &KemPrekeyPublic) -> Vec<u8> {
+    let mut w = blindrelay::codec::Writer::new();
+    k.encode(&mut w);
+    w.into_inner()
+}
+
+fn decode_stored<T: Decode>(bytes: &[u8]) -> Result<T, Refusal> {
+    let mut r = blindrelay::codec::Reader::new(bytes);
+    let value = T::decode(&mut r).map_err(|_| Refusal::of(&Error::Unavailable))?;
+    r.finish().map_err(|_| Refusal::of(&Error::Unavailable))?;
+    Ok(value)
+}
+
+async fn owner_request(req: Request, kind: OwnerRequestKind) -> Result<[u8; 32], Refusal> {
+    let body = read_body(req, limits::MAX_SMALL_REQUEST_LEN).await?;
+    Ok(OwnerRequest::decode_as(kind, &body)?.capability.mailbox())
+}
+
+async fn count<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
+    let owner = owner_request(req, OwnerRequestKind::Count).await?;
+    let counts = relay.store.pool_counts(owner).await?;
+    Ok(count_response(counts.x25519, counts.kem))
+}
+
+async fn delete<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
+    let owner = owner_request(req, OwnerRequestKind::Delete).await?;
+    relay.store.delete_owner(owner).await?;
+    Ok(no_content())
+}
+
+async fn claim<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
+    let body = read_body(req, limits::MAX_SMALL_REQUEST_LEN).await?;
+    let request = ClaimRequest::decode_exact(&body)?;
+    if !relay.claims.allow(&request.mailbox) {
+        return Err(Refusal::of(&Error::RateLimited));
+    }
+    let claimed = relay
+        .store
+        .claim(request.mailbox, relay.clock.now())
+        .await?
+        .ok_or_else(|| Refusal::of(&Error::NoBundle))?;
+    let response = ClaimResponse {
+        publication: decode_stored(&claimed.bundle.bytes)?,
+        one_time_prekey: claimed.x25519.as_deref().map(decode_stored).transpose()?,
+        one_time_kem_prekey: claimed.kem.as_deref().map(decode_stored).transpose()?,
+    };
+    Ok(binary(response.to_bytes()))
+}
+
+async fn deposit<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
+    let body = read_body(req, MAX_DEPOSIT_LEN).await?;
+    let mailbox = *RelayEnvelope::parse(&body)?.mailbox();
+    if !relay.deposits.allow(&mailbox) {
+        return Err(Refusal::of(&Error::RateLimited));
+    }
+    let envelope = body.to_vec();
+    let seq = relay
+        .store
+        .deposit(mailbox, envelope, relay.clock.now())
+        .await?;
+    relay.push.notify(&mailbox, seq, &body);
+    Ok(no_content())
+}
+
+async fn fetch<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
+    let body = read_body(req, limits::MAX_SMALL_REQUEST_LEN).await?;
+    let request = FetchRequest::decode_exact(&body)?;
+    let mailbox = request.capability.mailbox();
+    let stored = relay
+        .store
+        .fetch(
+            mailbox,
+            request.after,
+            usize::from(request.limit) + 1,
+            relay.clock.now(),
+        )
+        .await?;
+    Ok(binary(page(stored, usize::from(request.limit)).to_bytes()))
+}
+
+/// A fetch page: at most `limit` envelopes and about [`limits::MAX_FETCH_RESPONSE_BYTES`]
+/// bytes (always at least one), `more` when anything was left out. `stored` holds up to
+/// `limit + 1` envelopes, so a left-out one shows that more exist.
+pub(crate) fn page(stored: Vec<crate::store::Stored>, limit: usize) -> FetchResponse {
+    let total = stored.len();
+    let mut envelopes = Vec::new();
+    let mut bytes = 0usize;
+    for s in stored {
+        if envelopes.len() == limit
+            || (!envelopes.is_empty()
+                && bytes + s.envelope.len() > limits::MAX_FETCH_RESPONSE_BYTES)
+        {
+            break;
+        }
+        bytes += s.envelope.len();
+        envelopes.push(FetchedEnvelope {
+            seq: s.seq,
+            envelope: s.envelope,
+        });
+    }
+    let more = envelopes.len() < total;
+    FetchResponse { envelopes, more }
+}
+
+async fn ack<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
+    let body = read_body(req, limits::MAX_SMALL_REQUEST_LEN).await?;
+    let request = AckRequest::decode_exact(&body)?;
+    relay
+        .store
+        .ack(request.capability.mailbox(), request.up_to)
+        .await?;
+    Ok(no_content())
+}
+
+async fn discovery<S: Store>(State(relay): State<Arc<Relay<S>>>) -> Answer {
+    Ok(binary(relay.discovery.to_bytes()))
+}
+
+async fn register<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
+    let body = read_body(req, limits::MAX_REGISTER_LEN).await?;
+    let request = RegisterRequest::decode_exact(&body)?;
+    let (bucket, entry) = relay.discovery.bucket_entry(&request.registration)?;
+    let entry = Entry {
+        tag: entry.tag,
+        record: entry.record,
+    };
+    relay
+        .store
+        .register(request.capability.mailbox(), bucket, entry)
+        .await?;
+    Ok(no_content())
+}
+
+async fn deregister<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
+    let owner = owner_request(req, OwnerRequestKind::Deregister).await?;
+    relay.store.deregister(owner).await?;
+    Ok(no_content())
+}
+
+async fn lookup<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
+    let body = read_body(req, limits::MAX_LOOKUP_LEN).await?;
+    let request = LookupRequest::decode_exact(&body)?;
+    relay.discovery.check_request(&request)?;
+    let mut buckets = BTreeMap::new();
+    for &prefix in request.prefixes() {
+        let entries = relay.store.bucket(prefix).await?;
+        buckets.insert(
+            prefix,
+            entries
+                .into_iter()
+                .map(|e| BucketEntry {
+                    tag: e.tag,
+                    record: e.record,
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    let response = relay
+        .discovery
+        .answer(&request, |p| buckets.remove(&p).unwrap_or_default())?;
+    Ok(binary(response.to_bytes()))
+}
+
+async fn not_found() -> Refusal {
+    Refusal::of(&Error::NotFound)
+}
+
+async fn method_not_allowed() -> Refusal {
+    Refusal {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        code: Error::NotFound.code(),
+    }
+}
+
+/// The request log (spec §12.11): method, path, status, code and duration. Never a body,
+/// a capability, a mailbox id or an address.
+async fn log_request(request: Request, next: axum::middleware::Next) -> Response {
+    let method: Method = request.method().clone();
+    // The route's template, never the raw path: a path is attacker-chosen text.
+    let path = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "-".to_owned(), |p| p.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    if crate::log::enabled() {
+        let code = response.extensions().get::<LoggedCode>().map_or(0, |c| c.0);
+        crate::log::line(&format!(
+            "{method} {path} {} code={code} {}us",
+            response.status().as_u16(),
+            started.elapsed().as_micros()
+        ));
+    }
+    response
+}

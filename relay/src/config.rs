@@ -1,0 +1,154 @@
+//! The relay's configuration (spec §12, STYLE §5): one struct, read from the environment
+//! and the command line, printed at start-up without secrets.
+
+use crate::clock::Clock;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Where the relay keeps its data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in `<data dir>/relay.db` (the default: embedded, zero setup).
+    Sqlite,
+    /// Postgres at this URL (scale-out: several relay nodes share it).
+    Postgres(String),
+}
+
+/// Everything the relay is configured with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The address to listen on (`--listen`, `BLINDRELAY_LISTEN`; default 127.0.0.1:8780).
+    /// TLS is a reverse proxy's job (README): listen on loopback or a private network.
+    pub listen: SocketAddr,
+    /// The data directory (`--data`, `BLINDRELAY_DATA`; default `./blindrelay-data`): the
+    /// SQLite database and the discovery key file.
+    pub data_dir: PathBuf,
+    /// The storage backend (`--postgres URL`, `BLINDRELAY_POSTGRES`; default SQLite).
+    pub backend: Backend,
+    /// The clock (`BLINDRELAY_CLOCK=<unix seconds>` fixes it, for conformance runs only).
+    pub clock: Clock,
+    /// Whether each request is logged (`--quiet` turns it off).
+    pub log_requests: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8780)),
+            data_dir: PathBuf::from("blindrelay-data"),
+            backend: Backend::Sqlite,
+            clock: Clock::System,
+            log_requests: true,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the environment, then the arguments (which win).
+    ///
+    /// # Errors
+    /// A message naming the setting that could not be parsed, or an unknown argument.
+    pub fn from_env_and_args(
+        env: impl Fn(&str) -> Option<String>,
+        args: impl IntoIterator<Item = String>,
+    ) -> Result<Self, String> {
+        let mut c = Self::default();
+        if let Some(v) = env("BLINDRELAY_LISTEN") {
+            c.listen = v
+                .parse()
+                .map_err(|_| format!("BLINDRELAY_LISTEN: bad address {v}"))?;
+        }
+        if let Some(v) = env("BLINDRELAY_DATA") {
+            c.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("BLINDRELAY_POSTGRES") {
+            c.backend = Backend::Postgres(v);
+        }
+        if let Some(v) = env("BLINDRELAY_CLOCK") {
+            c.clock = Clock::Fixed(
+                v.parse()
+                    .map_err(|_| format!("BLINDRELAY_CLOCK: not a number of seconds: {v}"))?,
+            );
+        }
+        let mut args = args.into_iter();
+        while let Some(a) = args.next() {
+            let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+            match a.as_str() {
+                "--listen" => {
+                    let v = value("--listen")?;
+                    c.listen = v
+                        .parse()
+                        .map_err(|_| format!("--listen: bad address {v}"))?;
+                }
+                "--data" => c.data_dir = PathBuf::from(value("--data")?),
+                "--postgres" => c.backend = Backend::Postgres(value("--postgres")?),
+                "--quiet" => c.log_requests = false,
+                "--help" | "-h" => return Err(USAGE.to_owned()),
+                other => return Err(format!("unknown argument {other}\n{USAGE}")),
+            }
+        }
+        Ok(c)
+    }
+
+    /// The start-up summary: every setting, with the Postgres URL's password hidden.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let backend = match &self.backend {
+            Backend::Sqlite => format!("sqlite {}", self.data_dir.join("relay.db").display()),
+            Backend::Postgres(url) => format!("postgres {}", redact_url(url)),
+        };
+        format!(
+            "listen {} | data {} | backend {backend} | clock {:?} | request log {}",
+            self.listen,
+            self.data_dir.display(),
+            self.clock,
+            if self.log_requests { "on" } else { "off" }
+        )
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "***".to_owned();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+const USAGE: &str = "usage: blindrelay-relay [--listen ADDR] [--data DIR] [--postgres URL] [--quiet]
+environment: BLINDRELAY_LISTEN, BLINDRELAY_DATA, BLINDRELAY_POSTGRES, BLINDRELAY_CLOCK (conformance only)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_override_the_environment_and_secrets_are_hidden() {
+        let env = |k: &str| match k {
+            "BLINDRELAY_LISTEN" => Some("127.0.0.1:1".to_owned()),
+            "BLINDRELAY_POSTGRES" => Some("postgres://u:hunter2@db/x".to_owned()),
+            _ => None,
+        };
+        let c = Config::from_env_and_args(env, ["--listen".to_owned(), "127.0.0.1:2".to_owned()])
+            .unwrap();
+        assert_eq!(c.listen.port(), 2);
+        assert_eq!(
+            c.backend,
+            Backend::Postgres("postgres://u:hunter2@db/x".to_owned())
+        );
+        assert!(!c.summary().contains("hunter2"));
+        assert!(c.summary().contains("postgres://u:***@db/x"));
+        assert!(Config::from_env_and_args(|_| None, ["--bogus".to_owned()]).is_err());
+        assert!(Config::from_env_and_args(
+            |k| (k == "BLINDRELAY_CLOCK").then(|| "x".to_owned()),
+            []
+        )
+        .is_err());
+    }
+}

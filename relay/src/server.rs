@@ -1,0 +1,157 @@
+//! Starting and stopping a relay: the listener, the router, the retention sweeper, and the
+//! discovery key.
+
+use crate::app::{router, Relay};
+use crate::clock::Clock;
+use crate::limits;
+use crate::store::Store;
+use blindrelay::contact::{BucketBits, DiscoveryParameters, SaltNonce};
+use blindrelay::IdentityKeyPair;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The relay's long-term discovery key and salt nonce (spec §9.6): 64 bytes, the Ed25519
+/// seed then the 32-byte salt nonce. Generated at first start, kept in `<data dir>/discovery.key`.
+pub struct DiscoveryKey {
+    /// The relay's Ed25519 identity that signs its discovery parameters; clients pin its
+    /// public key.
+    pub identity: IdentityKeyPair,
+    /// The salt nonce of salt generation 1.
+    pub salt_nonce: SaltNonce,
+}
+
+impl DiscoveryKey {
+    /// Loads the key from `path`, or generates and writes it (mode 0600) if absent.
+    ///
+    /// # Errors
+    /// An I/O error, or a file that is not 64 bytes.
+    pub fn load_or_create(path: &Path) -> std::io::Result<Self> {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let (seed, nonce) = bytes
+                    .split_first_chunk::<32>()
+                    .and_then(|(s, rest)| Some((s, <[u8; 32]>::try_from(rest).ok()?)))
+                    .ok_or_else(|| std::io::Error::other("discovery.key is not 64 bytes"))?;
+                Ok(Self {
+                    identity: IdentityKeyPair::from_seed(seed),
+                    salt_nonce: SaltNonce(nonce),
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let rng = &mut rand_core::OsRng;
+                let key = Self {
+                    identity: IdentityKeyPair::generate(rng),
+                    salt_nonce: SaltNonce::generate(rng),
+                };
+                let mut bytes = key.identity.to_seed().to_vec();
+                bytes.extend_from_slice(&key.salt_nonce.0);
+                write_private(path, &bytes)?;
+                Ok(key)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The signed parameters: salt generation 1, 12-bit buckets, size classes up to 256.
+    ///
+    /// # Errors
+    /// Never with these constants; the core's error otherwise.
+    pub fn parameters(&self) -> Result<DiscoveryParameters, blindrelay::Error> {
+        DiscoveryParameters::sign(
+            &self.identity,
+            1,
+            &self.salt_nonce,
+            BucketBits::new(12)?,
+            256,
+        )
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// A running relay: its address, and how to stop it.
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<()>,
+    sweeper: JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish, and waits for the server task.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.sweeper.abort();
+        let _ = (&mut self.server).await;
+    }
+
+    /// Waits until the server stops (it stops on its own only on an I/O error).
+    pub async fn wait(mut self) {
+        let _ = (&mut self.server).await;
+    }
+}
+
+/// Serves `relay` on `listener` until [`Running::stop`], sweeping expired data every
+/// [`limits::SWEEP_INTERVAL_SECS`].
+pub fn start<S: Store>(relay: Arc<Relay<S>>, listener: TcpListener) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = router(Arc::clone(&relay));
+    let server = tokio::spawn(async move {
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+        if let Err(e) = result {
+            crate::log::line(&format!("relay: server stopped: {e}"));
+        }
+    });
+    let sweeper = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(limits::SWEEP_INTERVAL_SECS));
+        loop {
+            tick.tick().await;
+            if let Err(e) = relay.store.sweep(relay.clock.now()).await {
+                crate::log::line(&format!("relay: sweep failed: {e}"));
+            }
+        }
+    });
+    Ok(Running {
+        addr,
+        shutdown: Some(tx),
+        server,
+        sweeper,
+    })
+}
+
+/// A relay over `store` with the discovery key in `data_dir` (created if absent).
+///
+/// # Errors
+/// An I/O error reading or writing the discovery key.
+pub fn relay_with<S: Store>(store: S, clock: Clock, data_dir: &Path) -> std::io::Result<Relay<S>> {
+    let key = DiscoveryKey::load_or_create(&data_dir.join("discovery.key"))?;
+    let params = key
+        .parameters()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(Relay::new(store, clock, params))
+}
