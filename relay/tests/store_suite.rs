@@ -1,0 +1,993 @@
+//! The storage contract (the `Store` trait's documentation) as behaviour, written once as
+//! generic checks and run against every backend: SQLite on a file, SQLite in memory, and
+//! Postgres when `BLINDRELAY_TEST_POSTGRES` holds a connection URL (each test in its own
+//! schema; without the variable the Postgres tests say they were skipped and pass).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use blindrelay_relay::limits;
+use blindrelay_relay::store::postgres::PostgresStore;
+use blindrelay_relay::store::sqlite::{Limits, SqliteStore};
+use blindrelay_relay::store::{
+    BundleRecord, Entry, Id, KeyKind, PoolCounts, Store, StoreError, Stored, Table, Value,
+};
+
+/// A time far from zero and from the limits of `i64`.
+const T0: u64 = 1_700_000_000;
+const R: u64 = limits::ENVELOPE_RETENTION_SECS;
+
+fn id(n: u8) -> Id {
+    let mut id = [0xA0; 32];
+    id[0] = n;
+    id
+}
+
+fn bundle(issued_at: u64, expires_at: u64, label: &str) -> BundleRecord {
+    BundleRecord {
+        issued_at,
+        expires_at,
+        bytes: format!("publication {label}").into_bytes(),
+    }
+}
+
+fn keys(ids: impl IntoIterator<Item = u32>, prefix: &str) -> Vec<(u32, Vec<u8>)> {
+    ids.into_iter()
+        .map(|i| (i, format!("{prefix}{i}").into_bytes()))
+        .collect()
+}
+
+fn envelope(mailbox: u8, n: u64) -> Vec<u8> {
+    format!("envelope {mailbox}/{n} ").repeat(3).into_bytes()
+}
+
+fn seqs(stored: &[Stored]) -> Vec<u64> {
+    stored.iter().map(|s| s.seq).collect()
+}
+
+fn counts(x25519: u64, kem: u64) -> PoolCounts {
+    PoolCounts { x25519, kem }
+}
+
+fn table<'a>(tables: &'a [Table], name: &str) -> &'a Table {
+    tables
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("dump has no table {name}"))
+}
+
+fn column(table: &Table, name: &str) -> usize {
+    table
+        .columns
+        .iter()
+        .position(|c| c == name)
+        .unwrap_or_else(|| panic!("table {} has no column {name}", table.name))
+}
+
+/// Whether `bytes` appears as a byte value anywhere in the dump.
+fn dump_holds(tables: &[Table], bytes: &[u8]) -> bool {
+    tables
+        .iter()
+        .flat_map(|t| t.rows.iter().flatten())
+        .any(|v| *v == Value::Bytes(bytes.to_vec()))
+}
+
+fn small_mailbox_count() -> Limits {
+    Limits {
+        mailbox_envelopes: 3,
+        ..Limits::default()
+    }
+}
+
+fn small_mailbox_bytes() -> Limits {
+    Limits {
+        mailbox_bytes: 1000,
+        ..Limits::default()
+    }
+}
+
+fn ten_envelopes() -> Limits {
+    Limits {
+        mailbox_envelopes: 10,
+        ..Limits::default()
+    }
+}
+
+// ---- Bundles and one-time keys ----
+
+async fn check_bundle_publish_replace_stale<S: Store>(s: &Arc<S>) {
+    let (a, b) = (id(1), id(2));
+    assert_eq!(s.get_bundle(a).await.unwrap(), None);
+    let v1 = bundle(T0, T0 + 1000, "v1");
+    s.put_bundle(a, v1.clone(), false).await.unwrap();
+    assert_eq!(s.get_bundle(a).await.unwrap(), Some(v1.clone()));
+
+    // Not newer: refused, nothing changes.
+    assert_eq!(
+        s.put_bundle(a, bundle(T0, T0 + 5000, "same time"), false)
+            .await,
+        Err(StoreError::Stale)
+    );
+    assert_eq!(
+        s.put_bundle(a, bundle(T0 - 1, T0 + 5000, "older"), true)
+            .await,
+        Err(StoreError::Stale)
+    );
+    assert_eq!(s.get_bundle(a).await.unwrap(), Some(v1));
+
+    let v2 = bundle(T0 + 1, T0 + 2000, "v2");
+    s.put_bundle(a, v2.clone(), false).await.unwrap();
+    assert_eq!(s.get_bundle(a).await.unwrap(), Some(v2));
+    assert_eq!(s.get_bundle(b).await.unwrap(), None);
+}
+
+async fn check_reset_pool<S: Store>(s: &Arc<S>) {
+    let a = id(1);
+    s.put_bundle(a, bundle(T0, T0 + 1000, "v1"), false)
+        .await
+        .unwrap();
+    s.add_one_time_keys(a, KeyKind::X25519, keys(1..=3, "x"))
+        .await
+        .unwrap();
+    let after = s
+        .add_one_time_keys(a, KeyKind::Kem, keys(1..=2, "k"))
+        .await
+        .unwrap();
+    assert_eq!(after, counts(3, 2));
+
+    // Same identity: the pool stays.
+    s.put_bundle(a, bundle(T0 + 1, T0 + 1000, "v2"), false)
+        .await
+        .unwrap();
+    assert_eq!(s.pool_counts(a).await.unwrap(), counts(3, 2));
+
+    // A refused publication does not reset the pool either.
+    assert_eq!(
+        s.put_bundle(a, bundle(T0 + 1, T0 + 1000, "stale"), true)
+            .await,
+        Err(StoreError::Stale)
+    );
+    assert_eq!(s.pool_counts(a).await.unwrap(), counts(3, 2));
+
+    // New identity: the pool goes in the same operation.
+    let v3 = bundle(T0 + 2, T0 + 1000, "v3");
+    s.put_bundle(a, v3.clone(), true).await.unwrap();
+    assert_eq!(s.pool_counts(a).await.unwrap(), counts(0, 0));
+    let claimed = s.claim(a, T0).await.unwrap().unwrap();
+    assert_eq!(claimed.bundle, v3);
+    assert_eq!((claimed.x25519, claimed.kem), (None, None));
+}
+
+async fn check_no_bundle<S: Store>(s: &Arc<S>) {
+    let a = id(1);
+    assert_eq!(
+        s.add_one_time_keys(a, KeyKind::X25519, keys(1..=2, "x"))
+            .await,
+        Err(StoreError::NoBundle)
+    );
+    assert_eq!(s.pool_counts(a).await.unwrap(), counts(0, 0));
+    assert_eq!(s.claim(a, T0).await.unwrap(), None);
+    assert!(!s.delete_owner(a).await.unwrap());
+}
+
+async fn check_claim_oldest_first_then_last_resort<S: Store>(s: &Arc<S>) {
+    let a = id(1);
+    let pub_a = bundle(T0, T0 + 1000, "a");
+    s.put_bundle(a, pub_a.clone(), false).await.unwrap();
+    // Upload order, not id order, decides: ids 3, 1, 2 then 0 in a later upload.
+    s.add_one_time_keys(a, KeyKind::X25519, keys([3, 1, 2], "x"))
+        .await
+        .unwrap();
+    s.add_one_time_keys(a, KeyKind::X25519, keys([0], "x"))
+        .await
+        .unwrap();
+    let after = s
+        .add_one_time_keys(a, KeyKind::Kem, keys([9, 8], "k"))
+        .await
+        .unwrap();
+    assert_eq!(after, counts(4, 2));
+
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        let c = s.claim(a, T0).await.unwrap().unwrap();
+        assert_eq!(c.bundle, pub_a);
+        got.push((
+            c.x25519.map(|k| String::from_utf8(k).unwrap()),
+            c.kem.map(|k| String::from_utf8(k).unwrap()),
+        ));
+    }
+    let expected = [
+        (Some("x3"), Some("k9")),
+        (Some("x1"), Some("k8")),
+        (Some("x2"), None),
+        (Some("x0"), None),
+        (None, None),
+    ];
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(x, k)| (x.map(String::from), k.map(String::from)))
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(s.pool_counts(a).await.unwrap(), counts(0, 0));
+
+    // Empty pools: the bundle alone, again and again (last resort).
+    for _ in 0..3 {
+        let c = s.claim(a, T0).await.unwrap().unwrap();
+        assert_eq!((c.bundle, c.x25519, c.kem), (pub_a.clone(), None, None));
+    }
+
+    // A re-uploaded id replaces the key.
+    s.add_one_time_keys(a, KeyKind::X25519, vec![(7, b"old".to_vec())])
+        .await
+        .unwrap();
+    let after = s
+        .add_one_time_keys(a, KeyKind::X25519, vec![(7, b"new".to_vec())])
+        .await
+        .unwrap();
+    assert_eq!(after, counts(1, 0));
+    let c = s.claim(a, T0).await.unwrap().unwrap();
+    assert_eq!(c.x25519, Some(b"new".to_vec()));
+
+    // The same id twice in one upload: the last one counts.
+    let after = s
+        .add_one_time_keys(
+            a,
+            KeyKind::Kem,
+            vec![(5, b"one".to_vec()), (5, b"two".to_vec())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(after, counts(0, 1));
+    assert_eq!(
+        s.claim(a, T0).await.unwrap().unwrap().kem,
+        Some(b"two".to_vec())
+    );
+}
+
+async fn check_pool_full_all_or_nothing<S: Store>(s: &Arc<S>) {
+    let a = id(1);
+    let max = u32::try_from(limits::MAX_ONE_TIME_KEYS).unwrap();
+    s.put_bundle(a, bundle(T0, T0 + 1000, "a"), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.add_one_time_keys(a, KeyKind::X25519, keys(0..=max, "x"))
+            .await,
+        Err(StoreError::PoolFull),
+        "one upload beyond the maximum"
+    );
+    assert_eq!(s.pool_counts(a).await.unwrap(), counts(0, 0));
+
+    s.add_one_time_keys(a, KeyKind::X25519, keys(0..600, "x"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.add_one_time_keys(a, KeyKind::X25519, keys(600..=max, "x"))
+            .await,
+        Err(StoreError::PoolFull),
+        "two uploads beyond the maximum"
+    );
+    assert_eq!(s.pool_counts(a).await.unwrap(), counts(600, 0));
+    let full = s
+        .add_one_time_keys(a, KeyKind::X25519, keys(600..max, "x"))
+        .await
+        .unwrap();
+    assert_eq!(full, counts(u64::from(max), 0));
+    assert_eq!(
+        s.add_one_time_keys(a, KeyKind::X25519, keys([max + 5], "x"))
+            .await,
+        Err(StoreError::PoolFull)
+    );
+    // Replacing keys does not grow the pool; the other kind has its own maximum.
+    assert_eq!(
+        s.add_one_time_keys(a, KeyKind::X25519, keys(0..10, "y"))
+            .await
+            .unwrap(),
+        counts(u64::from(max), 0)
+    );
+    assert_eq!(
+        s.add_one_time_keys(a, KeyKind::Kem, keys(0..10, "k"))
+            .await
+            .unwrap(),
+        counts(u64::from(max), 10)
+    );
+    // One claimed key frees one place.
+    s.claim(a, T0).await.unwrap().unwrap();
+    s.add_one_time_keys(a, KeyKind::X25519, keys([max + 5], "x"))
+        .await
+        .unwrap();
+}
+
+async fn check_expired_bundle_not_claimable<S: Store>(s: &Arc<S>) {
+    let a = id(1);
+    let rec = bundle(T0, T0 + 100, "a");
+    s.put_bundle(a, rec.clone(), false).await.unwrap();
+    s.add_one_time_keys(a, KeyKind::X25519, keys(1..=2, "x"))
+        .await
+        .unwrap();
+    // Still valid at its expiry second.
+    let c = s.claim(a, T0 + 100).await.unwrap().unwrap();
+    assert_eq!(c.x25519, Some(b"x1".to_vec()));
+    assert_eq!(s.claim(a, T0 + 101).await.unwrap(), None);
+    // The refused claim took nothing; the expired bundle is still readable.
+    assert_eq!(s.pool_counts(a).await.unwrap(), counts(1, 0));
+    assert_eq!(s.get_bundle(a).await.unwrap(), Some(rec));
+}
+
+async fn check_concurrent_claims_hand_out_each_key_once<S: Store>(s: &Arc<S>) {
+    let a = id(1);
+    s.put_bundle(a, bundle(T0, T0 + 1000, "a"), false)
+        .await
+        .unwrap();
+    s.add_one_time_keys(a, KeyKind::X25519, keys(0..20, "x"))
+        .await
+        .unwrap();
+    s.add_one_time_keys(a, KeyKind::Kem, keys(0..24, "k"))
+        .await
+        .unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let s = Arc::clone(s);
+        tasks.spawn(async move { s.claim(a, T0).await });
+    }
+    let mut claimed = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        claimed.push(joined.unwrap().unwrap().expect("bundle is published"));
+    }
+    // Drain what the concurrent round may have left (a backend may skip locked keys).
+    loop {
+        let c = s.claim(a, T0).await.unwrap().unwrap();
+        if c.x25519.is_none() && c.kem.is_none() {
+            break;
+        }
+        claimed.push(c);
+    }
+    let x: Vec<Vec<u8>> = claimed.iter().filter_map(|c| c.x25519.clone()).collect();
+    let k: Vec<Vec<u8>> = claimed.iter().filter_map(|c| c.kem.clone()).collect();
+    assert_eq!(x.len(), 20, "every x25519 key handed out");
+    assert_eq!(k.len(), 24, "every kem key handed out");
+    assert_eq!(
+        x.iter().collect::<HashSet<_>>().len(),
+        20,
+        "no x25519 key twice"
+    );
+    assert_eq!(
+        k.iter().collect::<HashSet<_>>().len(),
+        24,
+        "no kem key twice"
+    );
+    assert_eq!(s.pool_counts(a).await.unwrap(), counts(0, 0));
+}
+
+async fn check_delete_owner<S: Store>(s: &Arc<S>) {
+    let (a, b) = (id(1), id(2));
+    for o in [a, b] {
+        s.put_bundle(o, bundle(T0, T0 + 1000, "p"), false)
+            .await
+            .unwrap();
+        s.add_one_time_keys(o, KeyKind::Kem, keys(0..3, "k"))
+            .await
+            .unwrap();
+        s.register(
+            o,
+            5,
+            Entry {
+                tag: [o[0]; 16],
+                record: b"r".to_vec(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    assert!(s.delete_owner(a).await.unwrap());
+    assert_eq!(s.get_bundle(a).await.unwrap(), None);
+    assert_eq!(s.pool_counts(a).await.unwrap(), counts(0, 0));
+    assert_eq!(s.bucket(5).await.unwrap().len(), 1);
+    assert!(!s.delete_owner(a).await.unwrap());
+    // The other owner is untouched.
+    assert_eq!(s.pool_counts(b).await.unwrap(), counts(0, 3));
+    assert!(s.get_bundle(b).await.unwrap().is_some());
+    // After deletion any issue time is accepted again.
+    s.put_bundle(a, bundle(T0 - 100, T0 + 1000, "again"), false)
+        .await
+        .unwrap();
+}
+
+// ---- Mailboxes ----
+
+async fn check_deposit_seq_per_mailbox<S: Store>(s: &Arc<S>) {
+    let (m1, m2) = (id(1), id(2));
+    assert_eq!(s.deposit(m1, envelope(1, 1), T0).await.unwrap(), 1);
+    assert_eq!(s.deposit(m1, envelope(1, 2), T0).await.unwrap(), 2);
+    assert_eq!(s.deposit(m2, envelope(2, 1), T0).await.unwrap(), 1);
+    assert_eq!(s.deposit(m1, envelope(1, 3), T0).await.unwrap(), 3);
+    assert_eq!(s.deposit(m2, envelope(2, 2), T0).await.unwrap(), 2);
+    // Empty envelopes are the HTTP layer's business; the store keeps what it is given.
+    assert_eq!(s.deposit(m1, Vec::new(), T0).await.unwrap(), 4);
+    let got = s.fetch(m1, 0, 100, T0).await.unwrap();
+    assert_eq!(seqs(&got), [1, 2, 3, 4]);
+    assert_eq!(got[0].envelope, envelope(1, 1));
+    assert_eq!(got[2].envelope, envelope(1, 3));
+    assert!(got[3].envelope.is_empty());
+    let got = s.fetch(m2, 0, 100, T0).await.unwrap();
+    assert_eq!(seqs(&got), [1, 2]);
+    assert_eq!(got[1].envelope, envelope(2, 2));
+}
+
+async fn check_fetch_after_limit_order<S: Store>(s: &Arc<S>) {
+    let m = id(1);
+    for n in 1..=10 {
+        assert_eq!(s.deposit(m, envelope(1, n), T0 + n).await.unwrap(), n);
+    }
+    let got = s.fetch(m, 3, 4, T0).await.unwrap();
+    assert_eq!(seqs(&got), [4, 5, 6, 7]);
+    assert_eq!(got[0].envelope, envelope(1, 4));
+    assert_eq!(seqs(&s.fetch(m, 7, 100, T0).await.unwrap()), [8, 9, 10]);
+    assert!(s.fetch(m, 10, 100, T0).await.unwrap().is_empty());
+    assert!(s.fetch(m, u64::MAX, 100, T0).await.unwrap().is_empty());
+    assert!(s.fetch(m, 0, 0, T0).await.unwrap().is_empty());
+    assert!(s.fetch(id(2), 0, 100, T0).await.unwrap().is_empty());
+    assert_eq!(
+        seqs(&s.fetch(m, 0, usize::MAX, T0).await.unwrap()),
+        (1..=10).collect::<Vec<_>>()
+    );
+    // Fetching does not consume.
+    assert_eq!(s.fetch(m, 0, 100, T0).await.unwrap().len(), 10);
+    // Expired envelopes are not returned, even before a sweep: envelope n expires at
+    // T0 + n + R.
+    assert_eq!(
+        seqs(&s.fetch(m, 0, 100, T0 + 3 + R).await.unwrap()),
+        [3, 4, 5, 6, 7, 8, 9, 10]
+    );
+    assert_eq!(
+        seqs(&s.fetch(m, 0, 100, T0 + 4 + R).await.unwrap()),
+        [4, 5, 6, 7, 8, 9, 10]
+    );
+}
+
+async fn check_ack_removes_up_to<S: Store>(s: &Arc<S>) {
+    let (m, other) = (id(1), id(2));
+    for n in 1..=5 {
+        s.deposit(m, envelope(1, n), T0).await.unwrap();
+    }
+    s.deposit(other, envelope(2, 1), T0).await.unwrap();
+    assert_eq!(s.ack(m, 3).await.unwrap(), 3);
+    assert_eq!(seqs(&s.fetch(m, 0, 100, T0).await.unwrap()), [4, 5]);
+    assert_eq!(s.ack(m, 3).await.unwrap(), 0, "acked envelopes are gone");
+    assert_eq!(s.ack(m, 0).await.unwrap(), 0);
+    // Seqs are never reused.
+    assert_eq!(s.deposit(m, envelope(1, 6), T0).await.unwrap(), 6);
+    assert_eq!(s.ack(m, u64::MAX).await.unwrap(), 3);
+    assert!(s.fetch(m, 0, 100, T0).await.unwrap().is_empty());
+    assert_eq!(s.deposit(m, envelope(1, 7), T0).await.unwrap(), 7);
+    assert_eq!(seqs(&s.fetch(m, 0, 100, T0).await.unwrap()), [7]);
+    // Other mailboxes are untouched; unknown ones ack nothing.
+    assert_eq!(seqs(&s.fetch(other, 0, 100, T0).await.unwrap()), [1]);
+    assert_eq!(s.ack(id(3), 100).await.unwrap(), 0);
+    // The acked bytes are nowhere in the store.
+    let dump = s.dump().await.unwrap();
+    for n in 1..=6 {
+        assert!(
+            !dump_holds(&dump, &envelope(1, n)),
+            "envelope {n} still stored"
+        );
+    }
+    assert!(dump_holds(&dump, &envelope(1, 7)));
+}
+
+/// Runs with [`small_mailbox_count`]: 3 envelopes per mailbox.
+async fn check_quota_envelope_count<S: Store>(s: &Arc<S>) {
+    let (m, other) = (id(1), id(2));
+    for n in 1..=3 {
+        assert_eq!(s.deposit(m, envelope(1, n), T0).await.unwrap(), n);
+    }
+    assert_eq!(
+        s.deposit(m, b"refused".to_vec(), T0).await,
+        Err(StoreError::MailboxFull)
+    );
+    assert_eq!(seqs(&s.fetch(m, 0, 100, T0).await.unwrap()), [1, 2, 3]);
+    assert!(!dump_holds(&s.dump().await.unwrap(), b"refused"));
+    // Another mailbox has its own quota.
+    assert_eq!(s.deposit(other, envelope(2, 1), T0).await.unwrap(), 1);
+    // Space freed by an ack is usable again; the refusal did not consume a seq.
+    assert_eq!(s.ack(m, 1).await.unwrap(), 1);
+    assert_eq!(s.deposit(m, envelope(1, 4), T0).await.unwrap(), 4);
+    assert_eq!(
+        s.deposit(m, envelope(1, 5), T0).await,
+        Err(StoreError::MailboxFull)
+    );
+    assert_eq!(s.ack(m, 100).await.unwrap(), 3);
+    for n in 5..=7 {
+        assert_eq!(s.deposit(m, envelope(1, n), T0).await.unwrap(), n);
+    }
+    assert_eq!(
+        s.deposit(m, envelope(1, 8), T0).await,
+        Err(StoreError::MailboxFull)
+    );
+}
+
+/// Runs with [`small_mailbox_bytes`]: 1000 bytes per mailbox.
+async fn check_quota_bytes<S: Store>(s: &Arc<S>) {
+    let (m, other) = (id(1), id(2));
+    assert_eq!(
+        s.deposit(other, vec![7; 1001], T0).await,
+        Err(StoreError::MailboxFull),
+        "one envelope over the quota"
+    );
+    assert!(s.fetch(other, 0, 10, T0).await.unwrap().is_empty());
+    assert_eq!(s.deposit(other, vec![7; 10], T0).await.unwrap(), 1);
+
+    assert_eq!(s.deposit(m, vec![1; 600], T0).await.unwrap(), 1);
+    assert_eq!(
+        s.deposit(m, vec![2; 401], T0).await,
+        Err(StoreError::MailboxFull)
+    );
+    assert_eq!(
+        s.deposit(m, vec![3; 400], T0).await.unwrap(),
+        2,
+        "exactly full"
+    );
+    assert_eq!(
+        s.deposit(m, vec![4; 1], T0).await,
+        Err(StoreError::MailboxFull)
+    );
+    let got = s.fetch(m, 0, 10, T0).await.unwrap();
+    assert_eq!(seqs(&got), [1, 2]);
+    assert_eq!(got[1].envelope, vec![3; 400]);
+    assert_eq!(s.ack(m, 1).await.unwrap(), 1);
+    assert_eq!(s.deposit(m, vec![5; 600], T0).await.unwrap(), 3);
+    assert_eq!(
+        s.deposit(m, vec![6; 1], T0).await,
+        Err(StoreError::MailboxFull)
+    );
+}
+
+/// Runs with [`ten_envelopes`]: concurrent deposits never exceed the quota, refusals in
+/// the same batch as accepted deposits change nothing, seqs stay dense.
+async fn check_concurrent_deposits<S: Store>(s: &Arc<S>) {
+    let (m, other) = (id(1), id(2));
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..40_u64 {
+        let s = Arc::clone(s);
+        let target = if n % 4 == 0 { other } else { m };
+        tasks.spawn(async move { (target, s.deposit(target, envelope(target[0], n), T0).await) });
+    }
+    let (mut ok_m, mut ok_other, mut full) = (Vec::new(), Vec::new(), 0);
+    while let Some(joined) = tasks.join_next().await {
+        match joined.unwrap() {
+            (t, Ok(seq)) if t == m => ok_m.push(seq),
+            (_, Ok(seq)) => ok_other.push(seq),
+            (_, Err(StoreError::MailboxFull)) => full += 1,
+            (_, Err(e)) => panic!("unexpected {e}"),
+        }
+    }
+    ok_m.sort_unstable();
+    ok_other.sort_unstable();
+    assert_eq!(ok_m, (1..=10).collect::<Vec<_>>());
+    assert_eq!(ok_other, (1..=10).collect::<Vec<_>>());
+    assert_eq!(full, 20);
+    assert_eq!(s.fetch(m, 0, 100, T0).await.unwrap().len(), 10);
+    assert_eq!(s.fetch(other, 0, 100, T0).await.unwrap().len(), 10);
+}
+
+// ---- Retention ----
+
+async fn check_sweep<S: Store>(s: &Arc<S>) {
+    let (old_owner, fresh_owner) = (id(1), id(2));
+    let (m, n) = (id(3), id(4));
+    s.put_bundle(old_owner, bundle(T0, T0 + 100, "old"), false)
+        .await
+        .unwrap();
+    s.add_one_time_keys(old_owner, KeyKind::X25519, keys(0..2, "x"))
+        .await
+        .unwrap();
+    s.put_bundle(fresh_owner, bundle(T0, T0 + 10 * R, "fresh"), false)
+        .await
+        .unwrap();
+    s.add_one_time_keys(fresh_owner, KeyKind::Kem, keys(0..2, "k"))
+        .await
+        .unwrap();
+    let e1 = envelope(3, 1);
+    let e2 = envelope(3, 2);
+    s.deposit(m, e1.clone(), T0).await.unwrap(); // expires T0 + R
+    s.deposit(m, e2.clone(), T0 + 50).await.unwrap(); // expires T0 + 50 + R
+    s.deposit(n, envelope(4, 1), T0 + 50).await.unwrap();
+
+    // Nothing of the envelopes is expired yet at T0 + R: only the old bundle and its keys.
+    assert_eq!(s.sweep(T0 + R).await.unwrap(), 3);
+    assert_eq!(s.get_bundle(old_owner).await.unwrap(), None);
+    assert_eq!(s.pool_counts(old_owner).await.unwrap(), counts(0, 0));
+    assert_eq!(s.pool_counts(fresh_owner).await.unwrap(), counts(0, 2));
+    assert_eq!(seqs(&s.fetch(m, 0, 10, T0 + R).await.unwrap()), [1, 2]);
+
+    // One second later e1 is expired: swept, and the mailbox's counters follow.
+    assert_eq!(s.sweep(T0 + R + 1).await.unwrap(), 1);
+    assert_eq!(seqs(&s.fetch(m, 0, 10, T0).await.unwrap()), [2]);
+    let dump = s.dump().await.unwrap();
+    assert!(!dump_holds(&dump, &e1));
+    let mailboxes = table(&dump, "mailboxes");
+    let (key, count, bytes) = (
+        column(mailboxes, "mailbox"),
+        column(mailboxes, "envelopes"),
+        column(mailboxes, "bytes"),
+    );
+    let row = mailboxes
+        .rows
+        .iter()
+        .find(|r| r[key] == Value::Bytes(m.to_vec()))
+        .expect("mailbox row");
+    assert_eq!(row[count], Value::Int(1));
+    assert_eq!(row[bytes], Value::Int(i64::try_from(e2.len()).unwrap()));
+
+    // Later: the rest expires, and both mailboxes are empty and idle for R: forgotten.
+    assert_eq!(s.sweep(T0 + 50 + R + 1).await.unwrap(), 4);
+    assert!(s.fetch(m, 0, 10, T0).await.unwrap().is_empty());
+    assert!(s.fetch(n, 0, 10, T0).await.unwrap().is_empty());
+    assert!(table(&s.dump().await.unwrap(), "mailboxes").rows.is_empty());
+    assert!(s.get_bundle(fresh_owner).await.unwrap().is_some());
+    assert_eq!(s.sweep(T0 + 50 + R + 1).await.unwrap(), 0);
+    // A forgotten mailbox starts again.
+    assert_eq!(s.deposit(m, envelope(3, 3), T0 + 2 * R).await.unwrap(), 1);
+}
+
+async fn check_sweep_keeps_busy_mailboxes<S: Store>(s: &Arc<S>) {
+    let m = id(1);
+    s.deposit(m, envelope(1, 1), T0).await.unwrap();
+    s.ack(m, 1).await.unwrap();
+    // Empty but used recently: kept (and its seq continues).
+    assert_eq!(s.sweep(T0 + R).await.unwrap(), 0);
+    assert_eq!(s.deposit(m, envelope(1, 2), T0 + R).await.unwrap(), 2);
+    // Not empty: kept while its envelope is unexpired.
+    assert_eq!(s.sweep(T0 + 2 * R).await.unwrap(), 0);
+    assert_eq!(seqs(&s.fetch(m, 0, 10, T0 + 2 * R).await.unwrap()), [2]);
+}
+
+// ---- Contact discovery ----
+
+fn entry(tag: u8, record: &str) -> Entry {
+    Entry {
+        tag: [tag; 16],
+        record: record.as_bytes().to_vec(),
+    }
+}
+
+async fn check_registrations<S: Store>(s: &Arc<S>) {
+    let (a, b) = (id(1), id(2));
+    for t in [0x40, 0x10, 0x30, 0x20] {
+        s.register(a, 7, entry(t, "a")).await.unwrap();
+    }
+    assert_eq!(
+        s.register(a, 7, entry(0x50, "a")).await,
+        Err(StoreError::TooManyRegistrations)
+    );
+    assert_eq!(
+        s.register(a, 9, entry(0x50, "a")).await,
+        Err(StoreError::TooManyRegistrations),
+        "the maximum is per owner, not per bucket"
+    );
+    // Same tag again: replaced in place (new bucket, new record), not counted twice.
+    s.register(a, 8, entry(0x20, "a2")).await.unwrap();
+    s.register(b, 7, entry(0x30, "0-b sorts before a"))
+        .await
+        .unwrap();
+    s.register(b, 7, entry(0x05, "b")).await.unwrap();
+
+    let bucket7 = s.bucket(7).await.unwrap();
+    assert_eq!(
+        bucket7,
+        vec![
+            entry(0x05, "b"),
+            entry(0x10, "a"),
+            entry(0x30, "0-b sorts before a"),
+            entry(0x30, "a"),
+            entry(0x40, "a"),
+        ]
+    );
+    assert_eq!(s.bucket(8).await.unwrap(), vec![entry(0x20, "a2")]);
+    assert!(s.bucket(9).await.unwrap().is_empty());
+
+    assert_eq!(s.deregister(a).await.unwrap(), 4);
+    assert_eq!(s.deregister(a).await.unwrap(), 0);
+    assert_eq!(
+        s.bucket(7).await.unwrap(),
+        vec![entry(0x05, "b"), entry(0x30, "0-b sorts before a")]
+    );
+    assert!(s.bucket(8).await.unwrap().is_empty());
+    // Room again after deregistering.
+    for t in 1..=4 {
+        s.register(a, u32::MAX, entry(t, "again")).await.unwrap();
+    }
+    assert_eq!(s.bucket(u32::MAX).await.unwrap().len(), 4);
+}
+
+// ---- Dump ----
+
+async fn check_dump_shows_every_table<S: Store>(s: &Arc<S>) {
+    let (owner, m) = (id(1), id(2));
+    let publication = bundle(T0, T0 + 1000, "dumped");
+    s.put_bundle(owner, publication.clone(), false)
+        .await
+        .unwrap();
+    s.add_one_time_keys(owner, KeyKind::Kem, vec![(42, b"kem key 42".to_vec())])
+        .await
+        .unwrap();
+    s.deposit(m, b"sealed envelope".to_vec(), T0).await.unwrap();
+    s.register(owner, 3, entry(0x77, "discoverable"))
+        .await
+        .unwrap();
+
+    let dump = s.dump().await.unwrap();
+    let names: HashSet<&str> = dump.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        HashSet::from([
+            "bundles",
+            "one_time_keys",
+            "mailboxes",
+            "envelopes",
+            "registrations"
+        ])
+    );
+    for t in &dump {
+        assert_eq!(t.rows.len(), 1, "table {}", t.name);
+        for row in &t.rows {
+            assert_eq!(row.len(), t.columns.len(), "table {}", t.name);
+        }
+    }
+    let bundles = table(&dump, "bundles");
+    let row = &bundles.rows[0];
+    assert_eq!(row[column(bundles, "owner")], Value::Bytes(owner.to_vec()));
+    assert_eq!(
+        row[column(bundles, "issued_at")],
+        Value::Int(i64::try_from(T0).unwrap())
+    );
+    assert_eq!(
+        row[column(bundles, "publication")],
+        Value::Bytes(publication.bytes)
+    );
+    let keys = table(&dump, "one_time_keys");
+    assert_eq!(keys.rows[0][column(keys, "key_id")], Value::Int(42));
+    assert!(dump_holds(&dump, b"kem key 42"));
+    let envelopes = table(&dump, "envelopes");
+    assert_eq!(envelopes.rows[0][column(envelopes, "seq")], Value::Int(1));
+    assert_eq!(
+        envelopes.rows[0][column(envelopes, "mailbox")],
+        Value::Bytes(m.to_vec())
+    );
+    assert!(dump_holds(&dump, b"sealed envelope"));
+    assert!(dump_holds(&dump, &[0x77; 16]));
+    assert!(dump_holds(&dump, b"discoverable"));
+}
+
+// ---- Running the checks on every backend ----
+
+/// One schema per Postgres test, named after the test and this process.
+async fn postgres_store(test: &str, limits: Limits) -> Option<Arc<PostgresStore>> {
+    let url = match std::env::var("BLINDRELAY_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            eprintln!("skipped {test}: BLINDRELAY_TEST_POSTGRES is not set");
+            return None;
+        }
+    };
+    let mut schema = format!("t{}_{test}", std::process::id());
+    schema.truncate(63);
+    let store = PostgresStore::connect_with_schema(&url, &schema)
+        .await
+        .expect("connect to BLINDRELAY_TEST_POSTGRES");
+    // Leftovers of an earlier run with the same process id: start empty.
+    store.drop_schema().await.unwrap();
+    store.create_schema().await.unwrap();
+    Some(Arc::new(store.with_limits(limits)))
+}
+
+macro_rules! suite {
+    ($($check:ident => $limits:expr;)*) => {
+        mod sqlite_file {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = SqliteStore::open(&dir.path().join("relay.db"))
+                        .unwrap()
+                        .with_limits($limits);
+                    super::$check(&Arc::new(store)).await;
+                }
+            )*
+        }
+        mod sqlite_memory {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    let store = SqliteStore::open_in_memory().unwrap().with_limits($limits);
+                    super::$check(&Arc::new(store)).await;
+                }
+            )*
+        }
+        mod postgres {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    if let Some(store) = postgres_store(stringify!($check), $limits).await {
+                        super::$check(&store).await;
+                        store.drop_schema().await.unwrap();
+                    }
+                }
+            )*
+        }
+    };
+}
+
+suite! {
+    check_bundle_publish_replace_stale => Limits::default();
+    check_reset_pool => Limits::default();
+    check_no_bundle => Limits::default();
+    check_claim_oldest_first_then_last_resort => Limits::default();
+    check_pool_full_all_or_nothing => Limits::default();
+    check_expired_bundle_not_claimable => Limits::default();
+    check_concurrent_claims_hand_out_each_key_once => Limits::default();
+    check_delete_owner => Limits::default();
+    check_deposit_seq_per_mailbox => Limits::default();
+    check_fetch_after_limit_order => Limits::default();
+    check_ack_removes_up_to => Limits::default();
+    check_quota_envelope_count => small_mailbox_count();
+    check_quota_bytes => small_mailbox_bytes();
+    check_concurrent_deposits => ten_envelopes();
+    check_sweep => Limits::default();
+    check_sweep_keeps_busy_mailboxes => Limits::default();
+    check_registrations => Limits::default();
+    check_dump_shows_every_table => Limits::default();
+}
+
+// ---- SQLite only: durability and a model-based property ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_deposits_survive_reopen_and_acks_stay_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("relay.db");
+    let (m, owner) = (id(1), id(2));
+    let publication = bundle(T0, T0 + 1000, "durable");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        for n in 1..=4 {
+            assert_eq!(store.deposit(m, envelope(1, n), T0).await.unwrap(), n);
+        }
+        assert_eq!(store.ack(m, 2).await.unwrap(), 2);
+        store
+            .put_bundle(owner, publication.clone(), false)
+            .await
+            .unwrap();
+        store
+            .add_one_time_keys(owner, KeyKind::X25519, keys(0..3, "x"))
+            .await
+            .unwrap();
+        store.claim(owner, T0).await.unwrap().unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let got = store.fetch(m, 0, 100, T0).await.unwrap();
+    assert_eq!(seqs(&got), [3, 4]);
+    assert_eq!(got[0].envelope, envelope(1, 3));
+    assert_eq!(
+        store.ack(m, 2).await.unwrap(),
+        0,
+        "acked envelopes stay gone"
+    );
+    assert_eq!(store.deposit(m, envelope(1, 5), T0).await.unwrap(), 5);
+    assert_eq!(store.get_bundle(owner).await.unwrap(), Some(publication));
+    // The claimed key stays claimed.
+    assert_eq!(store.pool_counts(owner).await.unwrap(), counts(2, 0));
+    assert_eq!(
+        store.claim(owner, T0).await.unwrap().unwrap().x25519,
+        Some(b"x1".to_vec())
+    );
+}
+
+#[test]
+fn sqlite_open_refuses_a_file_that_is_not_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("not-a-db");
+    std::fs::write(&path, vec![0x5A; 4096]).unwrap();
+    match SqliteStore::open(&path) {
+        Err(StoreError::Backend(message)) => assert!(!message.contains("ZZZZ")),
+        other => panic!("expected a backend error, got {other:?}"),
+    }
+}
+
+#[test]
+fn sqlite_dropping_the_store_stops_its_threads_after_pending_writes() {
+    // Dropping inside a runtime must not hang (the writer finishes and exits).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store.deposit(id(1), b"x".to_vec(), T0).await.unwrap();
+        drop(store);
+    });
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Deposit {
+        mailbox: u8,
+        len: usize,
+    },
+    Fetch {
+        mailbox: u8,
+        after: u64,
+        limit: usize,
+    },
+    Ack {
+        mailbox: u8,
+        up_to: u64,
+    },
+}
+
+fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    prop_oneof![
+        3 => (0..3_u8, 0..40_usize).prop_map(|(mailbox, len)| Op::Deposit { mailbox, len }),
+        2 => (0..3_u8, 0..12_u64, 0..6_usize)
+            .prop_map(|(mailbox, after, limit)| Op::Fetch { mailbox, after, limit }),
+        1 => (0..3_u8, 0..12_u64).prop_map(|(mailbox, up_to)| Op::Ack { mailbox, up_to }),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+
+    /// Deposit, fetch and ack behave like a map of seq to envelope per mailbox.
+    #[test]
+    fn sqlite_mailboxes_match_a_model(ops in proptest::collection::vec(op(), 1..40)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        rt.block_on(async {
+            let store = SqliteStore::open(&dir.path().join("relay.db")).unwrap();
+            let mut next = BTreeMap::<u8, u64>::new();
+            let mut model = BTreeMap::<u8, BTreeMap<u64, Vec<u8>>>::new();
+            for (i, op) in ops.into_iter().enumerate() {
+                match op {
+                    Op::Deposit { mailbox, len } => {
+                        let bytes: Vec<u8> = (0..len).map(|j| (i + j) as u8).collect();
+                        let seq = store.deposit(id(mailbox), bytes.clone(), T0).await.unwrap();
+                        let expected = next.entry(mailbox).or_insert(1);
+                        assert_eq!(seq, *expected);
+                        *expected += 1;
+                        model.entry(mailbox).or_default().insert(seq, bytes);
+                    }
+                    Op::Fetch { mailbox, after, limit } => {
+                        let got = store.fetch(id(mailbox), after, limit, T0).await.unwrap();
+                        let expected: Vec<Stored> = model
+                            .get(&mailbox)
+                            .into_iter()
+                            .flat_map(|m| m.range(after + 1..))
+                            .take(limit)
+                            .map(|(seq, envelope)| Stored { seq: *seq, envelope: envelope.clone() })
+                            .collect();
+                        assert_eq!(got, expected);
+                    }
+                    Op::Ack { mailbox, up_to } => {
+                        let got = store.ack(id(mailbox), up_to).await.unwrap();
+                        let m = model.entry(mailbox).or_default();
+                        let keep = m.split_off(&(up_to + 1));
+                        let removed = m.len() as u64;
+                        *m = keep;
+                        assert_eq!(got, removed);
+                    }
+                }
+            }
+        });
+    }
+}
