@@ -313,9 +313,10 @@ async fn check_expired_bundle_not_claimable<S: Store>(s: &Arc<S>) {
     s.add_one_time_keys(a, KeyKind::X25519, keys(1..=2, "x"))
         .await
         .unwrap();
-    // Still valid at its expiry second.
-    let c = s.claim(a, T0 + 100).await.unwrap().unwrap();
+    // Valid until its expiry second (spec §12.4: `now >= expires_at` is NoBundle).
+    let c = s.claim(a, T0 + 99).await.unwrap().unwrap();
     assert_eq!(c.x25519, Some(b"x1".to_vec()));
+    assert_eq!(s.claim(a, T0 + 100).await.unwrap(), None);
     assert_eq!(s.claim(a, T0 + 101).await.unwrap(), None);
     // The refused claim took nothing; the expired bundle is still readable.
     assert_eq!(s.pool_counts(a).await.unwrap(), counts(1, 0));
@@ -442,14 +443,19 @@ async fn check_fetch_after_limit_order<S: Store>(s: &Arc<S>) {
     // Fetching does not consume.
     assert_eq!(s.fetch(m, 0, 100, T0).await.unwrap().len(), 10);
     // Expired envelopes are not returned, even before a sweep: envelope n expires at
-    // T0 + n + R.
+    // T0 + n + R (and is expired from that second on).
     assert_eq!(
-        seqs(&s.fetch(m, 0, 100, T0 + 3 + R).await.unwrap()),
+        seqs(&s.fetch(m, 0, 100, T0 + 3 + R - 1).await.unwrap()),
         [3, 4, 5, 6, 7, 8, 9, 10]
     );
     assert_eq!(
-        seqs(&s.fetch(m, 0, 100, T0 + 4 + R).await.unwrap()),
+        seqs(&s.fetch(m, 0, 100, T0 + 3 + R).await.unwrap()),
         [4, 5, 6, 7, 8, 9, 10]
+    );
+    assert_eq!(
+        seqs(&s.fetch(m, 5, 2, T0 + 6 + R).await.unwrap()),
+        [7, 8],
+        "after, limit and expiry together"
     );
 }
 
@@ -601,15 +607,16 @@ async fn check_sweep<S: Store>(s: &Arc<S>) {
     s.deposit(m, e2.clone(), T0 + 50).await.unwrap(); // expires T0 + 50 + R
     s.deposit(n, envelope(4, 1), T0 + 50).await.unwrap();
 
-    // Nothing of the envelopes is expired yet at T0 + R: only the old bundle and its keys.
-    assert_eq!(s.sweep(T0 + R).await.unwrap(), 3);
+    // No envelope is expired yet one second before T0 + R: only the old bundle and its
+    // keys go.
+    assert_eq!(s.sweep(T0 + R - 1).await.unwrap(), 3);
     assert_eq!(s.get_bundle(old_owner).await.unwrap(), None);
     assert_eq!(s.pool_counts(old_owner).await.unwrap(), counts(0, 0));
     assert_eq!(s.pool_counts(fresh_owner).await.unwrap(), counts(0, 2));
-    assert_eq!(seqs(&s.fetch(m, 0, 10, T0 + R).await.unwrap()), [1, 2]);
+    assert_eq!(seqs(&s.fetch(m, 0, 10, T0 + R - 1).await.unwrap()), [1, 2]);
 
-    // One second later e1 is expired: swept, and the mailbox's counters follow.
-    assert_eq!(s.sweep(T0 + R + 1).await.unwrap(), 1);
+    // At T0 + R e1 is expired: swept, and the mailbox's counters follow.
+    assert_eq!(s.sweep(T0 + R).await.unwrap(), 1);
     assert_eq!(seqs(&s.fetch(m, 0, 10, T0).await.unwrap()), [2]);
     let dump = s.dump().await.unwrap();
     assert!(!dump_holds(&dump, &e1));
@@ -627,8 +634,10 @@ async fn check_sweep<S: Store>(s: &Arc<S>) {
     assert_eq!(row[count], Value::Int(1));
     assert_eq!(row[bytes], Value::Int(i64::try_from(e2.len()).unwrap()));
 
-    // Later: the rest expires, and both mailboxes are empty and idle for R: forgotten.
-    assert_eq!(s.sweep(T0 + 50 + R + 1).await.unwrap(), 4);
+    // At T0 + 50 + R the rest expires, and both mailboxes are empty and idle for R:
+    // forgotten.
+    assert_eq!(s.sweep(T0 + 50 + R - 1).await.unwrap(), 0);
+    assert_eq!(s.sweep(T0 + 50 + R).await.unwrap(), 4);
     assert!(s.fetch(m, 0, 10, T0).await.unwrap().is_empty());
     assert!(s.fetch(n, 0, 10, T0).await.unwrap().is_empty());
     assert!(table(&s.dump().await.unwrap(), "mailboxes").rows.is_empty());
@@ -642,12 +651,14 @@ async fn check_sweep_keeps_busy_mailboxes<S: Store>(s: &Arc<S>) {
     let m = id(1);
     s.deposit(m, envelope(1, 1), T0).await.unwrap();
     s.ack(m, 1).await.unwrap();
-    // Empty but used recently: kept (and its seq continues).
-    assert_eq!(s.sweep(T0 + R).await.unwrap(), 0);
-    assert_eq!(s.deposit(m, envelope(1, 2), T0 + R).await.unwrap(), 2);
+    // Empty but its last deposit is younger than R: kept (and its seq continues).
+    assert_eq!(s.sweep(T0 + R - 1).await.unwrap(), 0);
+    assert_eq!(s.deposit(m, envelope(1, 2), T0 + R - 1).await.unwrap(), 2);
     // Not empty: kept while its envelope is unexpired.
-    assert_eq!(s.sweep(T0 + 2 * R).await.unwrap(), 0);
-    assert_eq!(seqs(&s.fetch(m, 0, 10, T0 + 2 * R).await.unwrap()), [2]);
+    assert_eq!(s.sweep(T0 + 2 * R - 2).await.unwrap(), 0);
+    assert_eq!(seqs(&s.fetch(m, 0, 10, T0 + 2 * R - 2).await.unwrap()), [2]);
+    // Then the envelope and the idle mailbox go together.
+    assert_eq!(s.sweep(T0 + 2 * R - 1).await.unwrap(), 2);
 }
 
 // ---- Contact discovery ----
@@ -990,4 +1001,44 @@ proptest::proptest! {
             }
         });
     }
+}
+
+/// A throughput smoke (not a benchmark; run with `--ignored --nocapture`): 64 concurrent
+/// clients, each depositing to and fetching from its own mailbox, on a file store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "timing smoke, prints numbers"]
+async fn sqlite_throughput_smoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("relay.db")).unwrap());
+    let (clients, rounds) = (64_u8, 100_usize);
+    let start = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in 0..clients {
+        let s = Arc::clone(&store);
+        tasks.spawn(async move {
+            let mut latencies = Vec::with_capacity(2 * rounds);
+            for _ in 0..rounds {
+                let t = std::time::Instant::now();
+                let seq = s.deposit(id(c), vec![c; 1024], T0).await.unwrap();
+                latencies.push(t.elapsed());
+                let t = std::time::Instant::now();
+                let got = s.fetch(id(c), seq - 1, 10, T0).await.unwrap();
+                latencies.push(t.elapsed());
+                assert_eq!(seqs(&got), [seq]);
+            }
+            latencies
+        });
+    }
+    let mut latencies = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        latencies.extend(joined.unwrap());
+    }
+    let elapsed = start.elapsed();
+    latencies.sort_unstable();
+    let p99 = latencies[latencies.len() * 99 / 100];
+    let ops = latencies.len();
+    eprintln!(
+        "{ops} operations (deposits + fetches) in {elapsed:?}: {:.0} ops/s, p99 {p99:?}",
+        ops as f64 / elapsed.as_secs_f64()
+    );
 }

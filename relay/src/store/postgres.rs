@@ -31,6 +31,8 @@
 //! - `register` takes a transaction-scoped advisory lock on the owner, so the per-owner
 //!   maximum holds under concurrent registrations.
 //!
+//! Times and their expiry rule are the SQLite backend's (`now >= expires_at` is expired).
+//!
 //! Commits are durable when Postgres runs with its default `synchronous_commit = on`.
 //!
 //! [`PostgresStore::connect_with_schema`] puts every table in a dedicated schema (through
@@ -421,7 +423,7 @@ impl PostgresStore {
                 return Ok(None);
             }
         };
-        if bundle.expires_at < now {
+        if now >= bundle.expires_at {
             tx.rollback().await.db()?;
             return Ok(None);
         }
@@ -516,7 +518,7 @@ impl PostgresStore {
         query(
             &client,
             "SELECT seq, envelope FROM envelopes
-             WHERE mailbox = $1 AND seq > $2 AND expires_at >= $3
+             WHERE mailbox = $1 AND seq > $2 AND expires_at > $3
              ORDER BY seq LIMIT $4",
             &[&mailbox, &sql_int(after), &sql_int(now), &sql_len(limit)],
         )
@@ -558,7 +560,7 @@ impl PostgresStore {
         let tx = client.transaction().await.db()?;
         let envelopes = query_opt(
             &tx,
-            "WITH d AS (DELETE FROM envelopes WHERE expires_at < $1
+            "WITH d AS (DELETE FROM envelopes WHERE expires_at <= $1
                         RETURNING mailbox, octet_length(envelope) AS len),
                   s AS (SELECT mailbox, COUNT(*) AS n, SUM(len)::BIGINT AS b
                         FROM d GROUP BY mailbox),
@@ -573,14 +575,14 @@ impl PostgresStore {
         let mut deleted = from_sql_int(envelopes.try_get(0).db()?)?;
         for sql in [
             "DELETE FROM one_time_keys WHERE owner IN
-                 (SELECT owner FROM bundles WHERE expires_at < $1)",
-            "DELETE FROM bundles WHERE expires_at < $1",
+                 (SELECT owner FROM bundles WHERE expires_at <= $1)",
+            "DELETE FROM bundles WHERE expires_at <= $1",
         ] {
             deleted += execute(&tx, sql, &[&now_sql]).await?;
         }
         deleted += execute(
             &tx,
-            "DELETE FROM mailboxes WHERE envelopes = 0 AND last_used < $1",
+            "DELETE FROM mailboxes WHERE envelopes = 0 AND last_used <= $1",
             &[&idle_before],
         )
         .await?;

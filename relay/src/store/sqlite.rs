@@ -49,8 +49,10 @@
 //! # Times
 //!
 //! Times and seqs are `u64` in the API and `INTEGER` (i64) in SQLite; values beyond
-//! `i64::MAX` saturate (they are billions of years away). Something with `expires_at` is
-//! expired at `now` when `expires_at < now`.
+//! `i64::MAX` saturate (they are billions of years away). As spec §12.3–§12.5 put it for
+//! publications, something with `expires_at` is expired at `now` when `now >= expires_at`:
+//! claims and fetches refuse it, the sweep deletes it. A mailbox is idle at `now` when its
+//! last deposit is at least the retention period old (`last_used + retention <= now`).
 
 use core::future::Future;
 use std::path::Path;
@@ -613,7 +615,7 @@ fn claim(conn: &Connection, owner: &Id, now: u64) -> Result<Option<Claimed>, Sto
     let Some(bundle) = get_bundle(conn, owner)? else {
         return Ok(None);
     };
-    if bundle.expires_at < now {
+    if now >= bundle.expires_at {
         return Ok(None);
     }
     let mut take = conn
@@ -703,7 +705,7 @@ fn fetch(
     let mut stmt = conn
         .prepare_cached(
             "SELECT seq, envelope FROM envelopes
-             WHERE mailbox = ?1 AND seq > ?2 AND expires_at >= ?3
+             WHERE mailbox = ?1 AND seq > ?2 AND expires_at > ?3
              ORDER BY seq LIMIT ?4",
         )
         .db()?;
@@ -758,7 +760,7 @@ fn sweep(conn: &Connection, limits: &Limits, now: u64) -> Result<u64, StoreError
     conn.prepare_cached(
         "UPDATE mailboxes SET envelopes = envelopes - e.n, bytes = bytes - e.b
          FROM (SELECT mailbox AS m, COUNT(*) AS n, SUM(length(envelope)) AS b
-               FROM envelopes WHERE expires_at < ?1 GROUP BY mailbox) AS e
+               FROM envelopes WHERE expires_at <= ?1 GROUP BY mailbox) AS e
          WHERE mailboxes.mailbox = e.m",
     )
     .db()?
@@ -766,15 +768,15 @@ fn sweep(conn: &Connection, limits: &Limits, now: u64) -> Result<u64, StoreError
     .db()?;
     let mut deleted = 0_usize;
     for sql in [
-        "DELETE FROM envelopes WHERE expires_at < ?1",
+        "DELETE FROM envelopes WHERE expires_at <= ?1",
         "DELETE FROM one_time_keys WHERE owner IN
-             (SELECT owner FROM bundles WHERE expires_at < ?1)",
-        "DELETE FROM bundles WHERE expires_at < ?1",
+             (SELECT owner FROM bundles WHERE expires_at <= ?1)",
+        "DELETE FROM bundles WHERE expires_at <= ?1",
     ] {
         deleted += conn.prepare_cached(sql).db()?.execute([now_sql]).db()?;
     }
     deleted += conn
-        .prepare_cached("DELETE FROM mailboxes WHERE envelopes = 0 AND last_used < ?1")
+        .prepare_cached("DELETE FROM mailboxes WHERE envelopes = 0 AND last_used <= ?1")
         .db()?
         .execute([sql_int(now.saturating_sub(limits.envelope_retention_secs))])
         .db()?;
