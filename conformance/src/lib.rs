@@ -12,6 +12,7 @@ pub mod identities;
 pub mod party;
 pub mod primitives;
 pub mod ratchet;
+pub mod relay;
 pub mod route;
 pub mod util;
 
@@ -32,6 +33,7 @@ pub const FILES: &[(Generator, Verifier)] = &[
     (envelope::generate, envelope::verify),
     (route::generate, route::verify),
     (contact::generate, contact::verify),
+    (relay::generate, relay::verify),
 ];
 
 pub fn render(v: &Value) -> String {
