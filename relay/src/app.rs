@@ -45,17 +45,53 @@ pub struct Relay<S> {
     pub(crate) claims: RateLimiter,
 }
 
+/// The token buckets of spec §12.9: deposits per mailbox and claims per bundle owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Deposits one mailbox accepts in a burst.
+    pub deposit_burst: u32,
+    /// Deposit tokens added per second per mailbox.
+    pub deposit_per_sec: u32,
+    /// Claims one owner's bundle serves in a burst.
+    pub claim_burst: u32,
+    /// Claim tokens added per second per owner.
+    pub claim_per_sec: u32,
+}
+
+impl Default for RateLimits {
+    /// The values of [`crate::limits`].
+    fn default() -> Self {
+        Self {
+            deposit_burst: limits::DEPOSIT_BURST,
+            deposit_per_sec: limits::DEPOSIT_PER_SEC,
+            claim_burst: limits::CLAIM_BURST,
+            claim_per_sec: limits::CLAIM_PER_SEC,
+        }
+    }
+}
+
 impl<S: Store> Relay<S> {
-    /// A relay over `store`.
+    /// A relay over `store` with the default rate limits.
     pub fn new(store: S, clock: Clock, discovery: DiscoveryParameters) -> Self {
+        Self::with_rate_limits(store, clock, discovery, RateLimits::default())
+    }
+
+    /// A relay over `store` with the given rate limits (tests use a zero refill rate to
+    /// make the limit deterministic).
+    pub fn with_rate_limits(
+        store: S,
+        clock: Clock,
+        discovery: DiscoveryParameters,
+        rates: RateLimits,
+    ) -> Self {
         Self {
             store,
             clock,
             discovery,
             push: Push::default(),
             connections: AtomicUsize::new(0),
-            deposits: RateLimiter::new(limits::DEPOSIT_BURST, limits::DEPOSIT_PER_SEC),
-            claims: RateLimiter::new(limits::CLAIM_BURST, limits::CLAIM_PER_SEC),
+            deposits: RateLimiter::new(rates.deposit_burst, rates.deposit_per_sec),
+            claims: RateLimiter::new(rates.claim_burst, rates.claim_per_sec),
         }
     }
 }

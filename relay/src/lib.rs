@@ -21,7 +21,7 @@ pub mod server;
 pub mod store;
 pub mod ws;
 
-pub use app::{router, Relay};
+pub use app::{router, RateLimits, Relay};
 pub use client::{ClientError, RelayClient};
 pub use clock::Clock;
 pub use config::{Backend, Config};

@@ -12,11 +12,14 @@ use tokio::sync::mpsc;
 /// One encoded Delivery frame, shared by every subscriber of its mailbox.
 pub type Frame = Arc<Vec<u8>>;
 
+/// The connections watching one mailbox: subscription id and queue.
+type Watchers = Vec<(u64, mpsc::Sender<Frame>)>;
+
 /// The subscriber registry.
 #[derive(Default)]
 pub struct Push {
     next_id: AtomicU64,
-    subscribers: Mutex<HashMap<[u8; 32], Vec<(u64, mpsc::Sender<Frame>)>>>,
+    subscribers: Mutex<HashMap<[u8; 32], Watchers>>,
 }
 
 impl Push {

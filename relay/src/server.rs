@@ -113,6 +113,9 @@ impl Running {
 
 /// Serves `relay` on `listener` until [`Running::stop`], sweeping expired data every
 /// [`limits::SWEEP_INTERVAL_SECS`].
+///
+/// # Errors
+/// The listener's address cannot be read.
 pub fn start<S: Store>(relay: Arc<Relay<S>>, listener: TcpListener) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();

@@ -184,7 +184,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Claimed>, StoreError>> + Send;
 
     /// How many one-time prekeys of each kind `owner` has left.
-    fn pool_counts(&self, owner: Id) -> impl Future<Output = Result<PoolCounts, StoreError>> + Send;
+    fn pool_counts(&self, owner: Id)
+        -> impl Future<Output = Result<PoolCounts, StoreError>> + Send;
 
     /// Deletes everything `owner` published: bundle, one-time prekeys, registrations.
     /// Returns whether anything was deleted.
@@ -212,11 +213,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes every envelope of `mailbox` with seq at most `up_to`, durably; returns how
     /// many were deleted. An acknowledged envelope never comes back.
-    fn ack(
-        &self,
-        mailbox: Id,
-        up_to: u64,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn ack(&self, mailbox: Id, up_to: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Retention (spec §12.9): deletes envelopes expired before `now`, bundles (with their
     /// pools) expired before `now`, and mailboxes left empty and idle for the retention
