@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::limits;
 use crate::push::Push;
 use crate::rate::RateLimiter;
-use crate::store::{BundleRecord, Entry, KeyKind, Store, StoreError};
+use crate::store::{BundleRecord, Entry, Store, StoreError};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -298,19 +298,11 @@ async fn upload_keys<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw
         .iter()
         .map(|k| (k.id, encode_key_kem(k)))
         .collect();
-    let mut counts = relay.store.pool_counts(owner).await?;
-    if !x.is_empty() {
-        counts = relay
-            .store
-            .add_one_time_keys(owner, KeyKind::X25519, x)
-            .await?;
-    }
-    if !k.is_empty() {
-        counts = relay
-            .store
-            .add_one_time_keys(owner, KeyKind::Kem, k)
-            .await?;
-    }
+    // Added only if the publication the keys were verified against is still the stored one.
+    let counts = relay
+        .store
+        .add_one_time_keys(owner, publication.issued_at(), x, k)
+        .await?;
     Ok(count_response(counts.x25519, counts.kem))
 }
 

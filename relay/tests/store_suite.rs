@@ -53,6 +53,24 @@ fn seqs(stored: &[Stored]) -> Vec<u64> {
     stored.iter().map(|s| s.seq).collect()
 }
 
+/// Adds keys of one kind, verified (as the relay does) against the current publication.
+async fn add<S: Store>(
+    s: &S,
+    owner: Id,
+    kind: KeyKind,
+    keys: Vec<(u32, Vec<u8>)>,
+) -> Result<PoolCounts, StoreError> {
+    let issued_at = s
+        .get_bundle(owner)
+        .await
+        .unwrap()
+        .map_or(0, |b| b.issued_at);
+    match kind {
+        KeyKind::X25519 => s.add_one_time_keys(owner, issued_at, keys, vec![]).await,
+        KeyKind::Kem => s.add_one_time_keys(owner, issued_at, vec![], keys).await,
+    }
+}
+
 fn counts(x25519: u64, kem: u64) -> PoolCounts {
     PoolCounts { x25519, kem }
 }
@@ -134,11 +152,10 @@ async fn check_reset_pool<S: Store>(s: &Arc<S>) {
     s.put_bundle(a, bundle(T0, T0 + 1000, "v1"), false)
         .await
         .unwrap();
-    s.add_one_time_keys(a, KeyKind::X25519, keys(1..=3, "x"))
+    add(s.as_ref(), a, KeyKind::X25519, keys(1..=3, "x"))
         .await
         .unwrap();
-    let after = s
-        .add_one_time_keys(a, KeyKind::Kem, keys(1..=2, "k"))
+    let after = add(s.as_ref(), a, KeyKind::Kem, keys(1..=2, "k"))
         .await
         .unwrap();
     assert_eq!(after, counts(3, 2));
@@ -169,8 +186,7 @@ async fn check_reset_pool<S: Store>(s: &Arc<S>) {
 async fn check_no_bundle<S: Store>(s: &Arc<S>) {
     let a = id(1);
     assert_eq!(
-        s.add_one_time_keys(a, KeyKind::X25519, keys(1..=2, "x"))
-            .await,
+        add(s.as_ref(), a, KeyKind::X25519, keys(1..=2, "x")).await,
         Err(StoreError::NoBundle)
     );
     assert_eq!(s.pool_counts(a).await.unwrap(), counts(0, 0));
@@ -183,14 +199,13 @@ async fn check_claim_oldest_first_then_last_resort<S: Store>(s: &Arc<S>) {
     let pub_a = bundle(T0, T0 + 1000, "a");
     s.put_bundle(a, pub_a.clone(), false).await.unwrap();
     // Upload order, not id order, decides: ids 3, 1, 2 then 0 in a later upload.
-    s.add_one_time_keys(a, KeyKind::X25519, keys([3, 1, 2], "x"))
+    add(s.as_ref(), a, KeyKind::X25519, keys([3, 1, 2], "x"))
         .await
         .unwrap();
-    s.add_one_time_keys(a, KeyKind::X25519, keys([0], "x"))
+    add(s.as_ref(), a, KeyKind::X25519, keys([0], "x"))
         .await
         .unwrap();
-    let after = s
-        .add_one_time_keys(a, KeyKind::Kem, keys([9, 8], "k"))
+    let after = add(s.as_ref(), a, KeyKind::Kem, keys([9, 8], "k"))
         .await
         .unwrap();
     assert_eq!(after, counts(4, 2));
@@ -225,11 +240,10 @@ async fn check_claim_oldest_first_then_last_resort<S: Store>(s: &Arc<S>) {
     }
 
     // A re-uploaded id replaces the key.
-    s.add_one_time_keys(a, KeyKind::X25519, vec![(7, b"old".to_vec())])
+    add(s.as_ref(), a, KeyKind::X25519, vec![(7, b"old".to_vec())])
         .await
         .unwrap();
-    let after = s
-        .add_one_time_keys(a, KeyKind::X25519, vec![(7, b"new".to_vec())])
+    let after = add(s.as_ref(), a, KeyKind::X25519, vec![(7, b"new".to_vec())])
         .await
         .unwrap();
     assert_eq!(after, counts(1, 0));
@@ -237,14 +251,14 @@ async fn check_claim_oldest_first_then_last_resort<S: Store>(s: &Arc<S>) {
     assert_eq!(c.x25519, Some(b"new".to_vec()));
 
     // The same id twice in one upload: the last one counts.
-    let after = s
-        .add_one_time_keys(
-            a,
-            KeyKind::Kem,
-            vec![(5, b"one".to_vec()), (5, b"two".to_vec())],
-        )
-        .await
-        .unwrap();
+    let after = add(
+        s.as_ref(),
+        a,
+        KeyKind::Kem,
+        vec![(5, b"one".to_vec()), (5, b"two".to_vec())],
+    )
+    .await
+    .unwrap();
     assert_eq!(after, counts(0, 1));
     assert_eq!(
         s.claim(a, T0).await.unwrap().unwrap().kem,
@@ -259,58 +273,95 @@ async fn check_pool_full_all_or_nothing<S: Store>(s: &Arc<S>) {
         .await
         .unwrap();
     assert_eq!(
-        s.add_one_time_keys(a, KeyKind::X25519, keys(0..=max, "x"))
-            .await,
+        add(s.as_ref(), a, KeyKind::X25519, keys(0..=max, "x")).await,
         Err(StoreError::PoolFull),
         "one upload beyond the maximum"
     );
     assert_eq!(s.pool_counts(a).await.unwrap(), counts(0, 0));
 
-    s.add_one_time_keys(a, KeyKind::X25519, keys(0..600, "x"))
+    add(s.as_ref(), a, KeyKind::X25519, keys(0..600, "x"))
         .await
         .unwrap();
     assert_eq!(
-        s.add_one_time_keys(a, KeyKind::X25519, keys(600..=max, "x"))
-            .await,
+        add(s.as_ref(), a, KeyKind::X25519, keys(600..=max, "x")).await,
         Err(StoreError::PoolFull),
         "two uploads beyond the maximum"
     );
     assert_eq!(s.pool_counts(a).await.unwrap(), counts(600, 0));
-    let full = s
-        .add_one_time_keys(a, KeyKind::X25519, keys(600..max, "x"))
+    let full = add(s.as_ref(), a, KeyKind::X25519, keys(600..max, "x"))
         .await
         .unwrap();
     assert_eq!(full, counts(u64::from(max), 0));
     assert_eq!(
-        s.add_one_time_keys(a, KeyKind::X25519, keys([max + 5], "x"))
-            .await,
+        add(s.as_ref(), a, KeyKind::X25519, keys([max + 5], "x")).await,
         Err(StoreError::PoolFull)
     );
     // Replacing keys does not grow the pool; the other kind has its own maximum.
     assert_eq!(
-        s.add_one_time_keys(a, KeyKind::X25519, keys(0..10, "y"))
+        add(s.as_ref(), a, KeyKind::X25519, keys(0..10, "y"))
             .await
             .unwrap(),
         counts(u64::from(max), 0)
     );
     assert_eq!(
-        s.add_one_time_keys(a, KeyKind::Kem, keys(0..10, "k"))
+        add(s.as_ref(), a, KeyKind::Kem, keys(0..10, "k"))
             .await
             .unwrap(),
         counts(u64::from(max), 10)
     );
     // One claimed key frees one place.
     s.claim(a, T0).await.unwrap().unwrap();
-    s.add_one_time_keys(a, KeyKind::X25519, keys([max + 5], "x"))
+    add(s.as_ref(), a, KeyKind::X25519, keys([max + 5], "x"))
         .await
         .unwrap();
+}
+
+async fn check_keys_only_for_the_publication_they_were_verified_against<S: Store>(s: &Arc<S>) {
+    let a = id(1);
+    s.put_bundle(a, bundle(T0, T0 + 1000, "v1"), false)
+        .await
+        .unwrap();
+    // The relay verified these keys against v1; v2 (a new identity) replaced it meanwhile.
+    s.put_bundle(a, bundle(T0 + 1, T0 + 1000, "v2"), true)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.add_one_time_keys(a, T0, keys(1..=3, "x"), keys(1..=3, "k"))
+            .await,
+        Err(StoreError::NoBundle)
+    );
+    assert_eq!(s.pool_counts(a).await.unwrap(), counts(0, 0));
+    assert_eq!(
+        s.add_one_time_keys(a, T0 + 1, keys(1..=3, "x"), keys(1..=2, "k"))
+            .await
+            .unwrap(),
+        counts(3, 2)
+    );
+}
+
+async fn check_upload_of_both_kinds_is_all_or_nothing<S: Store>(s: &Arc<S>) {
+    let a = id(1);
+    let max = u32::try_from(limits::MAX_ONE_TIME_KEYS).unwrap();
+    s.put_bundle(a, bundle(T0, T0 + 1000, "v1"), false)
+        .await
+        .unwrap();
+    add(s.as_ref(), a, KeyKind::Kem, keys(0..max, "k"))
+        .await
+        .unwrap();
+    // The X25519 half fits, the ML-KEM half does not: neither is stored.
+    assert_eq!(
+        s.add_one_time_keys(a, T0, keys(0..5, "x"), keys([max], "k"))
+            .await,
+        Err(StoreError::PoolFull)
+    );
+    assert_eq!(s.pool_counts(a).await.unwrap(), counts(0, u64::from(max)));
 }
 
 async fn check_expired_bundle_not_claimable<S: Store>(s: &Arc<S>) {
     let a = id(1);
     let rec = bundle(T0, T0 + 100, "a");
     s.put_bundle(a, rec.clone(), false).await.unwrap();
-    s.add_one_time_keys(a, KeyKind::X25519, keys(1..=2, "x"))
+    add(s.as_ref(), a, KeyKind::X25519, keys(1..=2, "x"))
         .await
         .unwrap();
     // Valid until its expiry second (spec §12.4: `now >= expires_at` is NoBundle).
@@ -328,10 +379,10 @@ async fn check_concurrent_claims_hand_out_each_key_once<S: Store>(s: &Arc<S>) {
     s.put_bundle(a, bundle(T0, T0 + 1000, "a"), false)
         .await
         .unwrap();
-    s.add_one_time_keys(a, KeyKind::X25519, keys(0..20, "x"))
+    add(s.as_ref(), a, KeyKind::X25519, keys(0..20, "x"))
         .await
         .unwrap();
-    s.add_one_time_keys(a, KeyKind::Kem, keys(0..24, "k"))
+    add(s.as_ref(), a, KeyKind::Kem, keys(0..24, "k"))
         .await
         .unwrap();
     let mut tasks = tokio::task::JoinSet::new();
@@ -374,7 +425,7 @@ async fn check_delete_owner<S: Store>(s: &Arc<S>) {
         s.put_bundle(o, bundle(T0, T0 + 1000, "p"), false)
             .await
             .unwrap();
-        s.add_one_time_keys(o, KeyKind::Kem, keys(0..3, "k"))
+        add(s.as_ref(), o, KeyKind::Kem, keys(0..3, "k"))
             .await
             .unwrap();
         s.register(
@@ -592,13 +643,13 @@ async fn check_sweep<S: Store>(s: &Arc<S>) {
     s.put_bundle(old_owner, bundle(T0, T0 + 100, "old"), false)
         .await
         .unwrap();
-    s.add_one_time_keys(old_owner, KeyKind::X25519, keys(0..2, "x"))
+    add(s.as_ref(), old_owner, KeyKind::X25519, keys(0..2, "x"))
         .await
         .unwrap();
     s.put_bundle(fresh_owner, bundle(T0, T0 + 10 * R, "fresh"), false)
         .await
         .unwrap();
-    s.add_one_time_keys(fresh_owner, KeyKind::Kem, keys(0..2, "k"))
+    add(s.as_ref(), fresh_owner, KeyKind::Kem, keys(0..2, "k"))
         .await
         .unwrap();
     let e1 = envelope(3, 1);
@@ -727,9 +778,14 @@ async fn check_dump_shows_every_table<S: Store>(s: &Arc<S>) {
     s.put_bundle(owner, publication.clone(), false)
         .await
         .unwrap();
-    s.add_one_time_keys(owner, KeyKind::Kem, vec![(42, b"kem key 42".to_vec())])
-        .await
-        .unwrap();
+    add(
+        s.as_ref(),
+        owner,
+        KeyKind::Kem,
+        vec![(42, b"kem key 42".to_vec())],
+    )
+    .await
+    .unwrap();
     s.deposit(m, b"sealed envelope".to_vec(), T0).await.unwrap();
     s.register(owner, 3, entry(0x77, "discoverable"))
         .await
@@ -846,6 +902,8 @@ suite! {
     check_no_bundle => Limits::default();
     check_claim_oldest_first_then_last_resort => Limits::default();
     check_pool_full_all_or_nothing => Limits::default();
+    check_keys_only_for_the_publication_they_were_verified_against => Limits::default();
+    check_upload_of_both_kinds_is_all_or_nothing => Limits::default();
     check_expired_bundle_not_claimable => Limits::default();
     check_concurrent_claims_hand_out_each_key_once => Limits::default();
     check_delete_owner => Limits::default();
@@ -879,8 +937,7 @@ async fn sqlite_deposits_survive_reopen_and_acks_stay_gone() {
             .put_bundle(owner, publication.clone(), false)
             .await
             .unwrap();
-        store
-            .add_one_time_keys(owner, KeyKind::X25519, keys(0..3, "x"))
+        add(&store, owner, KeyKind::X25519, keys(0..3, "x"))
             .await
             .unwrap();
         store.claim(owner, T0).await.unwrap().unwrap();

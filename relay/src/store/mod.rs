@@ -162,21 +162,25 @@ pub trait Store: Send + Sync + 'static {
         owner: Id,
     ) -> impl Future<Output = Result<Option<BundleRecord>, StoreError>> + Send;
 
-    /// Adds one-time prekeys `(key id, encoded record)` of `kind` to `owner`'s pool, all or
-    /// none. A key whose id is already in the pool replaces it. Refused with
-    /// [`StoreError::NoBundle`] if no bundle is published, [`StoreError::PoolFull`] if the
-    /// pool would exceed its maximum. Returns the counts after the upload.
+    /// Adds one-time prekeys `(key id, encoded record)` of both kinds to `owner`'s pool, all
+    /// or none, in one transaction. A key whose id is already in the pool replaces it (and
+    /// becomes the newest). Refused with [`StoreError::NoBundle`] unless the stored
+    /// publication is the one the keys were verified against (`issued_at` equal), so a
+    /// republication under a new identity between the check and this call cannot let keys
+    /// of the old identity in; [`StoreError::PoolFull`] if either pool would exceed its
+    /// maximum. Returns the counts after the upload.
     fn add_one_time_keys(
         &self,
         owner: Id,
-        kind: KeyKind,
-        keys: Vec<(u32, Vec<u8>)>,
+        issued_at: u64,
+        x25519: Vec<(u32, Vec<u8>)>,
+        kem: Vec<(u32, Vec<u8>)>,
     ) -> impl Future<Output = Result<PoolCounts, StoreError>> + Send;
 
     /// Claims `owner`'s bundle: returns the publication and removes at most one one-time
     /// prekey of each kind (the oldest uploaded first), atomically, so that no key is ever
     /// handed out twice, even under concurrent claims or a crash. `None` when no bundle is
-    /// published or it expired before `now`.
+    /// published or it expired (`now >= expires_at`).
     fn claim(
         &self,
         owner: Id,
@@ -215,8 +219,8 @@ pub trait Store: Send + Sync + 'static {
     /// many were deleted. An acknowledged envelope never comes back.
     fn ack(&self, mailbox: Id, up_to: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Retention (spec §12.9): deletes envelopes expired before `now`, bundles (with their
-    /// pools) expired before `now`, and mailboxes left empty and idle for the retention
+    /// Retention (spec §12.9): deletes envelopes and bundles (with their pools) expired at
+    /// `now` (`now >= expires_at`), and mailboxes left empty and idle for the retention
     /// period. Returns how many rows were deleted.
     fn sweep(&self, now: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 

@@ -360,45 +360,50 @@ impl PostgresStore {
     async fn add_one_time_keys_op(
         &self,
         owner: Id,
-        kind: KeyKind,
-        keys: Vec<(u32, Vec<u8>)>,
+        issued_at: u64,
+        batches: [(KeyKind, Vec<(u32, Vec<u8>)>); 2],
     ) -> Result<PoolCounts, StoreError> {
-        if u64::try_from(keys.len()).unwrap_or(u64::MAX) > self.limits.one_time_keys {
-            return Err(StoreError::PoolFull);
+        for (_, keys) in &batches {
+            if u64::try_from(keys.len()).unwrap_or(u64::MAX) > self.limits.one_time_keys {
+                return Err(StoreError::PoolFull);
+            }
         }
         let owner: &[u8] = &owner;
         let mut client = self.client().await?;
         let tx = client.transaction().await.db()?;
-        if query_opt(
+        let current = query_opt(
             &tx,
-            "SELECT 1 FROM bundles WHERE owner = $1 FOR UPDATE",
+            "SELECT issued_at FROM bundles WHERE owner = $1 FOR UPDATE",
             &[&owner],
         )
         .await?
-        .is_none()
-        {
+        .map(|row| row.try_get::<_, i64>(0))
+        .transpose()
+        .db()?;
+        if current.and_then(|t| u64::try_from(t).ok()) != Some(issued_at) {
             tx.rollback().await.db()?;
             return Err(StoreError::NoBundle);
         }
-        let (ids, records) = last_of_each_id(keys);
-        execute(
-            &tx,
-            // A re-uploaded id gets the new record and a new place at the back of the queue.
-            "INSERT INTO one_time_keys (owner, kind, key_id, record)
-             SELECT $1, $2, k.id, k.record
-             FROM UNNEST($3::BIGINT[], $4::BYTEA[]) WITH ORDINALITY AS k(id, record, ord)
-             ORDER BY k.ord
-             ON CONFLICT (owner, kind, key_id) DO UPDATE
-                 SET record = EXCLUDED.record, n = DEFAULT",
-            &[&owner, &kind_code(kind), &ids, &records],
-        )
-        .await?;
+        for (kind, keys) in batches {
+            if keys.is_empty() {
+                continue;
+            }
+            let (ids, records) = last_of_each_id(keys);
+            execute(
+                &tx,
+                // A re-uploaded id gets the new record and a new place at the back of the queue.
+                "INSERT INTO one_time_keys (owner, kind, key_id, record)
+                 SELECT $1, $2, k.id, k.record
+                 FROM UNNEST($3::BIGINT[], $4::BYTEA[]) WITH ORDINALITY AS k(id, record, ord)
+                 ORDER BY k.ord
+                 ON CONFLICT (owner, kind, key_id) DO UPDATE
+                     SET record = EXCLUDED.record, n = DEFAULT",
+                &[&owner, &kind_code(kind), &ids, &records],
+            )
+            .await?;
+        }
         let counts = pool_counts(&tx, owner).await?;
-        let count = match kind {
-            KeyKind::X25519 => counts.x25519,
-            KeyKind::Kem => counts.kem,
-        };
-        if count > self.limits.one_time_keys {
+        if counts.x25519 > self.limits.one_time_keys || counts.kem > self.limits.one_time_keys {
             tx.rollback().await.db()?;
             return Err(StoreError::PoolFull);
         }
@@ -723,10 +728,15 @@ impl Store for PostgresStore {
     fn add_one_time_keys(
         &self,
         owner: Id,
-        kind: KeyKind,
-        keys: Vec<(u32, Vec<u8>)>,
+        issued_at: u64,
+        x25519: Vec<(u32, Vec<u8>)>,
+        kem: Vec<(u32, Vec<u8>)>,
     ) -> impl Future<Output = Result<PoolCounts, StoreError>> + Send {
-        self.add_one_time_keys_op(owner, kind, keys)
+        self.add_one_time_keys_op(
+            owner,
+            issued_at,
+            [(KeyKind::X25519, x25519), (KeyKind::Kem, kem)],
+        )
     }
 
     fn claim(

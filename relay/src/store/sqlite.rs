@@ -577,19 +577,17 @@ fn add_one_time_keys(
     conn: &Connection,
     limits: &Limits,
     owner: &Id,
-    kind: KeyKind,
-    keys: &[(u32, Vec<u8>)],
+    issued_at: u64,
+    batches: [(KeyKind, &[(u32, Vec<u8>)]); 2],
 ) -> Result<PoolCounts, StoreError> {
-    if u64::try_from(keys.len()).unwrap_or(u64::MAX) > limits.one_time_keys {
-        return Err(StoreError::PoolFull);
+    for (_, keys) in &batches {
+        if u64::try_from(keys.len()).unwrap_or(u64::MAX) > limits.one_time_keys {
+            return Err(StoreError::PoolFull);
+        }
     }
-    let published = conn
-        .prepare_cached("SELECT 1 FROM bundles WHERE owner = ?1")
-        .db()?
-        .exists([owner])
-        .db()?;
-    if !published {
-        return Err(StoreError::NoBundle);
+    match get_bundle(conn, owner)? {
+        Some(b) if b.issued_at == issued_at => {}
+        _ => return Err(StoreError::NoBundle),
     }
     let mut insert = conn
         .prepare_cached(
@@ -598,13 +596,17 @@ fn add_one_time_keys(
              VALUES (?1, ?2, ?3, ?4)",
         )
         .db()?;
-    for (id, record) in keys {
-        insert
-            .execute(params![owner, kind_code(kind), i64::from(*id), record])
-            .db()?;
+    for (kind, keys) in &batches {
+        for (id, record) in *keys {
+            insert
+                .execute(params![owner, kind_code(*kind), i64::from(*id), record])
+                .db()?;
+        }
     }
     let counts = pool_counts(conn, owner)?;
-    if count_of(counts, kind) > limits.one_time_keys {
+    if count_of(counts, KeyKind::X25519) > limits.one_time_keys
+        || count_of(counts, KeyKind::Kem) > limits.one_time_keys
+    {
         // The savepoint rolls the inserts back.
         return Err(StoreError::PoolFull);
     }
@@ -906,11 +908,20 @@ impl Store for SqliteStore {
     fn add_one_time_keys(
         &self,
         owner: Id,
-        kind: KeyKind,
-        keys: Vec<(u32, Vec<u8>)>,
+        issued_at: u64,
+        x25519: Vec<(u32, Vec<u8>)>,
+        kem: Vec<(u32, Vec<u8>)>,
     ) -> impl Future<Output = Result<PoolCounts, StoreError>> + Send {
         let limits = self.limits;
-        self.write(move |c| add_one_time_keys(c, &limits, &owner, kind, &keys))
+        self.write(move |c| {
+            add_one_time_keys(
+                c,
+                &limits,
+                &owner,
+                issued_at,
+                [(KeyKind::X25519, &x25519), (KeyKind::Kem, &kem)],
+            )
+        })
     }
 
     fn claim(
