@@ -19,6 +19,9 @@ pub mod sqlite;
 /// A 32-byte opaque id: a mailbox id (spec §7.5), which is also a bundle owner's id.
 pub type Id = [u8; 32];
 
+/// One-time prekeys to add: `(key id, encoded record)` in upload order.
+pub type KeyRecords = Vec<(u32, Vec<u8>)>;
+
 /// A published bundle as the store keeps it: the encoded signed publication (spec §12.3),
 /// opaque to the store, with the two times the store enforces.
 #[derive(Clone, Debug, PartialEq, Eq)]

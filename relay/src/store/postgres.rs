@@ -46,7 +46,8 @@ use tokio_postgres::{NoTls, Row};
 
 use super::sqlite::{from_sql_int, kind_code, sql_int, sql_len, tag_from, Limits};
 use super::{
-    BundleRecord, Claimed, Entry, Id, KeyKind, PoolCounts, Store, StoreError, Stored, Table, Value,
+    BundleRecord, Claimed, Entry, Id, KeyKind, KeyRecords, PoolCounts, Store, StoreError, Stored,
+    Table, Value,
 };
 
 /// Connections the pool keeps open at most.
@@ -361,7 +362,7 @@ impl PostgresStore {
         &self,
         owner: Id,
         issued_at: u64,
-        batches: [(KeyKind, Vec<(u32, Vec<u8>)>); 2],
+        batches: [(KeyKind, KeyRecords); 2],
     ) -> Result<PoolCounts, StoreError> {
         for (_, keys) in &batches {
             if u64::try_from(keys.len()).unwrap_or(u64::MAX) > self.limits.one_time_keys {

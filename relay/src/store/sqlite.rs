@@ -65,7 +65,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
 
 use super::{
-    BundleRecord, Claimed, Entry, Id, KeyKind, PoolCounts, Store, StoreError, Stored, Table, Value,
+    BundleRecord, Claimed, Entry, Id, KeyKind, KeyRecords, PoolCounts, Store, StoreError, Stored,
+    Table, Value,
 };
 use crate::limits;
 
@@ -578,7 +579,7 @@ fn add_one_time_keys(
     limits: &Limits,
     owner: &Id,
     issued_at: u64,
-    batches: [(KeyKind, &[(u32, Vec<u8>)]); 2],
+    batches: [(KeyKind, &KeyRecords); 2],
 ) -> Result<PoolCounts, StoreError> {
     for (_, keys) in &batches {
         if u64::try_from(keys.len()).unwrap_or(u64::MAX) > limits.one_time_keys {
