@@ -13,6 +13,7 @@ pub mod app;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod conformance;
 pub mod limits;
 pub mod log;
 pub mod push;
