@@ -28,13 +28,22 @@ pub struct Mismatch {
 /// A message if the document has no `relay-transcript` case or it is malformed.
 pub fn transcript(document: &str) -> Result<(u64, Vec<Value>), String> {
     let v: Value = serde_json::from_str(document).map_err(|e| e.to_string())?;
-    let case = v["tests"]
+    let case = field(&v, "tests")
         .as_array()
-        .and_then(|t| t.iter().find(|c| c["kind"] == "relay-transcript"))
+        .and_then(|t| t.iter().find(|c| field(c, "kind") == "relay-transcript"))
         .ok_or("no relay-transcript case")?;
-    let clock = case["clock"].as_u64().ok_or("transcript without clock")?;
-    let steps = case["steps"].as_array().ok_or("transcript without steps")?;
+    let clock = field(case, "clock")
+        .as_u64()
+        .ok_or("transcript without clock")?;
+    let steps = field(case, "steps")
+        .as_array()
+        .ok_or("transcript without steps")?;
     Ok((clock, steps.clone()))
+}
+
+/// A field of a JSON object, or `null`.
+fn field<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v.get(name).unwrap_or(&Value::Null)
 }
 
 fn unhex(s: &str) -> Result<Vec<u8>, String> {
@@ -64,14 +73,24 @@ pub async fn replay(base: &str, steps: &[Value]) -> Result<Vec<Mismatch>, String
     let http = reqwest::Client::new();
     let mut mismatches = Vec::new();
     for step in steps {
-        let n = step["step"].as_u64().unwrap_or(0);
-        let comment = step["comment"].as_str().unwrap_or("").to_owned();
-        let path = step["path"].as_str().ok_or("step without path")?;
-        let body = unhex(step["request"].as_str().ok_or("step without request")?)?;
-        let want_status = step["status"].as_u64().ok_or("step without status")?;
-        let want_body = unhex(step["response"].as_str().ok_or("step without response")?)?;
+        let n = field(step, "step").as_u64().unwrap_or(0);
+        let comment = field(step, "comment").as_str().unwrap_or("").to_owned();
+        let path = field(step, "path").as_str().ok_or("step without path")?;
+        let body = unhex(
+            field(step, "request")
+                .as_str()
+                .ok_or("step without request")?,
+        )?;
+        let want_status = field(step, "status")
+            .as_u64()
+            .ok_or("step without status")?;
+        let want_body = unhex(
+            field(step, "response")
+                .as_str()
+                .ok_or("step without response")?,
+        )?;
         let url = format!("{}{path}", base.trim_end_matches('/'));
-        let request = match step["method"].as_str() {
+        let request = match field(step, "method").as_str() {
             Some("GET") => http.get(url),
             Some("POST") => http
                 .post(url)
