@@ -15,6 +15,7 @@ use blindrelay::keys::{
     KemPrekeySecret, OneTimeKemPrekeySecret, OneTimePrekeySecret, SealingKeySecret,
     SignedPrekeySecret,
 };
+use blindrelay::relay::Publication;
 use blindrelay::route::ReadCapability;
 use blindrelay::wire::{KemPrekeyPublic, PrekeyKind, X25519PrekeyPublic, IDENTITY_RECORD_LEN};
 use blindrelay::{
@@ -1064,6 +1065,25 @@ impl<S: Store> Client<S> {
             one_time_prekey: None,
             one_time_kem_prekey: None,
         }))
+    }
+
+    /// [`Client::bundle`] signed by this party's identity with a validity window, as the
+    /// relay's `POST /v1/publish` takes it (spec §12.3): send it in a `PublishRequest`
+    /// with [`Client::public_capability`] as the proof of ownership. `issued_at` and
+    /// `expires_at` are seconds since the Unix epoch on the caller's clock; each new
+    /// publication must have a later `issued_at` than the one it replaces.
+    ///
+    /// # Errors
+    /// As [`Client::bundle`]; [`Error::Protocol`]`(ApiMisuse)` if the window is empty or
+    /// longer than `MAX_PUBLICATION_LIFETIME_SECS`.
+    pub fn publication(&mut self, issued_at: u64, expires_at: u64) -> Result<Publication, Error> {
+        let bundle = self.bundle()?;
+        Ok(Publication::create(
+            &self.identity,
+            &bundle,
+            issued_at,
+            expires_at,
+        )?)
     }
 
     /// Generates `n` one-time X25519 and `n` one-time ML-KEM-768 prekeys with fresh ids,
