@@ -33,6 +33,7 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("lookup_response_decode", lookup_response_decode),
     ("pairwise_decode", pairwise_decode),
     ("pairwise_open", pairwise_open),
+    ("relay_api_decode", relay_api_decode),
 ];
 
 /// A fixed session state for [`session_decrypt`]: Bob's starting state in the second
@@ -334,5 +335,76 @@ pub fn pairwise_open(data: &[u8]) {
                 broken("a pairwise envelope opened twice");
             }
         }
+    }
+}
+
+/// The relay API's decoders (spec §12): whatever decodes as any request or response type
+/// re-encodes to exactly the input, an owner request decodes as its own kind only, and the
+/// key-dependent checks (publication, claimed bundle, uploaded keys) never panic.
+pub fn relay_api_decode(data: &[u8]) {
+    use crate::relay::{
+        AckRequest, ClaimRequest, ClaimResponse, CountResponse, Delivery, ErrorResponse,
+        FetchRequest, FetchResponse, OwnerRequest, OwnerRequestKind, Publication,
+        PublishRequest, RegisterRequest, SubscribeRequest, UploadKeysRequest,
+    };
+    const NOW: u64 = 1_800_000_000;
+    if let Ok(p) = Publication::decode_exact(data) {
+        assert_canonical(&p, data, "publication");
+        let _ = p.verify(NOW);
+    }
+    if let Ok(r) = PublishRequest::decode_exact(data) {
+        assert_canonical(&r, data, "publish request");
+        let _ = r.check(NOW);
+    }
+    if let Ok(r) = UploadKeysRequest::decode_exact(data) {
+        assert_canonical(&r, data, "upload request");
+        let _ = r.verify_keys(IdentityKeyPair::from_seed(&[1; 32]).public());
+    }
+    let kinds = [
+        OwnerRequestKind::Count,
+        OwnerRequestKind::Delete,
+        OwnerRequestKind::Deregister,
+    ];
+    let decoded = kinds
+        .iter()
+        .filter_map(|k| OwnerRequest::decode_as(*k, data).ok())
+        .collect::<Vec<_>>();
+    if decoded.len() > 1 {
+        broken("one owner request decoded as two kinds");
+    }
+    for r in &decoded {
+        assert_canonical(r, data, "owner request");
+    }
+    if let Ok(r) = ClaimRequest::decode_exact(data) {
+        assert_canonical(&r, data, "claim request");
+    }
+    if let Ok(r) = ClaimResponse::decode_exact(data) {
+        assert_canonical(&r, data, "claim response");
+        let mailbox = r.publication.bundle().mailbox;
+        let _ = r.verify(&mailbox, NOW);
+    }
+    if let Ok(r) = CountResponse::decode_exact(data) {
+        assert_canonical(&r, data, "count response");
+    }
+    if let Ok(r) = FetchRequest::decode_exact(data) {
+        assert_canonical(&r, data, "fetch request");
+    }
+    if let Ok(r) = FetchResponse::decode_exact(data) {
+        assert_canonical(&r, data, "fetch response");
+    }
+    if let Ok(r) = AckRequest::decode_exact(data) {
+        assert_canonical(&r, data, "ack request");
+    }
+    if let Ok(r) = SubscribeRequest::decode_exact(data) {
+        assert_canonical(&r, data, "subscribe request");
+    }
+    if let Ok(r) = Delivery::decode_exact(data) {
+        assert_canonical(&r, data, "delivery");
+    }
+    if let Ok(r) = RegisterRequest::decode_exact(data) {
+        assert_canonical(&r, data, "register request");
+    }
+    if let Ok(r) = ErrorResponse::decode_exact(data) {
+        assert_canonical(&r, data, "error response");
     }
 }

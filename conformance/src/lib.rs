@@ -115,6 +115,10 @@ pub const CORPUS_FIELDS: &[(&str, &[&str])] = &[
     ("pairwise_decode", &["envelope"]),
     ("lookup_request_decode", &["lookupRequest"]),
     ("lookup_response_decode", &["lookupResponse"]),
+    (
+        "relay_api_decode",
+        &["encoding", "publishRequest", "uploadKeysRequest", "claimResponse"],
+    ),
 ];
 
 /// Writes every vector field named in [`CORPUS_FIELDS`] as a seed file under
