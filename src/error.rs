@@ -123,7 +123,8 @@ pub enum Error {
     Unavailable,
     /// 809: relay: no such endpoint or method (spec §12.1).
     NotFound,
-    /// 810: relay: a subscription names more mailboxes than allowed, or the relay holds its maximum of connections (spec §12.6).
+    /// 810: relay: the relay already holds its maximum of WebSocket connections; the upgrade
+    /// is refused (spec §12.6). A subscription naming too many mailboxes is a decode error.
     TooManySubscriptions,
     /// 900: the caller passed an argument the API does not accept (never caused by
     /// attacker-controlled bytes).
