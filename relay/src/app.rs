@@ -131,7 +131,12 @@ impl Refusal {
     /// The refusal of a core or relay error, with the status of spec §12.10.
     #[must_use]
     pub fn of(error: &Error) -> Self {
-        let code = error.code();
+        // A caller-misuse error can only be the relay's own fault: an internal failure,
+        // which §12.10 reports as Unavailable.
+        let code = match error.code() {
+            900 => Error::Unavailable.code(),
+            code => code,
+        };
         let status = match code {
             800 => StatusCode::FORBIDDEN,
             801 | 803 | 805 => StatusCode::CONFLICT,
@@ -140,7 +145,6 @@ impl Refusal {
             806 => StatusCode::PAYLOAD_TOO_LARGE,
             807 => StatusCode::TOO_MANY_REQUESTS,
             808 | 810 => StatusCode::SERVICE_UNAVAILABLE,
-            900 => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };
         Self { status, code }

@@ -109,8 +109,10 @@ async fn serve<S: Store>(relay: Arc<Relay<S>>, mut socket: WebSocket, _guard: Co
             }
             message = incoming.next() => {
                 match message {
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                    Some(Ok(_)) => {}
+                    // Pings and pongs keep the connection; any data frame after the
+                    // subscription is a protocol violation, and a close ends it (§12.6).
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    _ => break,
                 }
             }
         }

@@ -432,6 +432,31 @@ async fn websocket_pushes_backlog_then_live_deposits() {
     let next = sub.next().await.unwrap().unwrap();
     assert_eq!((next.mailbox, next.seq), (mailbox, 3));
     sub.close().await;
+    // A data frame after the subscription closes the connection (§12.6).
+    {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        let url = format!("ws://{}/v1/stream", h.running.addr);
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let subscribe = blindrelay::relay::SubscribeRequest {
+            capabilities: vec![bob.cap()],
+        };
+        ws.send(Message::Binary(subscribe.to_bytes().into()))
+            .await
+            .unwrap();
+        // The backlog (three envelopes) first.
+        for _ in 0..3 {
+            assert!(matches!(ws.next().await, Some(Ok(Message::Binary(_)))));
+        }
+        ws.send(Message::Binary(vec![1, 2, 3].into()))
+            .await
+            .unwrap();
+        let end = ws.next().await;
+        assert!(
+            matches!(end, None | Some(Ok(Message::Close(_))) | Some(Err(_))),
+            "{end:?}"
+        );
+    }
     // A malformed subscription gets an ErrorResponse frame.
     let mut bad = h.client.subscribe(&[]).await.unwrap();
     let e = bad.next().await.unwrap_err();
