@@ -43,6 +43,7 @@ pub struct Relay<S> {
     pub connections: AtomicUsize,
     pub(crate) deposits: RateLimiter,
     pub(crate) claims: RateLimiter,
+    in_flight: tokio::sync::Semaphore,
 }
 
 /// The token buckets of spec §12.9: deposits per mailbox and claims per bundle owner.
@@ -92,6 +93,7 @@ impl<S: Store> Relay<S> {
             connections: AtomicUsize::new(0),
             deposits: RateLimiter::new(rates.deposit_burst, rates.deposit_per_sec),
             claims: RateLimiter::new(rates.claim_burst, rates.claim_per_sec),
+            in_flight: tokio::sync::Semaphore::new(limits::MAX_IN_FLIGHT),
         }
     }
 }
@@ -115,6 +117,10 @@ pub fn router<S: Store>(relay: Arc<Relay<S>>) -> Router {
         .route("/v1/lookup", post(lookup::<S>))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&relay),
+            bound_request::<S>,
+        ))
         .layer(axum::middleware::from_fn(log_request))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(relay)
@@ -226,9 +232,18 @@ async fn read_body(request: Request, max: usize) -> Result<Bytes, Refusal> {
     if declared.is_some_and(|n| n > max as u64) {
         return Err(Refusal::of(&Error::BodyTooLarge));
     }
-    axum::body::to_bytes(request.into_body(), max)
-        .await
-        .map_err(|_| Refusal::of(&Error::BodyTooLarge))
+    // A body sent too slowly is cut off (808) before anything is stored: the timeout covers
+    // the read only, never a store operation whose outcome the client would then not know.
+    match tokio::time::timeout(
+        std::time::Duration::from_secs(limits::REQUEST_TIMEOUT_SECS),
+        axum::body::to_bytes(request.into_body(), max),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(Refusal::of(&Error::BodyTooLarge)),
+        Err(_) => Err(Refusal::of(&Error::Unavailable)),
+    }
 }
 
 /// The raw request, taken whole so the body limit is ours to apply.
@@ -488,6 +503,19 @@ async fn method_not_allowed() -> Refusal {
         status: StatusCode::METHOD_NOT_ALLOWED,
         code: Error::NotFound.code(),
     }
+}
+
+/// Bounds the requests served at once (spec §12.9): at most [`limits::MAX_IN_FLIGHT`];
+/// beyond it 503 with code 808 at once, nothing read.
+async fn bound_request<S: Store>(
+    State(relay): State<Arc<Relay<S>>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Ok(_permit) = relay.in_flight.try_acquire() else {
+        return Refusal::of(&Error::Unavailable).into_response();
+    };
+    next.run(request).await
 }
 
 /// The request log (spec §12.11): method, path, status, code and duration. Never a body,

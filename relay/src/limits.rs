@@ -46,3 +46,8 @@ pub const MAX_LOOKUP_LEN: usize = 2 + 1 + 4 + 1 + 2 + 4 * 4096;
 pub const MAX_FETCH_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 /// Seconds between retention sweeps.
 pub const SWEEP_INTERVAL_SECS: u64 = 60;
+/// Requests served at once (WebSocket connections count only while upgrading); beyond it a
+/// request is refused at once with 503 and code 808 (spec §12.9).
+pub const MAX_IN_FLIGHT: usize = 4096;
+/// Seconds a client has to send a request body; then 808 and nothing is stored (spec §12.9).
+pub const REQUEST_TIMEOUT_SECS: u64 = 30;
