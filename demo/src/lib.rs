@@ -561,17 +561,22 @@ where
         let safety =
             blindrelay::fingerprint::SafetyNumber::new(alice.client.identity(), bundle.identity())
                 .displayable();
+        let groups: Vec<String> = safety
+            .as_bytes()
+            .chunks(5)
+            .map(|g| String::from_utf8_lossy(g).into_owned())
+            .collect();
         writeln!(
             demo.out,
-            "  {number} is {name}: mailbox {}, bundle claimed with one-time prekeys {} \
-             (safety number {}…, unverified until compared)",
+            "  {number} is {name}: mailbox {}, bundle claimed, one-time prekeys {}\n    \
+             safety number {} (unverified until compared)",
             view::short_hex(&mailbox),
             if bundle.bundle().one_time_prekey.is_some() {
                 "attached"
             } else {
                 "exhausted"
             },
-            safety.chars().take(11).collect::<String>()
+            groups.join(" ")
         )?;
         alice
             .bundles
@@ -623,6 +628,7 @@ where
     // fetches another, empty mailbox: the capability is what names it.
     let guessed = blindrelay::route::ReadCapability::generate(&mut demo.rng);
     let nothing = bob.http.fetch(&guessed, 0, MAX_FETCH_LIMIT).await?;
+    demo.capabilities.insert(guessed.to_bytes(), "a guesser");
     ensure(
         nothing.envelopes.is_empty(),
         "a guessed capability reads nothing",
@@ -799,7 +805,8 @@ where
     let publics = labels.len();
     for (cap, who) in &capabilities {
         let mailbox = blindrelay::route::ReadCapability::from_bytes(*cap).mailbox();
-        if !labels.iter().any(|(_, m)| *m == mailbox) {
+        let party = parties.iter().any(|(n, _, _)| n == who);
+        if party && !labels.iter().any(|(_, m)| *m == mailbox) {
             labels.push((format!("pairwise, {who}'s"), mailbox));
         }
     }

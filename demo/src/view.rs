@@ -413,10 +413,16 @@ pub fn check(evidence: &Evidence, secrets: &Secrets) -> Vec<Finding> {
         }
     }
 
+    let mut first_line: BTreeMap<usize, usize> = BTreeMap::new();
     for (line, text) in evidence.log.split(|b| *b == b'\n').enumerate() {
         for (i, _) in find_all(text, &needles) {
             let Some(n) = needles.get(i) else { continue };
-            tally.add(n.leak, &n.label, format!("relay log line {}", line + 1));
+            let first = *first_line.entry(i).or_insert(line + 1);
+            tally.add(
+                n.leak,
+                &n.label,
+                format!("relay log (first at line {first})"),
+            );
         }
     }
     tally.findings()
