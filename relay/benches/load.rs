@@ -23,7 +23,10 @@
 //! (64), `BLINDRELAY_LOAD_MAILBOXES` (1000), `BLINDRELAY_LOAD_MAX_OPS` (2,000,000),
 //! `BLINDRELAY_LOAD_MIX` (`mixed`, `deposit` or `fetch`), `BLINDRELAY_LOAD_SUBSCRIBERS`
 //! (10,000, quick 1,000), `BLINDRELAY_LOAD_PUSH_SAMPLES` (200, quick 20),
-//! `BLINDRELAY_LOAD_PART` (`all`, `http` or `ws`).
+//! `BLINDRELAY_LOAD_PART` (`all`, `http` or `ws`), `BLINDRELAY_LOAD_SERVER` (`in-process`, or
+//! `binary`: part 1 against the relay binary as a child, printing the relay's own CPU per
+//! operation), `BLINDRELAY_LOAD_RELAY_BIN` (the relay binary to run; default the one Cargo
+//! built with the bench).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -68,6 +71,8 @@ struct Settings {
     subscribers: usize,
     push_samples: usize,
     part: String,
+    server: String,
+    relay_bin: String,
 }
 
 impl Settings {
@@ -91,6 +96,11 @@ impl Settings {
             ))
             .unwrap(),
             part: env_str("BLINDRELAY_LOAD_PART", "all"),
+            server: env_str("BLINDRELAY_LOAD_SERVER", "in-process"),
+            relay_bin: env_str(
+                "BLINDRELAY_LOAD_RELAY_BIN",
+                env!("CARGO_BIN_EXE_blindrelay-relay"),
+            ),
         }
     }
 
@@ -111,6 +121,7 @@ impl Settings {
                 self.push_samples.to_string(),
             ),
             ("BLINDRELAY_LOAD_PART", self.part.clone()),
+            ("BLINDRELAY_LOAD_SERVER", self.server.clone()),
         ] {
             vars.push(format!("{name}={value}"));
         }
@@ -291,11 +302,20 @@ async fn client_task(
 async fn http_load(settings: &Settings) {
     blindrelay_relay::log::set_enabled(false);
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("relay.db")).unwrap();
-    let relay = Arc::new(relay_with(store, Clock::System, dir.path()).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = start(relay, listener).unwrap();
-    let client = RelayClient::new(&format!("http://{}", running.addr));
+    let (running, child, client) = if settings.server == "binary" {
+        let (child, client) = spawn_relay(&settings.relay_bin, dir.path()).await;
+        (None, Some(child), client)
+    } else {
+        let store = SqliteStore::open(&dir.path().join("relay.db")).unwrap();
+        let relay = Arc::new(relay_with(store, Clock::System, dir.path()).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = start(relay, listener).unwrap();
+        let client = RelayClient::new(&format!("http://{}", running.addr));
+        (Some(running), None, client)
+    };
+    let cpu_pid = child
+        .as_ref()
+        .map_or("self".to_owned(), |c| c.0.id().to_string());
 
     let mut rng = ChaCha20Rng::seed_from_u64(7);
     let capabilities: Vec<ReadCapability> = (0..settings.mailboxes)
@@ -316,7 +336,8 @@ async fn http_load(settings: &Settings) {
         counter: AtomicU64::new(0),
     });
     println!(
-        "\npart 1, HTTP: {} client tasks, {} mailboxes, mix {}, {} s after {} ms warm-up (or {} ops)",
+        "\npart 1, HTTP: relay {}, {} client tasks, {} mailboxes, mix {}, {} s after {} ms warm-up (or {} ops)",
+        settings.server,
         settings.tasks,
         settings.mailboxes,
         settings.mix,
@@ -334,6 +355,8 @@ async fn http_load(settings: &Settings) {
             ))
         })
         .collect();
+    tokio::time::sleep_until(shared.measure_from.into()).await;
+    let cpu_start = cpu_seconds(&cpu_pid);
     let mut deposits = Latencies::default();
     let mut fetches = Latencies::default();
     for h in handles {
@@ -350,13 +373,42 @@ async fn http_load(settings: &Settings) {
         total as f64 / window.as_secs_f64(),
         window.as_secs_f64()
     );
+    let cpu = cpu_seconds(&cpu_pid) - cpu_start;
     deposits.report("deposit", Some(window));
     fetches.report("fetch", Some(window));
-    println!(
-        "  process RSS (client and server): {:.0} MiB",
-        mib(rss("self"))
-    );
-    running.stop().await;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if child.is_some() {
+        println!(
+            "  relay process CPU: {cpu:.2} s over the window = {:.0} us per operation; at 100% of {cores} cores that is {:.0} ops/s for the relay alone",
+            cpu * 1e6 / total.max(1) as f64,
+            total as f64 / cpu * cores as f64
+        );
+    } else {
+        println!(
+            "  process CPU (client and server): {cpu:.2} s over the window = {:.0} us per operation",
+            cpu * 1e6 / total.max(1) as f64
+        );
+    }
+    println!("  process RSS: {:.0} MiB", mib(rss(&cpu_pid)));
+    if let Some(running) = running {
+        running.stop().await;
+    }
+}
+
+/// User + system CPU seconds of `/proc/PID/stat` (`self` for this process).
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces): utime is the 12th of
+    // them, stime the 13th, in ticks of USER_HZ (100 on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (ticks(11) + ticks(12)) as f64 / 100.0
 }
 
 // ---------------------------------------------------------------------------------------
@@ -372,19 +424,20 @@ impl Drop for RelayChild {
     }
 }
 
-async fn subscribers(settings: &Settings) {
-    let dir = tempfile::tempdir().unwrap();
+/// Starts the relay binary `path` on a free loopback port over `data`; waits until it
+/// answers.
+async fn spawn_relay(path: &str, data: &std::path::Path) -> (RelayChild, RelayClient) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let child = RelayChild(
-        Command::new(env!("CARGO_BIN_EXE_blindrelay-relay"))
+        Command::new(path)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data")
-            .arg(dir.path())
+            .arg(data)
             .arg("--quiet")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -392,17 +445,20 @@ async fn subscribers(settings: &Settings) {
             .spawn()
             .expect("spawn the relay binary"),
     );
-    let pid = child.0.id().to_string();
     let client = RelayClient::new(&format!("http://127.0.0.1:{port}"));
-    let mut ready = false;
     for _ in 0..400 {
         if client.discovery().await.is_ok() {
-            ready = true;
-            break;
+            return (child, client);
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    assert!(ready, "the relay binary did not start");
+    panic!("the relay binary did not start");
+}
+
+async fn subscribers(settings: &Settings) {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, client) = spawn_relay(&settings.relay_bin, dir.path()).await;
+    let pid = child.0.id().to_string();
     let n = settings.subscribers;
     println!(
         "\npart 2, WebSocket: {n} subscribers (one connection, one mailbox each) to the relay binary (pid {pid})"
