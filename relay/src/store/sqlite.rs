@@ -245,6 +245,9 @@ pub struct SqliteStore {
     /// `None` for an in-memory store: its reads run on the writer.
     readers: Option<mpsc::Sender<ReadJob>>,
     reader_threads: Vec<JoinHandle<()>>,
+    /// Dropping it stops the checkpointer (file stores only).
+    checkpoint_stop: Option<mpsc::Sender<()>>,
+    checkpoint_thread: Option<JoinHandle<()>>,
     limits: Limits,
 }
 
@@ -291,7 +294,19 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path).db()?;
         prepare_writer(&conn, true)?;
+        // Checkpoints run on their own thread (below), not inside a commit: an automatic
+        // checkpoint syncs the database file and would stall every deposit of its batch.
+        conn.pragma_update(None, "wal_autocheckpoint", 0).db()?;
         let mut store = Self::spawn_writer(conn)?;
+        let checkpointer = Connection::open(path).db()?;
+        checkpointer.busy_timeout(Duration::from_secs(5)).db()?;
+        let (stop, stopped) = mpsc::channel::<()>();
+        let handle = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(&checkpointer, &stopped))
+            .map_err(|e| StoreError::Backend(format!("spawning the checkpointer: {e}")))?;
+        store.checkpoint_stop = Some(stop);
+        store.checkpoint_thread = Some(handle);
         let (tx, rx) = mpsc::channel::<ReadJob>();
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..READERS {
@@ -349,6 +364,8 @@ impl SqliteStore {
             writer_thread: Some(handle),
             readers: None,
             reader_threads: Vec::new(),
+            checkpoint_stop: None,
+            checkpoint_thread: None,
             limits: Limits::default(),
         })
     }
@@ -392,6 +409,10 @@ impl Drop for SqliteStore {
     /// Stops the threads: the writer finishes (and commits) what is queued, then exits.
     /// No operation can be pending: each one borrows the store.
     fn drop(&mut self) {
+        self.checkpoint_stop = None;
+        if let Some(checkpointer) = self.checkpoint_thread.take() {
+            let _ = checkpointer.join();
+        }
         self.readers = None;
         self.writer = None;
         if let Some(writer) = self.writer_thread.take() {
@@ -402,6 +423,24 @@ impl Drop for SqliteStore {
         }
     }
 }
+
+/// Every [`CHECKPOINT_INTERVAL`], copies committed WAL frames into the database file
+/// (`PRAGMA wal_checkpoint(PASSIVE)`: never blocks the writer or readers), so the WAL stays
+/// small without a commit ever paying for a checkpoint. Durability does not depend on it:
+/// every commit already synced the WAL. Stops when the store drops its sender.
+fn checkpoint_loop(conn: &Connection, stop: &mpsc::Receiver<()>) {
+    loop {
+        match stop.recv_timeout(CHECKPOINT_INTERVAL) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+            _ => return,
+        }
+    }
+}
+
+/// How often the checkpointer runs.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
 
 fn reader_loop(conn: &Connection, jobs: &Mutex<mpsc::Receiver<ReadJob>>) {
     loop {
