@@ -174,7 +174,7 @@ impl From<StoreError> for Refusal {
             StoreError::Backend(message) => {
                 // The operator's log gets the backend's message (never stored bytes); the
                 // client gets only the code.
-                eprintln!("relay: storage error: {message}");
+                crate::log::line(&format!("relay: storage error: {message}"));
                 Error::Unavailable
             }
         };

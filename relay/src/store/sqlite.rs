@@ -409,17 +409,20 @@ impl Drop for SqliteStore {
     /// Stops the threads: the writer finishes (and commits) what is queued, then exits.
     /// No operation can be pending: each one borrows the store.
     fn drop(&mut self) {
+        // Read-only connections and the checkpointer close first, the writer last: the last
+        // connection to close (a read-write one) folds the WAL back into the database file,
+        // so `relay.db` alone holds everything after a clean shutdown.
         self.checkpoint_stop = None;
         if let Some(checkpointer) = self.checkpoint_thread.take() {
             let _ = checkpointer.join();
         }
         self.readers = None;
+        for reader in self.reader_threads.drain(..) {
+            let _ = reader.join();
+        }
         self.writer = None;
         if let Some(writer) = self.writer_thread.take() {
             let _ = writer.join();
-        }
-        for reader in self.reader_threads.drain(..) {
-            let _ = reader.join();
         }
     }
 }
