@@ -344,8 +344,8 @@ pub fn pairwise_open(data: &[u8]) {
 pub fn relay_api_decode(data: &[u8]) {
     use crate::relay::{
         AckRequest, ClaimRequest, ClaimResponse, CountResponse, Delivery, ErrorResponse,
-        FetchRequest, FetchResponse, OwnerRequest, OwnerRequestKind, Publication,
-        PublishRequest, RegisterRequest, SubscribeRequest, UploadKeysRequest,
+        FetchRequest, FetchResponse, OwnerRequest, OwnerRequestKind, Publication, PublishRequest,
+        RegisterRequest, SubscribeRequest, UploadKeysRequest,
     };
     const NOW: u64 = 1_800_000_000;
     if let Ok(p) = Publication::decode_exact(data) {

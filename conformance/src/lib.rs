@@ -117,7 +117,12 @@ pub const CORPUS_FIELDS: &[(&str, &[&str])] = &[
     ("lookup_response_decode", &["lookupResponse"]),
     (
         "relay_api_decode",
-        &["encoding", "publishRequest", "uploadKeysRequest", "claimResponse"],
+        &[
+            "encoding",
+            "publishRequest",
+            "uploadKeysRequest",
+            "claimResponse",
+        ],
     ),
 ];
 
