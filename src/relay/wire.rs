@@ -9,7 +9,9 @@ use crate::contact::Registration;
 use crate::envelope::MAILBOX_LEN;
 use crate::keys::IdentityPublicKey;
 use crate::route::{ReadCapability, READ_CAPABILITY_LEN};
-use crate::wire::{KemPrekeyPublic, PrekeyBundle, X25519PrekeyPublic};
+use crate::wire::{
+    read_one_time_keys, write_one_time_keys, KemPrekeyPublic, PrekeyBundle, X25519PrekeyPublic,
+};
 use crate::{Error, VerifiedBundle};
 use alloc::vec::Vec;
 
@@ -231,9 +233,6 @@ impl Decode for ClaimRequest {
     }
 }
 
-const FLAG_OPK: u8 = 0x01;
-const FLAG_OTKEM: u8 = 0x02;
-
 /// A claimed bundle (spec §12.4): the stored publication with at most one one-time prekey of
 /// each kind, each handed out by the relay exactly once.
 ///
@@ -277,20 +276,7 @@ impl Encode for ClaimResponse {
     fn encode(&self, w: &mut Writer) {
         write_header(w, MessageType::CLAIM_RESPONSE);
         self.publication.encode(w);
-        let mut flags = 0u8;
-        if self.one_time_prekey.is_some() {
-            flags |= FLAG_OPK;
-        }
-        if self.one_time_kem_prekey.is_some() {
-            flags |= FLAG_OTKEM;
-        }
-        w.u8(flags);
-        if let Some(k) = &self.one_time_prekey {
-            k.encode(w);
-        }
-        if let Some(k) = &self.one_time_kem_prekey {
-            k.encode(w);
-        }
+        write_one_time_keys(w, &self.one_time_prekey, &self.one_time_kem_prekey);
     }
 }
 
@@ -298,22 +284,7 @@ impl Decode for ClaimResponse {
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         read_header(r, MessageType::CLAIM_RESPONSE)?;
         let publication = Publication::decode(r)?;
-        let flags = r.u8()?;
-        if flags & !(FLAG_OPK | FLAG_OTKEM) != 0 {
-            return Err(Error::InvalidEncoding {
-                field: "claim.flags",
-            });
-        }
-        let one_time_prekey = if flags & FLAG_OPK != 0 {
-            Some(X25519PrekeyPublic::decode(r)?)
-        } else {
-            None
-        };
-        let one_time_kem_prekey = if flags & FLAG_OTKEM != 0 {
-            Some(KemPrekeyPublic::decode(r)?)
-        } else {
-            None
-        };
+        let (one_time_prekey, one_time_kem_prekey) = read_one_time_keys(r, "claim.flags")?;
         Ok(Self {
             publication,
             one_time_prekey,

@@ -146,21 +146,54 @@ impl Encode for PrekeyBundle {
         w.bytes(&self.sealing_signature);
         self.signed_prekey.encode(w);
         self.kem_prekey.encode(w);
-        let mut flags = 0u8;
-        if self.one_time_prekey.is_some() {
-            flags |= FLAG_OPK;
-        }
-        if self.one_time_kem_prekey.is_some() {
-            flags |= FLAG_OTKEM;
-        }
-        w.u8(flags);
-        if let Some(opk) = &self.one_time_prekey {
-            opk.encode(w);
-        }
-        if let Some(otk) = &self.one_time_kem_prekey {
-            otk.encode(w);
-        }
+        write_one_time_keys(w, &self.one_time_prekey, &self.one_time_kem_prekey);
     }
+}
+
+/// Writes `flags (u8) || [one-time X25519 record] || [one-time ML-KEM record]`: the tail of a
+/// bundle (§5.3) and of a claim response (§12.4).
+pub(crate) fn write_one_time_keys(
+    w: &mut Writer,
+    opk: &Option<X25519PrekeyPublic>,
+    otk: &Option<KemPrekeyPublic>,
+) {
+    let mut flags = 0u8;
+    if opk.is_some() {
+        flags |= FLAG_OPK;
+    }
+    if otk.is_some() {
+        flags |= FLAG_OTKEM;
+    }
+    w.u8(flags);
+    if let Some(k) = opk {
+        k.encode(w);
+    }
+    if let Some(k) = otk {
+        k.encode(w);
+    }
+}
+
+/// Reads what [`write_one_time_keys`] writes; reserved flag bits are
+/// [`Error::InvalidEncoding`] naming `field`.
+pub(crate) fn read_one_time_keys(
+    r: &mut Reader<'_>,
+    field: &'static str,
+) -> Result<(Option<X25519PrekeyPublic>, Option<KemPrekeyPublic>), Error> {
+    let flags = r.u8()?;
+    if flags & !(FLAG_OPK | FLAG_OTKEM) != 0 {
+        return Err(Error::InvalidEncoding { field });
+    }
+    let opk = if flags & FLAG_OPK != 0 {
+        Some(X25519PrekeyPublic::decode(r)?)
+    } else {
+        None
+    };
+    let otk = if flags & FLAG_OTKEM != 0 {
+        Some(KemPrekeyPublic::decode(r)?)
+    } else {
+        None
+    };
+    Ok((opk, otk))
 }
 
 impl Decode for PrekeyBundle {
@@ -172,22 +205,7 @@ impl Decode for PrekeyBundle {
         let sealing_signature = r.array()?;
         let signed_prekey = X25519PrekeyPublic::decode(r)?;
         let kem_prekey = KemPrekeyPublic::decode(r)?;
-        let flags = r.u8()?;
-        if flags & !(FLAG_OPK | FLAG_OTKEM) != 0 {
-            return Err(Error::InvalidEncoding {
-                field: "bundle.flags",
-            });
-        }
-        let one_time_prekey = if flags & FLAG_OPK != 0 {
-            Some(X25519PrekeyPublic::decode(r)?)
-        } else {
-            None
-        };
-        let one_time_kem_prekey = if flags & FLAG_OTKEM != 0 {
-            Some(KemPrekeyPublic::decode(r)?)
-        } else {
-            None
-        };
+        let (one_time_prekey, one_time_kem_prekey) = read_one_time_keys(r, "bundle.flags")?;
         Ok(Self {
             identity,
             mailbox,

@@ -2,6 +2,7 @@
 //! Ciphertexts are opaque byte fields; this layer never imports `crate::crypto`.
 
 mod bundle;
+pub(crate) use bundle::{read_one_time_keys, write_one_time_keys};
 mod identity;
 mod initial;
 mod ratchet;
