@@ -1,7 +1,7 @@
 //! `relay.json`: the relay API (spec §12).
 //!
 //! - `encoding`: every message type `0x20`–`0x2F`, its fields as JSON and its exact bytes.
-//!   The bytes are built here from the fields by the layouts of §12 ([`layout`], without the
+//!   The bytes are built here from the fields by the layouts of §12 (`layout`, without the
 //!   core's encoders); the core decodes them, gives back the same fields and re-encodes them
 //!   byte for byte.
 //! - `publish-check`, `claim-verify`, `upload-verify`: the core's checks
