@@ -126,6 +126,9 @@ pub enum Error {
     /// 810: relay: the relay already holds its maximum of WebSocket connections; the upgrade
     /// is refused (spec §12.6). A subscription naming too many mailboxes is a decode error.
     TooManySubscriptions,
+    /// 811: relay: the discovery bucket already holds as many entries as a lookup response
+    /// can carry; the registration is refused and nothing is stored (spec §12.7).
+    BucketFull,
     /// 900: the caller passed an argument the API does not accept (never caused by
     /// attacker-controlled bytes).
     ApiMisuse {
@@ -185,6 +188,7 @@ impl Error {
             Self::Unavailable => 808,
             Self::NotFound => 809,
             Self::TooManySubscriptions => 810,
+            Self::BucketFull => 811,
             Self::ApiMisuse { .. } => 900,
         }
     }
@@ -239,6 +243,7 @@ impl Error {
             Self::Unavailable => "Unavailable",
             Self::NotFound => "NotFound",
             Self::TooManySubscriptions => "TooManySubscriptions",
+            Self::BucketFull => "BucketFull",
             Self::ApiMisuse { .. } => "ApiMisuse",
         }
     }
@@ -292,6 +297,7 @@ impl Error {
         (808, "Unavailable"),
         (809, "NotFound"),
         (810, "TooManySubscriptions"),
+        (811, "BucketFull"),
         (900, "ApiMisuse"),
     ];
 }
@@ -373,6 +379,7 @@ mod tests {
             Error::Unavailable,
             Error::NotFound,
             Error::TooManySubscriptions,
+            Error::BucketFull,
             Error::ApiMisuse { reason: "x" },
         ];
         assert_eq!(samples.len(), Error::REGISTRY.len());

@@ -145,7 +145,7 @@ impl Refusal {
         };
         let status = match code {
             800 => StatusCode::FORBIDDEN,
-            801 | 803 | 805 => StatusCode::CONFLICT,
+            801 | 803 | 805 | 811 => StatusCode::CONFLICT,
             802 | 809 => StatusCode::NOT_FOUND,
             804 => StatusCode::INSUFFICIENT_STORAGE,
             806 => StatusCode::PAYLOAD_TOO_LARGE,
@@ -171,6 +171,7 @@ impl From<StoreError> for Refusal {
             StoreError::PoolFull => Error::PoolFull,
             StoreError::MailboxFull => Error::MailboxFull,
             StoreError::TooManyRegistrations => Error::TooManyRegistrations,
+            StoreError::BucketFull => Error::BucketFull,
             StoreError::Backend(message) => {
                 // The operator's log gets the backend's message (never stored bytes); the
                 // client gets only the code.

@@ -112,6 +112,13 @@ fn small_mailbox_bytes() -> Limits {
     }
 }
 
+fn three_per_bucket() -> Limits {
+    Limits {
+        bucket_entries: 3,
+        ..Limits::default()
+    }
+}
+
 fn ten_envelopes() -> Limits {
     Limits {
         mailbox_envelopes: 10,
@@ -772,6 +779,26 @@ async fn check_registrations<S: Store>(s: &Arc<S>) {
 
 // ---- Dump ----
 
+async fn check_a_full_bucket_refuses_registrations_not_lookups<S: Store>(s: &Arc<S>) {
+    // Limit 3 entries per bucket (see `three_per_bucket`).
+    for owner in 1..=3u8 {
+        s.register(id(owner), 7, entry(owner, "r")).await.unwrap();
+    }
+    assert_eq!(
+        s.register(id(4), 7, entry(4, "r")).await,
+        Err(StoreError::BucketFull)
+    );
+    // Nothing stored; the bucket still answers, and other buckets are open.
+    assert_eq!(s.bucket(7).await.unwrap().len(), 3);
+    s.register(id(4), 8, entry(4, "r")).await.unwrap();
+    // An owner already in the bucket may replace its own entry.
+    s.register(id(1), 7, entry(1, "new")).await.unwrap();
+    assert_eq!(s.bucket(7).await.unwrap().len(), 3);
+    // Space freed by a deregistration admits a new entry.
+    s.deregister(id(2)).await.unwrap();
+    s.register(id(4), 7, entry(9, "r")).await.unwrap();
+}
+
 async fn check_dump_shows_every_table<S: Store>(s: &Arc<S>) {
     let (owner, m) = (id(1), id(2));
     let publication = bundle(T0, T0 + 1000, "dumped");
@@ -916,6 +943,7 @@ suite! {
     check_sweep => Limits::default();
     check_sweep_keeps_busy_mailboxes => Limits::default();
     check_registrations => Limits::default();
+    check_a_full_bucket_refuses_registrations_not_lookups => three_per_bucket();
     check_dump_shows_every_table => Limits::default();
 }
 

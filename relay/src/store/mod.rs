@@ -123,6 +123,9 @@ pub enum StoreError {
     /// The owner would hold more than [`crate::limits::MAX_REGISTRATIONS_PER_OWNER`]
     /// registrations; nothing was stored.
     TooManyRegistrations,
+    /// The bucket would hold more entries than a lookup response can carry
+    /// (`MAX_BUCKET_ENTRIES`); nothing was stored.
+    BucketFull,
     /// The backend failed (I/O, connection, corruption). The message is for the operator's
     /// log and never contains stored bytes.
     Backend(String),
@@ -136,6 +139,7 @@ impl core::fmt::Display for StoreError {
             Self::PoolFull => f.write_str("one-time prekey pool full"),
             Self::MailboxFull => f.write_str("mailbox full"),
             Self::TooManyRegistrations => f.write_str("too many registrations"),
+            Self::BucketFull => f.write_str("discovery bucket full"),
             Self::Backend(m) => write!(f, "storage backend: {m}"),
         }
     }
@@ -229,7 +233,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Registers `owner` as discoverable under `entry.tag` in bucket `bucket`, replacing a
     /// registration of the same owner and tag. Refused with
-    /// [`StoreError::TooManyRegistrations`] beyond the per-owner maximum.
+    /// [`StoreError::TooManyRegistrations`] beyond the per-owner maximum, and with
+    /// [`StoreError::BucketFull`] when the bucket would hold more entries than a lookup
+    /// response carries (so filling a bucket can block registrations in it, never lookups).
     fn register(
         &self,
         owner: Id,

@@ -626,6 +626,25 @@ impl PostgresStore {
             &[&owner, &tag, &i64::from(bucket), &entry.record],
         )
         .await?;
+        // Registrations of different owners into one bucket serialise on the bucket (the
+        // two-key advisory locks are a separate space from the owner locks above).
+        execute(
+            &tx,
+            "SELECT pg_advisory_xact_lock(17, $1::INT4)",
+            &[&i32::from_ne_bytes(bucket.to_ne_bytes())],
+        )
+        .await?;
+        let in_bucket = query_opt(
+            &tx,
+            "SELECT COUNT(*) FROM registrations WHERE bucket = $1",
+            &[&i64::from(bucket)],
+        )
+        .await?
+        .ok_or_else(|| StoreError::Backend("count returned no row".into()))?;
+        if from_sql_int(in_bucket.try_get(0).db()?)? > self.limits.bucket_entries {
+            tx.rollback().await.db()?;
+            return Err(StoreError::BucketFull);
+        }
         tx.commit().await.db()
     }
 

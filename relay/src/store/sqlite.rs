@@ -82,6 +82,9 @@ pub struct Limits {
     pub one_time_keys: u64,
     /// Registrations one owner may hold ([`limits::MAX_REGISTRATIONS_PER_OWNER`]).
     pub registrations_per_owner: u64,
+    /// Entries one discovery bucket may hold: the most a lookup response can carry
+    /// ([`blindrelay::contact::wire::MAX_BUCKET_ENTRIES`]).
+    pub bucket_entries: u64,
     /// Seconds an envelope is kept, and an empty mailbox without deposits before it is
     /// forgotten ([`limits::ENVELOPE_RETENTION_SECS`]).
     pub envelope_retention_secs: u64,
@@ -94,6 +97,7 @@ impl Default for Limits {
             mailbox_bytes: limits::MAX_MAILBOX_BYTES,
             one_time_keys: limits::MAX_ONE_TIME_KEYS,
             registrations_per_owner: limits::MAX_REGISTRATIONS_PER_OWNER,
+            bucket_entries: blindrelay::contact::wire::MAX_BUCKET_ENTRIES as u64,
             envelope_retention_secs: limits::ENVELOPE_RETENTION_SECS,
         }
     }
@@ -851,6 +855,15 @@ fn register(
     .db()?
     .execute(params![owner, entry.tag, i64::from(bucket), entry.record])
     .db()?;
+    let in_bucket: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM registrations WHERE bucket = ?1")
+        .db()?
+        .query_row([i64::from(bucket)], |r| r.get(0))
+        .db()?;
+    if from_sql_int(in_bucket)? > limits.bucket_entries {
+        // The savepoint rolls the upsert back.
+        return Err(StoreError::BucketFull);
+    }
     Ok(())
 }
 
