@@ -567,3 +567,19 @@ async fn deposits_and_claims_are_rate_limited_per_mailbox_not_per_sender() {
     );
     running.stop().await;
 }
+
+#[tokio::test]
+async fn the_relay_speaks_http2_as_well_as_http1() {
+    let h = relay_at(Clock::System).await;
+    let url = format!("http://{}/v1/discovery", h.running.addr);
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let r = h2.get(&url).send().await.unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2);
+    assert_eq!(r.status().as_u16(), 200);
+    let r = reqwest::Client::new().get(&url).send().await.unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_11);
+    h.running.stop().await;
+}
