@@ -21,7 +21,6 @@ use blindrelay::relay::{
     FetchResponse, FetchedEnvelope, OwnerRequest, OwnerRequestKind, Publication, PublishRequest,
     RegisterRequest, UploadKeysRequest, MAX_DEPOSIT_LEN, MAX_REQUEST_LEN,
 };
-use blindrelay::wire::{KemPrekeyPublic, X25519PrekeyPublic};
 use blindrelay::Error;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicUsize;
@@ -311,13 +310,9 @@ async fn upload_keys<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw
     let x: Vec<(u32, Vec<u8>)> = request
         .x25519
         .iter()
-        .map(|k| (k.id, encode_key_x25519(k)))
+        .map(|k| (k.id, k.to_bytes()))
         .collect();
-    let k: Vec<(u32, Vec<u8>)> = request
-        .kem
-        .iter()
-        .map(|k| (k.id, encode_key_kem(k)))
-        .collect();
+    let k: Vec<(u32, Vec<u8>)> = request.kem.iter().map(|k| (k.id, k.to_bytes())).collect();
     // Added only if the publication the keys were verified against is still the stored one.
     let counts = relay
         .store
@@ -326,23 +321,10 @@ async fn upload_keys<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw
     Ok(count_response(counts.x25519, counts.kem))
 }
 
-fn encode_key_x25519(k: &X25519PrekeyPublic) -> Vec<u8> {
-    let mut w = blindrelay::codec::Writer::new();
-    k.encode(&mut w);
-    w.into_inner()
-}
-
-fn encode_key_kem(k: &KemPrekeyPublic) -> Vec<u8> {
-    let mut w = blindrelay::codec::Writer::new();
-    k.encode(&mut w);
-    w.into_inner()
-}
-
+/// Decodes a record the relay stored itself; one that does not decode is an internal
+/// failure (808), not the client's.
 fn decode_stored<T: Decode>(bytes: &[u8]) -> Result<T, Refusal> {
-    let mut r = blindrelay::codec::Reader::new(bytes);
-    let value = T::decode(&mut r).map_err(|_| Refusal::of(&Error::Unavailable))?;
-    r.finish().map_err(|_| Refusal::of(&Error::Unavailable))?;
-    Ok(value)
+    T::decode_exact(bytes).map_err(|_| Refusal::of(&Error::Unavailable))
 }
 
 async fn owner_request(req: Request, kind: OwnerRequestKind) -> Result<[u8; 32], Refusal> {
