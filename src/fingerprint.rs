@@ -1,6 +1,6 @@
 //! Safety numbers (spec §4.3): a fingerprint two people compare out of band, as 60 digits
 //! or as 61 bytes for a QR code. Symmetric in the two identities, and deliberately slow to
-//! brute-force: each half costs `FINGERPRINT_ITERATIONS` SHA-512 calls.
+//! brute-force: each half costs `FINGERPRINT_ITERATIONS` + 1 SHA-512 calls.
 //!
 //! ```text
 //! h_0     = SHA-512(FINGERPRINT_LABEL || 0x0001 || identity(64))

@@ -27,15 +27,6 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn spec_text() -> String {
-    let mut v = Vec::new();
-    files(&root().join("spec"), "md", &mut v);
-    v.iter()
-        .map(|p| fs::read_to_string(p).unwrap())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 fn sources() -> Vec<(PathBuf, String)> {
     let mut v = Vec::new();
     files(&root().join("src"), "rs", &mut v);
@@ -47,10 +38,21 @@ fn sources() -> Vec<(PathBuf, String)> {
         .collect()
 }
 
+/// The §3.3 label registry: the first column of its table.
+fn registry_labels() -> Vec<String> {
+    let suite = fs::read_to_string(root().join("spec/03-suite.md")).unwrap();
+    let registry = &suite[suite.find("## §3.3 Label registry").unwrap()..];
+    registry
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `blindrelay v1"))
+        .map(|l| format!("blindrelay v1{}", &l[..l.find('`').unwrap()]))
+        .collect()
+}
+
 #[test]
-fn every_label_in_src_is_in_the_spec() {
-    let spec = spec_text();
-    let mut found = 0;
+fn every_label_in_src_is_in_the_registry_and_labels_are_prefix_free() {
+    let registry = registry_labels();
+    let mut found = std::collections::BTreeSet::new();
     for (path, text) in sources() {
         let mut rest = text.as_str();
         while let Some(i) = rest.find("b\"blindrelay v1") {
@@ -58,18 +60,25 @@ fn every_label_in_src_is_in_the_spec() {
             let end = tail.find('"').unwrap();
             let label = &tail[..end];
             assert!(
-                spec.contains(&format!("`{label}`")),
-                "label `{label}` ({}) is not in spec/",
+                registry.iter().any(|r| r == label),
+                "label `{label}` ({}) is not in the §3.3 registry",
                 path.display()
             );
-            found += 1;
+            found.insert(label.to_string());
             rest = &tail[end..];
         }
     }
-    assert!(
-        found >= 6,
-        "expected the foundation's labels, found {found}"
-    );
+    assert!(found.len() >= 17, "expected every label, found {found:?}");
+    // Prefix-free (§3.3, separator rule): no label is a prefix of another.
+    for a in &registry {
+        for b in &registry {
+            assert!(a == b || !b.starts_with(a.as_str()), "`{a}` is a prefix of `{b}`");
+        }
+    }
+    // Every registered label is used by the code.
+    for r in &registry {
+        assert!(found.contains(r), "registered label `{r}` is not used in src/");
+    }
 }
 
 /// Every limit constant's name found in `src/`, with its value as the code sees it. A new

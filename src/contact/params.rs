@@ -120,8 +120,10 @@ impl DiscoveryParameters {
         ))
     }
 
-    /// Relay side: answers a checked request with every entry of each requested bucket,
-    /// as `entries_of(prefix)` returns them (spec §9.8).
+    /// Relay side: answers a checked request with every distinct entry of each requested
+    /// bucket, as `entries_of(prefix)` returns them (spec §9.8): a bucket is a set, so an
+    /// entry registered twice (or by two owners) is answered once instead of making the
+    /// response undecodable.
     ///
     /// # Errors
     /// As [`DiscoveryParameters::check_request`] and [`LookupResponse::new`].
@@ -134,7 +136,12 @@ impl DiscoveryParameters {
         let buckets = request
             .prefixes()
             .iter()
-            .map(|&p| (p, entries_of(p)))
+            .map(|&p| {
+                let mut entries = entries_of(p);
+                entries.sort();
+                entries.dedup();
+                (p, entries)
+            })
             .collect();
         LookupResponse::new(self.salt_generation, self.bucket_bits, buckets)
     }
