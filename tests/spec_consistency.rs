@@ -72,12 +72,18 @@ fn every_label_in_src_is_in_the_registry_and_labels_are_prefix_free() {
     // Prefix-free (§3.3, separator rule): no label is a prefix of another.
     for a in &registry {
         for b in &registry {
-            assert!(a == b || !b.starts_with(a.as_str()), "`{a}` is a prefix of `{b}`");
+            assert!(
+                a == b || !b.starts_with(a.as_str()),
+                "`{a}` is a prefix of `{b}`"
+            );
         }
     }
     // Every registered label is used by the code.
     for r in &registry {
-        assert!(found.contains(r), "registered label `{r}` is not used in src/");
+        assert!(
+            found.contains(r),
+            "registered label `{r}` is not used in src/"
+        );
     }
 }
 

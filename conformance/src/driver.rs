@@ -887,6 +887,12 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             all_same("session.open", case, &r, &["state"])?;
             same_json("session.open", case, &r, "epoch")
         }
+        "state-negative" => a.err(case, "session.restore", pick(case, &["state"])),
+        "state-roundtrip" => {
+            let s = a.ok("session.restore", pick(case, &["state"]))?["session"].clone();
+            let r = a.ok("session.state", json!({ "session": s }))?;
+            all_same("session.state", case, &r, &["state"])
+        }
         "sealed-state-negative" => a.err(
             case,
             "session.open",

@@ -12,6 +12,7 @@ pub mod identities;
 pub mod party;
 pub mod primitives;
 pub mod ratchet;
+pub mod ratchet_edge;
 pub mod relay;
 pub mod route;
 pub mod util;

@@ -20,7 +20,7 @@ use rand_chacha::ChaCha20Rng;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-fn root_step_spec(rk: &[u8; 32], dh: &[u8; 32]) -> [u8; 96] {
+pub(crate) fn root_step_spec(rk: &[u8; 32], dh: &[u8; 32]) -> [u8; 96] {
     let mut okm = [0u8; 96];
     Hkdf::<Sha256>::new(Some(rk), dh)
         .expand(b"blindrelay v1 ratchet root", &mut okm)
@@ -28,7 +28,7 @@ fn root_step_spec(rk: &[u8; 32], dh: &[u8; 32]) -> [u8; 96] {
     okm
 }
 
-fn chain_step_spec(ck: &[u8; 32], constant: u8) -> [u8; 32] {
+pub(crate) fn chain_step_spec(ck: &[u8; 32], constant: u8) -> [u8; 32] {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(ck).expect("any key length");
     mac.update(&[constant]);
     mac.finalize().into_bytes().into()
@@ -100,15 +100,15 @@ impl rand_core::RngCore for Tape {
 impl rand_core::CryptoRng for Tape {}
 
 /// A conversation being recorded.
-struct Transcript {
-    alice: Session,
-    bob: Session,
+pub(crate) struct Transcript {
+    pub(crate) alice: Session,
+    pub(crate) bob: Session,
     start: Value,
     messages: Vec<Value>,
 }
 
 impl Transcript {
-    fn new(r: &mut ChaCha20Rng) -> Self {
+    pub(crate) fn new(r: &mut ChaCha20Rng) -> Self {
         let alice_party = party::build(&party::generate(r, false, false)).expect("party");
         let mut bob_party = party::build(&party::generate(r, true, true)).expect("party");
         let verified = bob_party.bundle.clone().verify().expect("valid bundle");
@@ -132,7 +132,7 @@ impl Transcript {
 
     /// Encrypts `pt` from `from` without delivering it; records the random bytes drawn
     /// and returns the wire bytes.
-    fn send(&mut self, r: &mut ChaCha20Rng, from: &str, pt: &[u8]) -> Vec<u8> {
+    pub(crate) fn send(&mut self, r: &mut ChaCha20Rng, from: &str, pt: &[u8]) -> Vec<u8> {
         let s = if from == "alice" {
             &mut self.alice
         } else {
@@ -150,7 +150,13 @@ impl Transcript {
     /// Tries to encrypt a plaintext of `len` zero bytes that must fail with `expected`,
     /// leaving the sender unchanged; records a `send` event with `plaintextLength` and
     /// `error`.
-    fn send_fails(&mut self, r: &mut ChaCha20Rng, from: &str, len: usize, expected: Error) {
+    pub(crate) fn send_fails(
+        &mut self,
+        r: &mut ChaCha20Rng,
+        from: &str,
+        len: usize,
+        expected: Error,
+    ) {
         let s = if from == "alice" {
             &mut self.alice
         } else {
@@ -172,7 +178,7 @@ impl Transcript {
 
     /// Puts a party in a state the API reaches only after 2^32 messages or never, and
     /// records it as a `restore` event.
-    fn tweak(&mut self, who: &str, tweak: SessionTweak, note: &str) {
+    pub(crate) fn tweak(&mut self, who: &str, tweak: SessionTweak, note: &str) {
         let s = if who == "alice" {
             &mut self.alice
         } else {
@@ -186,7 +192,13 @@ impl Transcript {
 
     /// Encrypts without recording (for long runs), then records the sender's resulting
     /// state as a `restore` event.
-    fn silent_sends(&mut self, r: &mut ChaCha20Rng, from: &str, pt: &[u8], count: u32) -> Vec<u8> {
+    pub(crate) fn silent_sends(
+        &mut self,
+        r: &mut ChaCha20Rng,
+        from: &str,
+        pt: &[u8],
+        count: u32,
+    ) -> Vec<u8> {
         let s = if from == "alice" {
             &mut self.alice
         } else {
@@ -206,7 +218,7 @@ impl Transcript {
 
     /// Delivers `wire` to `to` and records the outcome, which must be `expected` (an error)
     /// or success when `expected` is `None`.
-    fn deliver(&mut self, to: &str, wire: &[u8], note: &str, expected: Option<Error>) {
+    pub(crate) fn deliver(&mut self, to: &str, wire: &[u8], note: &str, expected: Option<Error>) {
         let s = if to == "alice" {
             &mut self.alice
         } else {
@@ -229,7 +241,21 @@ impl Transcript {
         self.messages.push(m);
     }
 
-    fn finish(self) -> Value {
+    /// Replaces a party's state (a restored backup, or a state only 2^32 messages reach)
+    /// and records it as a `restore` event.
+    pub(crate) fn restore(&mut self, who: &str, state: &[u8], note: &str) {
+        let s = Session::from_bytes(state).expect("a valid state");
+        if who == "alice" {
+            self.alice = s;
+        } else {
+            self.bob = s;
+        }
+        self.messages.push(json!({
+            "event": "restore", "party": who, "note": note, "state": h(state),
+        }));
+    }
+
+    pub(crate) fn finish(self) -> Value {
         json!({
             "start": self.start,
             "events": self.messages,
@@ -511,6 +537,7 @@ pub fn generate() -> (String, Value) {
         t.finish(),
     );
     sealed_state_cases(&mut f, &mut r);
+    crate::ratchet_edge::cases(&mut f);
     f.build()
 }
 
@@ -731,6 +758,15 @@ pub fn verify(case: &Value) -> Result<(), String> {
                 Session::open(&key, &local, &remote, &slot, &sealed).map_err(|e| e.to_string())?;
             if got != epoch || *opened.to_bytes() != bytes(case, "state")? {
                 return Err("the opened state or epoch differs".into());
+            }
+            Ok(())
+        }
+        "state-negative" => expect_error(case, Session::from_bytes(&bytes(case, "state")?)),
+        "state-roundtrip" => {
+            let state = bytes(case, "state")?;
+            let s = Session::from_bytes(&state).map_err(|e| e.to_string())?;
+            if *s.to_bytes() != state {
+                return Err("the restored state re-encodes differently".into());
             }
             Ok(())
         }

@@ -94,7 +94,10 @@ mod tests {
         y_p_plus_5[0] = 0xf2;
         y_p_plus_5[31] = 0x7f;
         assert!(VerifyingKey::from_bytes(&y_p_plus_5).is_ok_and(|k| !k.is_weak()));
-        assert_eq!(verifying_key(&y_p_plus_5).err(), Some(Error::InvalidPublicKey));
+        assert_eq!(
+            verifying_key(&y_p_plus_5).err(),
+            Some(Error::InvalidPublicKey)
+        );
         for low in 0xedu8..=0xff {
             for sign in [0u8, 0x80] {
                 let mut e = [0xffu8; 32];
