@@ -340,10 +340,22 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             let r = a.ok("mlkem.decaps", pick(case, &["seed", "ciphertext"]))?;
             all_same("mlkem.decaps", case, &r, &["sharedSecret"])
         }
+        "ml-kem-768-ek" if is_valid(case) => {
+            let r = a.ok("mlkem.encaps", pick(case, &["encapsulationKey", "m"]))?;
+            all_same("mlkem.encaps", case, &r, &["ciphertext", "sharedSecret"])
+        }
         "ml-kem-768-ek" => {
             let mut args = pick(case, &["encapsulationKey"]);
             args["m"] = json!("00".repeat(32));
             a.err(case, "mlkem.encaps", args)
+        }
+        "ed25519-verify" => {
+            let args = pick(case, &["publicKey", "message", "signature"]);
+            if is_valid(case) {
+                a.ok("ed25519.verify", args).map(drop)
+            } else {
+                a.err(case, "ed25519.verify", args)
+            }
         }
         // identities.json (§4)
         "identity" => {

@@ -158,7 +158,225 @@ pub fn generate() -> (String, Value) {
         json!({ "encapsulationKey": h(bad_ek) }),
         blindrelay::Error::InvalidPublicKey,
     );
+    ml_kem_bound_cases(&mut f, &ek);
+    ed25519_edge_cases(&mut f);
     f.build()
+}
+
+/// Sets coefficient `i` (0..768) of an ML-KEM-768 encapsulation key's `ByteEncode12`
+/// vector to `v` (FIPS 203 §4.2.1: two 12-bit coefficients per 3 bytes, little-endian).
+fn set_coefficient(ek: &mut [u8], i: usize, v: u16) {
+    let at = 3 * (i / 2);
+    if i % 2 == 0 {
+        ek[at] = (v & 0xff) as u8;
+        ek[at + 1] = (ek[at + 1] & 0xf0) | (v >> 8) as u8;
+    } else {
+        ek[at + 1] = (ek[at + 1] & 0x0f) | ((v & 0x0f) << 4) as u8;
+        ek[at + 2] = (v >> 4) as u8;
+    }
+}
+
+/// The modulus check at its bound (FIPS 203 §7.2): a coefficient equal to q = 3329 fails,
+/// one equal to q − 1 passes (first and last coefficient of the vector).
+fn ml_kem_bound_cases(f: &mut FileBuilder, ek: &[u8; 1184]) {
+    for (i, where_) in [(0usize, "first"), (767, "last")] {
+        let mut bad = *ek;
+        set_coefficient(&mut bad, i, 3329);
+        f.invalid(
+            "ml-kem-768-ek",
+            &format!("{where_} coefficient exactly q = 3329"),
+            &["InvalidKey"],
+            json!({ "encapsulationKey": h(bad) }),
+            blindrelay::Error::InvalidPublicKey,
+        );
+        let mut edge = *ek;
+        set_coefficient(&mut edge, i, 3328);
+        let m = [0u8; 32];
+        let (ct, ss) = kem::encapsulate(&edge, &m).expect("q - 1 passes");
+        f.valid(
+            "ml-kem-768-ek",
+            &format!("{where_} coefficient q - 1 = 3328: passes the check; Encaps_internal with m = 0 (regression pin from libcrux-ml-kem)"),
+            json!({ "encapsulationKey": h(edge), "m": h(m), "ciphertext": h(ct), "sharedSecret": h(*ss) }),
+        );
+    }
+}
+
+/// Ed25519 verification edge cases (spec §3.1), in the spirit of Wycheproof and of
+/// Chalkias et al., "Taming the many EdDSAs" (2020): signatures built here with
+/// `curve25519-dalek` from a known secret scalar, each accepted by some verifiers
+/// (cofactored, or without the small-order and canonicity checks) and refused by §3.1's.
+fn ed25519_edge_cases(f: &mut FileBuilder) {
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT as B, EIGHT_TORSION};
+    use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+    use curve25519_dalek::scalar::Scalar;
+    use curve25519_dalek::traits::Identity;
+    f.note(
+        "NonCanonicalS",
+        "SIGNATURE_MALLEABILITY",
+        "S + l: the same signature with a non-canonical S; strict verification requires S < l.",
+    );
+    f.note("SmallOrderR", "EDGE_CASE", "R is a small-order point and S = k*a: a verifier that checks only [S]B = R + [k]A (with R the identity) or the cofactored equation accepts; §3.1 refuses a small-order R.");
+    f.note("CofactoredOnly", "EDGE_CASE", "A signature (or key) with a small-order component that only the cofactored equation [8][S]B = [8]R + [8][k]A accepts; §3.1's verifier is cofactorless.");
+    f.note("SmallOrderKey", "WEAK_PUBLIC_KEY", "A small-order public key: with A the identity, (R = rB, S = r) verifies for every message under the bare equation; §3.1 refuses the key (203).");
+    f.note("NonCanonicalKey", "EDGE_CASE", "A public key encoded with y >= p (a large-order point): decoders that reduce y accept it; §3.1 refuses it (203) before looking at the signature.");
+    f.note("NonCanonicalR", "EDGE_CASE", "R encoded with y >= p: no signer knows such a point's discrete logarithm, so it never verifies (201).");
+    f.note(
+        "Undecodable",
+        "EDGE_CASE",
+        "An encoding that is no curve point (y = 2).",
+    );
+    let seed = [0x5au8; 32];
+    let signing = blindrelay::hazmat::ed25519_signing_key(&seed);
+    let a = signing.to_scalar();
+    let public = (B * a).compress().to_bytes();
+    let k = |r: &[u8; 32], key: &[u8; 32], m: &[u8]| {
+        let mut hs = sha2::Sha512::new();
+        hs.update(r);
+        hs.update(key);
+        hs.update(m);
+        Scalar::from_hash(hs)
+    };
+    let sig = |r: [u8; 32], s: [u8; 32]| {
+        let mut out = r.to_vec();
+        out.extend_from_slice(&s);
+        h(out)
+    };
+    let case = |key: &[u8; 32], m: &[u8], r: [u8; 32], s: [u8; 32]| json!({ "publicKey": h(key), "message": h(m), "signature": sig(r, s) });
+    let r_scalar = Scalar::from_bytes_mod_order([0x33; 32]);
+    let r_point = B * r_scalar;
+    let r_bytes = r_point.compress().to_bytes();
+    let m = b"blindrelay ed25519 edge case";
+    let s = r_scalar + k(&r_bytes, &public, m) * a;
+    f.valid(
+        "ed25519-verify",
+        "a signature with a chosen nonce r: verifies",
+        case(&public, m, r_bytes, s.to_bytes()),
+    );
+    let bad = blindrelay::Error::BadSignature;
+    let weak = blindrelay::Error::InvalidPublicKey;
+    // S + l (l = 2^252 + 27742317777372353535851937790883648493, little-endian).
+    let l: [u8; 32] =
+        hex::decode("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010")
+            .expect("hex")
+            .try_into()
+            .expect("32");
+    let mut s_plus_l = s.to_bytes();
+    let mut carry = 0u16;
+    for (x, y) in s_plus_l.iter_mut().zip(l) {
+        let v = u16::from(*x) + u16::from(y) + carry;
+        *x = (v & 0xff) as u8;
+        carry = v >> 8;
+    }
+    f.invalid(
+        "ed25519-verify",
+        "S + l (non-canonical S)",
+        &["NonCanonicalS"],
+        case(&public, m, r_bytes, s_plus_l),
+        bad,
+    );
+    let identity = EdwardsPoint::identity().compress().to_bytes();
+    let s_ka = k(&identity, &public, m) * a;
+    f.invalid(
+        "ed25519-verify",
+        "R = identity, S = k*a: [S]B = R + [k]A holds, R has small order",
+        &["SmallOrderR"],
+        case(&public, m, identity, s_ka.to_bytes()),
+        bad,
+    );
+    let t8 = EIGHT_TORSION[1];
+    let t8_bytes = t8.compress().to_bytes();
+    let s_t8 = k(&t8_bytes, &public, m) * a;
+    f.invalid(
+        "ed25519-verify",
+        "R of order 8, S = k*a: only the cofactored equation holds, and R has small order",
+        &["SmallOrderR", "CofactoredOnly"],
+        case(&public, m, t8_bytes, s_t8.to_bytes()),
+        bad,
+    );
+    let mixed_r = (r_point + t8).compress().to_bytes();
+    let s_mixed = r_scalar + k(&mixed_r, &public, m) * a;
+    f.invalid(
+        "ed25519-verify",
+        "R = rB + T (T of order 8), S = r + k*a: only the cofactored equation holds",
+        &["CofactoredOnly"],
+        case(&public, m, mixed_r, s_mixed.to_bytes()),
+        bad,
+    );
+    f.invalid(
+        "ed25519-verify",
+        "A = identity, R = rB, S = r: the bare equation holds for any message",
+        &["SmallOrderKey"],
+        case(&identity, m, r_bytes, r_scalar.to_bytes()),
+        weak,
+    );
+    f.invalid(
+        "ed25519-verify",
+        "A of order 8, R = rB, S = r",
+        &["SmallOrderKey"],
+        case(&t8_bytes, m, r_bytes, r_scalar.to_bytes()),
+        weak,
+    );
+    // A = aB + T: find a message whose k is not a multiple of 8, so [k]T != 0.
+    let mixed_a = (B * a + t8).compress().to_bytes();
+    let mut n = 0u8;
+    let (mm, km) = loop {
+        let mm = [m.as_slice(), &[n]].concat();
+        let km = k(&r_bytes, &mixed_a, &mm);
+        if km.to_bytes()[0] % 8 != 0 {
+            break (mm, km);
+        }
+        n += 1;
+    };
+    let s_ma = r_scalar + km * a;
+    f.invalid("ed25519-verify", "A = aB + T (mixed order), S = r + k*a with k not a multiple of 8: only the cofactored equation holds", &["CofactoredOnly"], case(&mixed_a, &mm, r_bytes, s_ma.to_bytes()), bad);
+    // Encodings with y >= p: y = p + 5 decodes (reduced) to the large-order point y = 5.
+    let mut y_p5 = [0xffu8; 32];
+    y_p5[0] = 0xf2;
+    y_p5[31] = 0x7f;
+    assert!(CompressedEdwardsY(y_p5)
+        .decompress()
+        .is_some_and(|p| !p.is_small_order()));
+    f.invalid(
+        "ed25519-verify",
+        "A encoded with y = p + 5 (non-canonical, large order)",
+        &["NonCanonicalKey"],
+        case(&y_p5, m, r_bytes, s.to_bytes()),
+        weak,
+    );
+    let mut y_p1 = [0xffu8; 32];
+    y_p1[0] = 0xee;
+    y_p1[31] = 0x7f;
+    f.invalid(
+        "ed25519-verify",
+        "A = the identity encoded with y = p + 1, R = rB, S = r",
+        &["NonCanonicalKey", "SmallOrderKey"],
+        case(&y_p1, m, r_bytes, r_scalar.to_bytes()),
+        weak,
+    );
+    f.invalid(
+        "ed25519-verify",
+        "R encoded with y = p + 5",
+        &["NonCanonicalR"],
+        case(&public, m, y_p5, s.to_bytes()),
+        bad,
+    );
+    let mut y2 = [0u8; 32];
+    y2[0] = 2;
+    assert!(CompressedEdwardsY(y2).decompress().is_none());
+    f.invalid(
+        "ed25519-verify",
+        "A with y = 2 (not on the curve)",
+        &["Undecodable"],
+        case(&y2, m, r_bytes, s.to_bytes()),
+        weak,
+    );
+    f.invalid(
+        "ed25519-verify",
+        "R with y = 2 (not on the curve)",
+        &["Undecodable"],
+        case(&public, m, y2, s.to_bytes()),
+        bad,
+    );
 }
 
 pub fn verify(case: &Value) -> Result<(), String> {
@@ -241,7 +459,25 @@ pub fn verify(case: &Value) -> Result<(), String> {
             expect_eq(case, "sharedSecret", *ss)?;
             expect_eq(case, "sharedSecret", *kem::decapsulate(&seed, &ct))
         }
+        "ml-kem-768-ek" if is_valid(case) => {
+            let (ct, ss) = kem::encapsulate(&arr(case, "encapsulationKey")?, &arr(case, "m")?)
+                .map_err(|e| e.to_string())?;
+            expect_eq(case, "ciphertext", ct)?;
+            expect_eq(case, "sharedSecret", *ss)
+        }
         "ml-kem-768-ek" => expect_error(case, kem::validate(&arr(case, "encapsulationKey")?)),
+        "ed25519-verify" => {
+            let r = sig::verify(
+                &arr(case, "publicKey")?,
+                &bytes(case, "message")?,
+                &arr(case, "signature")?,
+            );
+            if is_valid(case) {
+                r.map_err(|e| e.to_string())
+            } else {
+                expect_error(case, r)
+            }
+        }
         other => Err(format!("unknown kind {other}")),
     }
 }
