@@ -149,6 +149,7 @@ pub fn generate() -> (String, Value) {
         "enc is a low-order point, so the DH output is all zero.",
     );
     f.note("Truncated", "BASIC", "The envelope is cut short.");
+    f.note("CheckOrder", "EDGE_CASE", "Two rules of one length-prefixed field fail at once, or the length is at its bound: the code is the first in §2.3's order (maximum, remaining input, then the field's own rule).");
     f.note(
         "TrailingBytes",
         "BASIC",
@@ -333,6 +334,40 @@ pub fn generate() -> (String, Value) {
         &mailbox,
         t,
         Error::LengthOverMax {
+            field: "envelope.ciphertext",
+        },
+    );
+    // §2.3's order for a length-prefixed field: maximum, remaining input, then the
+    // padded-length rule.
+    let mut t = good[..66].to_vec();
+    t.extend_from_slice(&300u32.to_be_bytes());
+    t.extend_from_slice(&good[70..70 + 200]);
+    neg(
+        "ciphertext length 300 (not a padded length + 16) with only 200 bytes present: Truncated first",
+        "CheckOrder",
+        &mailbox,
+        t,
+        Error::Truncated,
+    );
+    let mut t = good[..66].to_vec();
+    t.extend_from_slice(&69_648u32.to_be_bytes());
+    t.extend_from_slice(&good[70..]);
+    neg(
+        "ciphertext length exactly MAX_ENVELOPE_CIPHERTEXT_LEN (69648), input shorter: Truncated, not LengthOverMax",
+        "CheckOrder",
+        &mailbox,
+        t,
+        Error::Truncated,
+    );
+    let mut t = good[..66].to_vec();
+    t.extend_from_slice(&15u32.to_be_bytes());
+    t.extend_from_slice(&[0u8; 15]);
+    neg(
+        "a 15-byte ciphertext (shorter than a tag)",
+        "NotAPaddedLength",
+        &mailbox,
+        t,
+        Error::InvalidEncoding {
             field: "envelope.ciphertext",
         },
     );

@@ -255,6 +255,7 @@ fn accept_cases(f: &mut FileBuilder) {
         "AUTH_BYPASS",
         "A byte of the inner ratchet message was changed.",
     );
+    f.note("MalformedInner", "MODIFIED_PARAMETER", "An initial message whose inner ratchet message is malformed, alone or with another fault: §6.5 decodes the inner message only in step 8, so steps 1-7 report first.");
     f.note(
         "ResealedSender",
         "AUTH_BYPASS",
@@ -371,6 +372,64 @@ fn accept_cases(f: &mut FileBuilder) {
             &["WrongVersion"],
             fields,
             Error::UnknownVersion(2),
+        );
+        // §6.5 steps 1 and 8: the inner ratchet message is an opaque32 until step 8, so its
+        // own decode errors come after every check of steps 2-7.
+        let inner = 2 + header_len + 4;
+        let spk_id = 2 + blindrelay::wire::IDENTITY_RECORD_LEN + 32;
+        let record_sig = 2 + blindrelay::wire::IDENTITY_RECORD_LEN - 1;
+        let mut order = |what: &str, edits: &[(usize, u8)], e: Error| {
+            let mut bad = msg.clone();
+            for &(at, x) in edits {
+                bad[at] ^= x;
+            }
+            let mut fields = base.clone();
+            fields["initialMessage"] = h(&bad);
+            f.invalid(
+                "accept-negative",
+                &format!("{what} ({comment})"),
+                &["MalformedInner"],
+                fields,
+                e,
+            );
+        };
+        order(
+            "the inner ratchet message's version is 0x02: decoded in step 8",
+            &[(inner, 0x03)],
+            Error::UnknownVersion(2),
+        );
+        order(
+            "the inner ratchet message's type is 0x02 (an initial message inside an initial message)",
+            &[(inner + 1, 0x01)],
+            Error::UnknownMessageType(2),
+        );
+        order(
+            "inner version 0x02 and an unknown signed prekey id: UnknownPrekey (step 4) first",
+            &[(inner, 0x03), (spk_id + 3, 0x01)],
+            Error::UnknownPrekey,
+        );
+        order(
+            "inner version 0x02 and a broken identity record signature: BadSignature (step 3) first",
+            &[(inner, 0x03), (record_sig, 0x01)],
+            Error::BadSignature,
+        );
+        // The length prefix one past MAX_RATCHET_MESSAGE_LEN: LengthOverMax in step 1,
+        // before anything else (and before the input length).
+        let mut bad = msg[..inner].to_vec();
+        bad[inner - 4..].copy_from_slice(
+            &u32::try_from(blindrelay::limits::MAX_RATCHET_MESSAGE_LEN + 1)
+                .expect("u32")
+                .to_be_bytes(),
+        );
+        bad[record_sig] ^= 0x01;
+        let mut fields = base.clone();
+        fields["initialMessage"] = h(&bad);
+        f.invalid(
+            "accept-negative",
+            &format!("inner length MAX_RATCHET_MESSAGE_LEN + 1 with no inner bytes and a broken record: LengthOverMax (step 1) first ({comment})"),
+            &["MalformedInner"],
+            fields,
+            Error::LengthOverMax { field: "initial.message" },
         );
     }
 }

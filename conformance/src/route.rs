@@ -403,6 +403,14 @@ pub fn generate() -> (String, Value) {
             field: "pairwise.body",
         },
     ));
+    let mut cut = good[..138].to_vec();
+    cut.extend_from_slice(&(300u32).to_be_bytes());
+    cut.extend_from_slice(&[0u8; 100]);
+    cases.push((
+        "a body length that is not a padded length plus 16, with only 100 of its 300 bytes: Truncated first (§2.3)",
+        cut,
+        Error::Truncated,
+    ));
     cases.push((
         "truncated inside the body",
         good[..good.len() - 1].to_vec(),
