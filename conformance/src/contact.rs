@@ -54,6 +54,60 @@ const CANONICAL_BAD: &[(&str, &str, Error)] = &[
     ("+12015550123x12", "extension x", Error::IdentifierExtension),
     ("+12015550123,1", "pause ,", Error::IdentifierExtension),
     ("+12015550123#", "hash sign", Error::IdentifierExtension),
+    // §9.2's step order: each input breaks two steps; the earlier step's error wins.
+    (
+        "+1\u{e9};",
+        "non-ASCII and an extension: step 2 before 3",
+        Error::IdentifierNonAscii,
+    ),
+    (
+        "\u{e9}12",
+        "non-ASCII and no plus: step 2 before 4",
+        Error::IdentifierNonAscii,
+    ),
+    (
+        "12;3",
+        "extension and no plus: step 3 before 4",
+        Error::IdentifierExtension,
+    ),
+    (
+        "x",
+        "an extension letter alone: step 3 before 4",
+        Error::IdentifierExtension,
+    ),
+    (
+        "+;",
+        "extension and no digits: step 3 before 5",
+        Error::IdentifierExtension,
+    ),
+    (
+        "+0P1",
+        "pause P and a leading zero: step 3 before 6 and 7",
+        Error::IdentifierExtension,
+    ),
+    ("+1w2", "wait w (lower case)", Error::IdentifierExtension),
+    (
+        "1+2",
+        "plus not first: step 4 before 6",
+        Error::IdentifierMissingPlus,
+    ),
+    (
+        "+0a",
+        "a letter and a leading zero: step 6 before 7",
+        Error::IdentifierNonDigit,
+    ),
+    (
+        "+1234567890123456a",
+        "a letter and 16 digits: step 6 before 8",
+        Error::IdentifierNonDigit,
+    ),
+    (
+        "+0123456789012345",
+        "16 digits with a leading zero: step 7 before 8",
+        Error::IdentifierLeadingZero,
+    ),
+    ("+1e5", "an exponent letter", Error::IdentifierNonDigit),
+    ("+1\u{0}", "a NUL byte", Error::IdentifierNonDigit),
 ];
 
 const LENIENT: &[(&str, Option<&str>)] = &[
@@ -753,6 +807,72 @@ pub fn generate() -> (String, Value) {
         &["UnknownSuite"],
         json!({ "registration": h(t) }),
         Error::UnknownSuite(2),
+    );
+
+    // §9.8: a bucket is a set. The same registration filed twice (two owners, or one
+    // owner twice) is answered once; the response stays decodable.
+    let dup_ids = [ids[0], ids[3]];
+    let mut store: std::collections::BTreeMap<u32, Vec<BucketEntry>> = Default::default();
+    let mut reg_json = Vec::new();
+    for (id, record) in [
+        (dup_ids[0], b"mailbox-0".as_slice()),
+        (dup_ids[0], b"mailbox-0".as_slice()),
+        (dup_ids[1], b"mailbox-3".as_slice()),
+        (dup_ids[0], b"another device".as_slice()),
+    ] {
+        let reg = v
+            .register_discoverable(&ContactId::from_bytes(id), record)
+            .expect("registration");
+        let (prefix, entry) = v.params().bucket_entry(&reg).expect("entry");
+        store.entry(prefix).or_default().push(entry);
+        reg_json.push(
+            json!({ "contactId": h(id), "record": h(record), "registration": h(reg.to_bytes()) }),
+        );
+    }
+    let resp = v
+        .params()
+        .answer(&req, |p| store.get(&p).cloned().unwrap_or_default())
+        .expect("a repeated entry is answered once");
+    let matches: Vec<Value> = v
+        .match_response(&req, &resp, &contact_ids)
+        .expect("match")
+        .iter()
+        .map(|m| json!({ "contact": m.contact, "records": m.records.iter().map(h).collect::<Vec<_>>() }))
+        .collect();
+    assert_eq!(matches.len(), 2);
+    f.valid(
+        "lookup-response",
+        "the same registration filed twice: one entry in the response; contact 0's two records in ascending order; contacts without a match are absent",
+        json!({
+            "relayKey": h(relay_a),
+            "discoveryParameters": h(&p_bytes),
+            "contactIds": ids.iter().map(h).collect::<Vec<_>>(),
+            "lookupRequest": h(&req_bytes),
+            "registrations": reg_json,
+            "lookupResponse": h(resp.to_bytes()),
+            "matches": matches,
+        }),
+    );
+    // §2.3 / §9.7 order: the count's maximum, the remaining input, then the size class.
+    let mut t = req_bytes[..8].to_vec();
+    t.extend_from_slice(&17u16.to_be_bytes());
+    t.extend_from_slice(&[0u8; 4]);
+    rneg(
+        &mut f,
+        "Q = 17 (not a size class) with one prefix present: Truncated before NotASizeClass",
+        "Truncated",
+        t,
+        Error::Truncated,
+    );
+    let mut t = req_bytes[..8].to_vec();
+    t.extend_from_slice(&17u16.to_be_bytes());
+    t.extend_from_slice(&[0u8; 68]);
+    rneg(
+        &mut f,
+        "Q = 17 with 17 prefixes present: NotASizeClass",
+        "SizeClass",
+        t,
+        Error::NotASizeClass,
     );
     f.build()
 }
