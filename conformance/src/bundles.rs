@@ -199,6 +199,39 @@ pub fn generate() -> (String, Value) {
         b.to_bytes(),
         Error::InvalidPublicKey,
     );
+    // §5.4 step 1: a client that knows the peer's identity compares it right after
+    // decoding, before any key is parsed or signature checked.
+    f.note("KnownIdentity", "MISSING_STEP", "The bundle is verified for an identity the client already knows (§5.4 step 1): a different identity is BadSignature, whatever else is wrong with the bundle.");
+    let other = party::build(&party::generate(&mut r, false, false)).expect("party");
+    let expect = |bundle: &[u8], identity: [u8; 64]| json!({ "bundle": h(bundle), "expectedIdentity": h(identity) });
+    f.valid(
+        "bundle-expected",
+        "the expected identity is the bundle's",
+        expect(&good, p.bundle.identity.to_array()),
+    );
+    f.invalid(
+        "bundle-expected",
+        "another identity was expected",
+        &["KnownIdentity"],
+        expect(&good, other.bundle.identity.to_array()),
+        Error::BadSignature,
+    );
+    let mut weak = good.clone();
+    weak[2..34].copy_from_slice(&{
+        let mut id = [0u8; 32];
+        id[0] = 1;
+        id
+    });
+    let mut weak_identity = [0u8; 64];
+    weak_identity.copy_from_slice(&weak[2..66]);
+    f.invalid("bundle-expected", "a small-order identity key and another identity expected: the comparison comes first (BadSignature, not InvalidPublicKey)", &["KnownIdentity"], expect(&weak, other.bundle.identity.to_array()), Error::BadSignature);
+    f.invalid(
+        "bundle-expected",
+        "a small-order identity key that is the expected one: step 2 refuses it",
+        &["KnownIdentity"],
+        expect(&weak, weak_identity),
+        Error::InvalidPublicKey,
+    );
     f.build()
 }
 
@@ -224,6 +257,18 @@ pub fn verify(case: &Value) -> Result<(), String> {
                 return Err("verified identity differs".into());
             }
             Ok(())
+        }
+        "bundle-expected" => {
+            let expected =
+                blindrelay::IdentityPublicKey::decode_exact(&bytes(case, "expectedIdentity")?)
+                    .map_err(|e| e.to_string())?;
+            let r = PrekeyBundle::decode_exact(&bytes(case, "bundle")?)
+                .and_then(|b| b.verify_for(&expected));
+            if is_valid(case) {
+                r.map(drop).map_err(|e| e.to_string())
+            } else {
+                expect_error(case, r)
+            }
         }
         "bundle-negative" => expect_error(
             case,

@@ -416,6 +416,14 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             let r = a.ok("bundle.verify", pick(case, &["bundle"]))?;
             same("bundle.verify", &id, "identityPublic", &r, "identity")
         }
+        "bundle-expected" => {
+            let args = pick(case, &["bundle", "expectedIdentity"]);
+            if is_valid(case) {
+                a.ok("bundle.verify", args).map(drop)
+            } else {
+                a.err(case, "bundle.verify", args)
+            }
+        }
         "bundle-negative" | "bundle-refused" => {
             a.err(case, "bundle.verify", pick(case, &["bundle"]))
         }
@@ -898,6 +906,13 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             let r = a.ok("session.open", args)?;
             all_same("session.open", case, &r, &["state"])?;
             same_json("session.open", case, &r, "epoch")
+        }
+        "route-state" => {
+            let s = a.ok("session.restore", pick(case, &["state"]))?["session"].clone();
+            let r = a.ok("session.route", json!({ "session": s }))?;
+            same_json("session.route", case, &r, "sendingMailbox")?;
+            same_json("session.route", case, &r, "probe")?;
+            same_json("session.route", case, &r, "watches")
         }
         "state-negative" => a.err(case, "session.restore", pick(case, &["state"])),
         "state-roundtrip" => {

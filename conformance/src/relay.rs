@@ -1314,7 +1314,7 @@ pub fn generate() -> (String, Value) {
             }),
         );
     }
-    let (bx, _) = b.one_time(&mut r, 7);
+    let (bx, bk) = b.one_time(&mut r, 7);
     let mut as_one_time = a.bundle.signed_prekey.clone();
     as_one_time.id = 9;
     for (comment, flag, c, mailbox, now, err) in [
@@ -1385,6 +1385,16 @@ pub fn generate() -> (String, Value) {
         Err(Error::BadSignature)
     );
     f.invalid("upload-verify", "one foreign key among valid ones refuses the whole upload", &["ForeignKey"], json!({ "uploadKeysRequest": h(mixed.to_bytes()), "identity": h(a.bundle.identity.to_array()) }), Error::BadSignature);
+    let mixed_kem = UploadKeysRequest {
+        capability: a.cap(),
+        x25519: vec![x1.clone()],
+        kem: vec![k1.clone(), bk],
+    };
+    assert_eq!(
+        mixed_kem.verify_keys(&a.bundle.identity),
+        Err(Error::BadSignature)
+    );
+    f.invalid("upload-verify", "valid X25519 keys and one foreign ML-KEM key: the ML-KEM keys' signatures are checked too", &["ForeignKey"], json!({ "uploadKeysRequest": h(mixed_kem.to_bytes()), "identity": h(a.bundle.identity.to_array()) }), Error::BadSignature);
 
     // mailbox-id
     for (comment, cap) in [

@@ -436,7 +436,84 @@ pub fn generate() -> (String, Value) {
             err,
         );
     }
+    route_state_cases(&mut f);
     f.build()
+}
+
+/// `mailbox(capability(HK))` of §8.13 and §8.14, from the formulas.
+fn mailbox_of_header_key(hk: &[u8; 32]) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(hk).expect("any key length");
+    mac.update(b"blindrelay v1 pairwise mailbox");
+    let cap: [u8; 32] = mac.finalize().into_bytes().into();
+    Sha256::new()
+        .chain_update(b"blindrelay v1 mailbox id")
+        .chain_update(cap)
+        .finalize()
+        .into()
+}
+
+/// `route-state`: what a restored session addresses and watches (§8.14, §8.17): none while
+/// unconfirmed, `mailbox(NHKs)` while a DH step is pending, `mailbox(HKs)` otherwise. The
+/// sending mailbox is computed here from the §7.8 fields; the watch list is the core's.
+fn route_state_cases(f: &mut FileBuilder) {
+    use crate::ratchet_edge::StateImage;
+    let mut r = rng("route-state");
+    let mut t = Transcript::new(&mut r);
+    let mut states = vec![(
+        "an unconfirmed initiator: no sending mailbox, never a probe",
+        t.alice.to_bytes().to_vec(),
+    )];
+    let reply = t.send(&mut r, "bob", b"r");
+    t.deliver("alice", &reply, "", None);
+    states.push((
+        "a DH step pending: the next chain's mailbox, mailbox(NHKs)",
+        t.alice.to_bytes().to_vec(),
+    ));
+    for _ in 0..2 {
+        let w = t.send(&mut r, "alice", b"m");
+        t.deliver("bob", &w, "", None);
+    }
+    states.push((
+        "two messages into a chain: mailbox(HKs); the third is not a probe",
+        t.alice.to_bytes().to_vec(),
+    ));
+    let w = t.send(&mut r, "alice", b"m");
+    t.deliver("bob", &w, "", None);
+    states.push((
+        "three messages into a chain without a reply: the fourth is a probe (PROBE_FIRST)",
+        t.alice.to_bytes().to_vec(),
+    ));
+    states.push((
+        "the receiver of that chain: watches its current, next and remembered chains",
+        t.bob.to_bytes().to_vec(),
+    ));
+    for (comment, state) in states {
+        let img = StateImage::parse(&state);
+        let sending = if img.initial.is_some() {
+            None
+        } else if img.step {
+            Some(mailbox_of_header_key(&img.nhks))
+        } else {
+            img.hks.as_ref().map(mailbox_of_header_key)
+        };
+        let s = Session::from_bytes(&state).expect("state");
+        assert_eq!(s.sending_mailbox(), sending, "{comment}");
+        let watches: Vec<Value> = s
+            .receiving_capabilities()
+            .iter()
+            .map(|c| h(c.mailbox()))
+            .collect();
+        f.valid(
+            "route-state",
+            comment,
+            json!({
+                "state": h(&state),
+                "sendingMailbox": sending.map(h).unwrap_or(Value::Null),
+                "probe": s.next_send_is_probe(),
+                "watches": watches,
+            }),
+        );
+    }
 }
 
 /// A fresh pair where Alice sends Bob an authenticated but unpadded pairwise body, and a
@@ -482,6 +559,22 @@ pub fn verify(case: &Value) -> Result<(), String> {
             expect_eq(case, "mailbox", mailbox_spec(&capability_spec(&*nhk)))
         }
         "pairwise-transcript" => verify_transcript(case),
+        "route-state" => {
+            let s = Session::from_bytes(&bytes(case, "state")?).map_err(|e| e.to_string())?;
+            let sending = s.sending_mailbox().map(h).unwrap_or(Value::Null);
+            let watches: Vec<Value> = s
+                .receiving_capabilities()
+                .iter()
+                .map(|c| h(c.mailbox()))
+                .collect();
+            if sending != case["sendingMailbox"]
+                || json!(s.next_send_is_probe()) != case["probe"]
+                || Value::Array(watches) != case["watches"]
+            {
+                return Err("the route differs".into());
+            }
+            Ok(())
+        }
         "pairwise-parse" => expect_error(case, RelayEnvelope::parse(&bytes(case, "envelope")?)),
         "pairwise-open" => {
             let mut s = Session::from_bytes(&bytes(case, "state")?).map_err(|e| e.to_string())?;

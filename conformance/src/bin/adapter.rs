@@ -274,7 +274,14 @@ impl Adapter {
                 })
             }
             "bundle.verify" => {
-                let v = PrekeyBundle::decode_exact(&bytes(r, "bundle")?)?.verify()?;
+                let b = PrekeyBundle::decode_exact(&bytes(r, "bundle")?)?;
+                let v = match r.get("expectedIdentity") {
+                    Some(_) => b.verify_for(&IdentityPublicKey::decode_exact(&bytes(
+                        r,
+                        "expectedIdentity",
+                    )?)?)?,
+                    None => b.verify()?,
+                };
                 json!({ "identity": h(v.identity().to_array()) })
             }
             "handshake.initiator" => {
