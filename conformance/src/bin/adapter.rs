@@ -16,6 +16,12 @@
 //! - `mailbox`: `envelope.open` ignores the expected mailbox (opens for whichever mailbox
 //!   the envelope names);
 //! - `e164`: `e164.parse` strips whitespace before parsing (lenient where §9.2 is strict).
+//! - `ed25519`: `ed25519.verify` checks only the bare equation, with no order or
+//!   canonicity checks (§3.1);
+//! - `state`: `session.restore` accepts a state that breaks a §7.8 rule (`InvalidEncoding`);
+//! - `mlkem`: the ML-KEM modulus check is off by one (a coefficient equal to q passes);
+//! - `check-order`: the envelope decoder checks the ciphertext length's value before the
+//!   remaining input (§2.3's order reversed).
 //!
 //! `--unsupported PREFIX` answers `unsupported` for every operation whose name starts with
 //! PREFIX (to exercise the runner's skip path).
@@ -31,6 +37,7 @@ use blindrelay::fingerprint::{fingerprint_half, SafetyNumber};
 use blindrelay::hazmat;
 use blindrelay::keys::SealingKeySecret;
 use blindrelay::wire::{InitialHeader, PrekeyKind};
+use blindrelay::Error;
 use blindrelay::{
     IdentityKeyPair, IdentityPublicKey, MemoryPrekeyStore, PrekeyBundle, PrekeyStore, Session,
 };
@@ -82,6 +89,51 @@ enum Broken {
     Store,
     Mailbox,
     E164,
+    /// `ed25519.verify` checks only the bare equation `R = [S]B - [k]A` (bytes of R), with no
+    /// check of A's or R's order and no canonicity checks: what many libraries did.
+    Ed25519,
+    /// `session.restore` accepts a state that fails a §7.8 rule with `InvalidEncoding`.
+    State,
+    /// The ML-KEM modulus check is off by one (`coefficient > q` instead of `>= q`).
+    MlKem,
+    /// The envelope decoder checks a ciphertext length's value (a padded length) before
+    /// the remaining input, so a cut envelope reports `InvalidEncoding`.
+    CheckOrder,
+}
+
+/// The bare Ed25519 equation of [`Broken::Ed25519`]: decompress A (reducing y, any order),
+/// reduce S modulo l, and compare the encoding of `[S]B - [k]A` with R.
+fn lax_ed25519(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> Result<(), Error> {
+    use curve25519_dalek::constants::ED25519_BASEPOINT_POINT as B;
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::Digest;
+    let a = CompressedEdwardsY(*public)
+        .decompress()
+        .ok_or(Error::InvalidPublicKey)?;
+    let (r, s) = signature.split_at(32);
+    let mut hs = sha2::Sha512::new();
+    hs.update(r);
+    hs.update(public);
+    hs.update(message);
+    let k = Scalar::from_hash(hs);
+    let s = Scalar::from_bytes_mod_order(s.try_into().map_err(|_| Error::BadSignature)?);
+    if (B * s - a * k).compress().as_bytes() == r {
+        Ok(())
+    } else {
+        Err(Error::BadSignature)
+    }
+}
+
+/// The off-by-one modulus check of [`Broken::MlKem`]: every 12-bit coefficient at most q.
+fn lax_mlkem_check(ek: &[u8; 1184]) -> bool {
+    ek[..1152].chunks_exact(3).all(|c| {
+        let (a, b) = (
+            u16::from(c[0]) | (u16::from(c[1] & 0x0f) << 8),
+            u16::from(c[1] >> 4) | (u16::from(c[2]) << 4),
+        );
+        a <= 3329 && b <= 3329
+    })
 }
 
 #[derive(Default)]
@@ -174,11 +226,16 @@ impl Adapter {
                 })
             }
             "ed25519.verify" => {
-                sig::verify(
-                    &arr(r, "publicKey")?,
-                    &bytes(r, "message")?,
-                    &arr(r, "signature")?,
-                )?;
+                let (public, message, signature) = (
+                    arr(r, "publicKey")?,
+                    bytes(r, "message")?,
+                    arr(r, "signature")?,
+                );
+                if self.broken == Some(Broken::Ed25519) {
+                    lax_ed25519(&public, &message, &signature)?;
+                } else {
+                    sig::verify(&public, &message, &signature)?;
+                }
                 json!({})
             }
             "aead.seal" | "aead.open" => {
@@ -226,8 +283,18 @@ impl Adapter {
                 json!({ "encapsulationKey": h(kem::encapsulation_key(&arr(r, "seed")?)) })
             }
             "mlkem.encaps" => {
-                let (ct, ss) = kem::encapsulate(&arr(r, "encapsulationKey")?, &arr(r, "m")?)?;
-                json!({ "ciphertext": h(ct), "sharedSecret": h(*ss) })
+                let ek = arr(r, "encapsulationKey")?;
+                match kem::encapsulate(&ek, &arr(r, "m")?) {
+                    Ok((ct, ss)) => json!({ "ciphertext": h(ct), "sharedSecret": h(*ss) }),
+                    // The off-by-one check lets a key with a coefficient equal to q through;
+                    // what it would then compute is beside the point.
+                    Err(Error::InvalidPublicKey)
+                        if self.broken == Some(Broken::MlKem) && lax_mlkem_check(&ek) =>
+                    {
+                        json!({ "ciphertext": h([0u8; 1088]), "sharedSecret": h([0u8; 32]) })
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
             "mlkem.decaps" => json!({
                 "sharedSecret": h(*kem::decapsulate(&arr(r, "seed")?, &arr(r, "ciphertext")?)),
@@ -418,7 +485,17 @@ impl Adapter {
                 json!({ "messageKey": h(*mk), "nextChainKey": h(*ck) })
             }
             "session.restore" => {
-                let s = Session::from_bytes(&bytes(r, "state")?)?;
+                let state = bytes(r, "state")?;
+                let s = match Session::from_bytes(&state) {
+                    Ok(s) => s,
+                    // A lenient decoder: the rule is skipped, and the handle is a session
+                    // that would go on with whatever the state says.
+                    Err(Error::InvalidEncoding { .. }) if self.broken == Some(Broken::State) => {
+                        let handle = self.handle_name("session");
+                        return Ok(json!({ "session": handle }));
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 let handle = self.handle_name("session");
                 self.sessions.insert(handle.clone(), s);
                 json!({ "session": handle })
@@ -562,7 +639,7 @@ fn main() -> std::process::ExitCode {
             _ => match a.strip_prefix("--broken=") {
                 Some(m) => modes.push(m.into()),
                 None => {
-                    eprintln!("usage: blindrelay-adapter [--broken[=encrypt|error-code|store|mailbox|e164]] [--unsupported OP-PREFIX]");
+                    eprintln!("usage: blindrelay-adapter [--broken[=encrypt|error-code|store|mailbox|e164|ed25519|state|mlkem|check-order]] [--unsupported OP-PREFIX]");
                     return std::process::ExitCode::from(2);
                 }
             },
@@ -575,6 +652,10 @@ fn main() -> std::process::ExitCode {
             "store" => Broken::Store,
             "mailbox" => Broken::Mailbox,
             "e164" => Broken::E164,
+            "ed25519" => Broken::Ed25519,
+            "state" => Broken::State,
+            "mlkem" => Broken::MlKem,
+            "check-order" => Broken::CheckOrder,
             other => {
                 eprintln!("blindrelay-adapter: unknown --broken mode {other}");
                 return std::process::ExitCode::from(2);
@@ -630,6 +711,26 @@ fn usize_field(v: &Value, key: &str) -> Result<usize, String> {
 }
 
 /// The operations of spec §8: HPKE, padding, envelopes.
+/// `Envelope::decode_exact`, or with [`Broken::CheckOrder`] the value check of the
+/// ciphertext length before the input length.
+fn decode_envelope(data: &[u8], broken: Option<Broken>) -> Result<Envelope, Error> {
+    let result = Envelope::decode_exact(data);
+    if broken == Some(Broken::CheckOrder) && result == Err(Error::Truncated) {
+        if let Some(len) = data.get(66..70) {
+            let c = u32::from_be_bytes(len.try_into().map_err(|_| Error::Truncated)?);
+            let padded = (c as usize)
+                .checked_sub(16)
+                .is_some_and(blindrelay::envelope::is_padded_len);
+            if !padded {
+                return Err(Error::InvalidEncoding {
+                    field: "envelope.ciphertext",
+                });
+            }
+        }
+    }
+    result
+}
+
 fn envelope_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fail> {
     Ok(match op {
         "hpke.derive_key_pair" => {
@@ -704,7 +805,7 @@ fn envelope_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fai
             json!({ "mailbox": h(env.mailbox()), "length": env.encoded_len() })
         }
         "envelope.parse" => {
-            let env = Envelope::decode_exact(&bytes(r, "envelope")?)?;
+            let env = decode_envelope(&bytes(r, "envelope")?, broken)?;
             json!({
                 "mailbox": h(env.mailbox()),
                 "enc": h(env.enc()),
@@ -713,7 +814,7 @@ fn envelope_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fai
         }
         "envelope.open" => {
             let secret = SealingKeySecret::from_bytes(arr(r, "recipientSealingSecret")?);
-            let env = Envelope::decode_exact(&bytes(r, "envelope")?)?;
+            let env = decode_envelope(&bytes(r, "envelope")?, broken)?;
             let mut expected = arr(r, "mailbox")?;
             if broken == Some(Broken::Mailbox) {
                 expected = *env.mailbox();
