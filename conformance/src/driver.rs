@@ -568,6 +568,9 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             let r = a.ok("hpke.open", args)?;
             all_same("hpke.open", case, &r, &["plaintext"])
         }
+        "padded-length" if !is_valid(case) => {
+            a.err(case, "padding.length", pick(case, &["contentLength"]))
+        }
         "padded-length" => {
             let r = a.ok("padding.length", pick(case, &["contentLength"]))?;
             all_equal("padding.length", case, &r, &["paddedLength"])

@@ -184,6 +184,15 @@ pub fn generate() -> (String, Value) {
             json!({ "contentLength": n, "paddedLength": padded_len(n).expect("within the maximum") }),
         );
     }
+    f.note("OverMax", "EDGE_CASE", "A content one byte over MAX_UNPADDED_LEN: no padded length exists, a sender is refused (502).");
+    assert_eq!(padded_len(blindrelay::envelope::MAX_UNPADDED_LEN + 1), None);
+    f.invalid(
+        "padded-length",
+        "content of MAX_UNPADDED_LEN + 1 = 68680 bytes",
+        &["OverMax"],
+        json!({ "contentLength": blindrelay::envelope::MAX_UNPADDED_LEN + 1 }),
+        Error::MessageTooLarge,
+    );
 
     // Sealing.
     let mut r = rng("envelope");
@@ -467,6 +476,13 @@ pub fn verify(case: &Value) -> Result<(), String> {
             )
             .map_err(|e| e.to_string())?;
             expect_eq(case, "plaintext", pt)
+        }
+        "padded-length" if !is_valid(case) => {
+            let n = usize::try_from(uint(case, "contentLength")?).map_err(|e| e.to_string())?;
+            match padded_len(n) {
+                None if expected_code(case)? == Error::MessageTooLarge.code() => Ok(()),
+                other => Err(format!("padded length of {n}: expected 502, got {other:?}")),
+            }
         }
         "padded-length" => {
             let n = usize::try_from(uint(case, "contentLength")?).map_err(|e| e.to_string())?;

@@ -268,6 +268,7 @@ pub(crate) fn cases(f: &mut crate::util::FileBuilder) {
     forged_peer_transcript(f, &mut r);
     restored_sender_transcript(f, &mut r);
     eviction_transcript(f, &mut r);
+    bounds_transcript(f, &mut r);
     sealed_frame_cases(f, &mut r);
 }
 
@@ -898,6 +899,51 @@ fn eviction_transcript(f: &mut crate::util::FileBuilder, r: &mut ChaCha20Rng) {
     f.valid(
         "transcript",
         "skipped keys over MAX_SKIPPED_KEYS and chains over MAX_RECEIVING_CHAINS: eviction order (§7.7)",
+        t.finish(),
+    );
+}
+
+/// The order of §7.6 for a `0x02` input (digest, then the inner message's decode) and a
+/// plaintext of exactly `MAX_PLAINTEXT_LEN`.
+fn bounds_transcript(f: &mut crate::util::FileBuilder, r: &mut ChaCha20Rng) {
+    let mut t = Transcript::new(r);
+    let mut other = Transcript::new(r);
+    let w = t.send(r, "alice", b"a further initial message");
+    let inner_at = |m: &[u8]| 2 + if m[235] == 1 { 1326 } else { 1322 } + 4;
+    let mut bad = w.clone();
+    let at = inner_at(&bad);
+    assert_eq!(bad[at..at + 2], [0x01, 0x03]);
+    bad[at] = 0x02;
+    t.deliver(
+        "bob",
+        &bad,
+        "this session's initial header with an inner message of version 0x02: the digest matches, then the inner decode fails",
+        Some(Error::UnknownVersion(2)),
+    );
+    let theirs = other.send(r, "alice", b"another handshake");
+    let mut bad = theirs.clone();
+    let at = inner_at(&bad);
+    bad[at] = 0x02;
+    t.deliver(
+        "bob",
+        &bad,
+        "another handshake's initial header with a malformed inner message: SessionMismatch comes first",
+        Some(Error::SessionMismatch),
+    );
+    t.deliver("bob", &w, "the genuine further initial message", None);
+    let w = t.send(r, "bob", b"reply");
+    t.deliver("alice", &w, "DH ratchet step at Alice: confirmed", None);
+    let big = vec![0x5a; blindrelay::limits::MAX_PLAINTEXT_LEN];
+    let w = t.send(r, "alice", &big);
+    t.deliver(
+        "bob",
+        &w,
+        "a plaintext of exactly MAX_PLAINTEXT_LEN bytes (a body of MAX_BODY_LEN)",
+        None,
+    );
+    f.valid(
+        "transcript",
+        "initial-message checks in order, and the largest plaintext",
         t.finish(),
     );
 }
