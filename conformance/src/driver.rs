@@ -938,6 +938,45 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             ),
         ),
         // route.json (§8.13–§8.17)
+        // relay.json (§12); `relay-transcript` needs a running relay: `relay-conformance URL`.
+        "encoding" => {
+            let r = a.ok("relay.decode", pick(case, &["messageType", "encoding"]))?;
+            same_json("relay.decode", case, &r, "fields")?;
+            all_same("relay.decode", case, &r, &["encoding"])?;
+            if case.get("signatureInput").is_some() {
+                all_same("relay.decode", case, &r, &["signatureInput"])?;
+            }
+            Ok(())
+        }
+        "decode-negative" => a.err(
+            case,
+            "relay.decode",
+            pick(case, &["messageType", "encoding"]),
+        ),
+        "publish-check" => {
+            let args = pick(case, &["publishRequest", "now"]);
+            if is_valid(case) {
+                a.ok("relay.publish_check", args).map(drop)
+            } else {
+                a.err(case, "relay.publish_check", args)
+            }
+        }
+        "claim-verify" => {
+            let args = pick(case, &["claimResponse", "mailbox", "now"]);
+            if !is_valid(case) {
+                return a.err(case, "relay.claim_verify", args);
+            }
+            let r = a.ok("relay.claim_verify", args)?;
+            all_same("relay.claim_verify", case, &r, &["identity", "bundle"])
+        }
+        "upload-verify" => {
+            let args = pick(case, &["uploadKeysRequest", "identity"]);
+            if is_valid(case) {
+                a.ok("relay.upload_verify", args).map(drop)
+            } else {
+                a.err(case, "relay.upload_verify", args)
+            }
+        }
         "mailbox-id" => {
             let r = a.ok("mailbox.id", pick(case, &["capability"]))?;
             all_same("mailbox.id", case, &r, &["mailbox"])
@@ -967,6 +1006,10 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                 "state",
             )
         }
+        "relay-transcript" => Err(Stop::Skip(
+            "an HTTP transcript: replay it against a running relay with `relay-conformance URL`"
+                .into(),
+        )),
         other => Err(Stop::Skip(format!(
             "the runner has no translation for kind `{other}`"
         ))),

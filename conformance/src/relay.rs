@@ -273,7 +273,13 @@ fn owner_kind(ty: u8) -> Option<OwnerRequestKind> {
 
 /// Decodes `b` strictly as message type `ty` with the core; returns its fields (as in the
 /// vectors) and its re-encoding.
-fn core_view(ty: u8, b: &[u8]) -> Result<(Value, Vec<u8>), Error> {
+/// Decodes `b` strictly as relay message type `ty` with the core and returns the fields
+/// (in the vector files' JSON shape) and the core's re-encoding. The reference adapter's
+/// `relay.decode` uses it.
+///
+/// # Errors
+/// The core's decode error.
+pub fn core_view(ty: u8, b: &[u8]) -> Result<(Value, Vec<u8>), Error> {
     Ok(match ty {
         0x20 => {
             let p = Publication::decode_exact(b)?;

@@ -599,7 +599,10 @@ impl Adapter {
             }
             _ => {
                 return envelope_op(op, r, self.broken).or_else(|f| match f {
-                    Fail::Unsupported => contact_op(op, r, self.broken),
+                    Fail::Unsupported => contact_op(op, r, self.broken).or_else(|f| match f {
+                        Fail::Unsupported => relay_op(op, r),
+                        other => Err(other),
+                    }),
                     other => Err(other),
                 })
             }
@@ -857,6 +860,46 @@ fn argon2_failed(e: argon2::Error) -> Fail {
 }
 
 /// The operations of spec §9: contact discovery, suite ch1.
+/// The relay API's messages and checks (§12).
+fn relay_op(op: &str, r: &Value) -> Result<Value, Fail> {
+    use blindrelay::relay::{ClaimResponse, PublishRequest, UploadKeysRequest};
+    let now = |r: &Value| -> Result<u64, Fail> {
+        r["now"]
+            .as_u64()
+            .ok_or_else(|| Fail::Bad("now is not an integer".into()))
+    };
+    Ok(match op {
+        "relay.decode" => {
+            let ty = u8::try_from(r["messageType"].as_u64().unwrap_or(u64::MAX))
+                .map_err(|_| Fail::Bad("messageType is not a byte".into()))?;
+            let encoding = bytes(r, "encoding")?;
+            let (fields, again) = blindrelay_conformance::relay::core_view(ty, &encoding)?;
+            let mut out = json!({ "fields": fields, "encoding": h(again) });
+            if ty == 0x20 {
+                let p = blindrelay::relay::Publication::decode_exact(&encoding)?;
+                out["signatureInput"] = h(p.signature_input());
+            }
+            out
+        }
+        "relay.publish_check" => {
+            PublishRequest::decode_exact(&bytes(r, "publishRequest")?)?.check(now(r)?)?;
+            json!({})
+        }
+        "relay.claim_verify" => {
+            let v = ClaimResponse::decode_exact(&bytes(r, "claimResponse")?)?
+                .verify(&arr(r, "mailbox")?, now(r)?)?;
+            json!({ "identity": h(v.identity().to_array()), "bundle": h(v.bundle().to_bytes()) })
+        }
+        "relay.upload_verify" => {
+            let identity = IdentityPublicKey::decode_exact(&bytes(r, "identity")?)?;
+            UploadKeysRequest::decode_exact(&bytes(r, "uploadKeysRequest")?)?
+                .verify_keys(&identity)?;
+            json!({})
+        }
+        _ => return Err(Fail::Unsupported),
+    })
+}
+
 fn contact_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fail> {
     Ok(match op {
         "e164.parse" => {
