@@ -516,6 +516,51 @@ async fn discovery_register_lookup_deregister() {
     h.running.stop().await;
 }
 
+/// Spec §9.8: a bucket is a set. Mallory registers, from her own account, exactly Carol's
+/// entry (same contact id, same record): before the fix the relay answered the bucket with
+/// a repeated entry, which no client can decode, so one registration broke every lookup of
+/// that bucket. Now the lookup answers the entry once and still matches Carol.
+#[tokio::test]
+async fn an_entry_registered_twice_does_not_break_its_bucket() {
+    let h = relay_at(Clock::System).await;
+    let relay_key = blindrelay_relay::server::DiscoveryKey::load_or_create(
+        &h._dir.path().join("discovery.key"),
+    )
+    .unwrap()
+    .identity
+    .public()
+    .signing;
+    let discovery = h
+        .client
+        .discovery()
+        .await
+        .unwrap()
+        .verify(&relay_key)
+        .unwrap();
+    let (carol, mallory) = (owner(), owner());
+    let id = ContactId::from_bytes([0x43; 32]);
+    let record = carol.capability.mailbox();
+    for who in [&carol, &mallory] {
+        let registration = discovery.register_discoverable(&id, &record).unwrap();
+        h.client
+            .register(&RegisterRequest {
+                capability: who.cap(),
+                registration,
+            })
+            .await
+            .unwrap();
+    }
+    let ids = [ContactId::from_bytes([0x43; 32])];
+    let request = discovery
+        .lookup_request(&DiscoverySecret::generate(&mut OsRng), &ids)
+        .unwrap();
+    let response = h.client.lookup(&request).await.unwrap();
+    let matches = discovery.match_response(&request, &response, &ids).unwrap();
+    assert_eq!(matches.len(), 1);
+    assert_eq!(matches[0].records, vec![&record[..]], "one entry, not two");
+    h.running.stop().await;
+}
+
 #[tokio::test]
 async fn deposits_and_claims_are_rate_limited_per_mailbox_not_per_sender() {
     // No refill: the limit is exact, whatever the machine's speed.
