@@ -17,6 +17,11 @@ pub fn generate() -> (String, Value) {
         &["§2", "§5"],
     );
     f.note(
+        "CheckOrder",
+        "EDGE_CASE",
+        "Two rules of §5.4 fail at once: the code is the first check's.",
+    );
+    f.note(
         "Truncated",
         "BASIC",
         "The encoding is cut short by one byte.",
@@ -198,6 +203,43 @@ pub fn generate() -> (String, Value) {
         &["InvalidKemKey"],
         b.to_bytes(),
         Error::InvalidPublicKey,
+    );
+    // §5.4's order: every signature of step 3 before the modulus check.
+    let mut t = b.to_bytes();
+    t[2 + 64 + 32 + 32 + 10] ^= 0x01;
+    neg(
+        "that bad ML-KEM key and a broken identity record signature: BadSignature first",
+        &["InvalidKemKey", "CheckOrder"],
+        t,
+        Error::BadSignature,
+    );
+    // Step 4: the one-time ML-KEM key's signature, then its modulus check; a bad one-time
+    // X25519 signature comes before both.
+    let mut b = p.bundle.clone();
+    if let Some(k) = b.one_time_kem_prekey.as_mut() {
+        k.key[0] = 0xff;
+        k.key[1] |= 0x0f;
+        let input = PrekeyBundle::signature_input(
+            CONTEXT,
+            PrekeyKind::OneTimeKem,
+            &[&k.id.to_be_bytes(), &*k.key],
+        );
+        k.signature = blindrelay::crypto::sig::sign(&signer, &input);
+    }
+    neg(
+        "one-time ML-KEM prekey with a coefficient >= q, validly signed",
+        &["InvalidKemKey"],
+        b.to_bytes(),
+        Error::InvalidPublicKey,
+    );
+    if let Some(x) = b.one_time_prekey.as_mut() {
+        x.signature[0] ^= 0x01;
+    }
+    neg(
+        "that one-time ML-KEM key and a broken one-time X25519 signature: BadSignature first",
+        &["InvalidKemKey", "CheckOrder"],
+        b.to_bytes(),
+        Error::BadSignature,
     );
     // §5.4 step 1: a client that knows the peer's identity compares it right after
     // decoding, before any key is parsed or signature checked.

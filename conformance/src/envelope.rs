@@ -149,6 +149,7 @@ pub fn generate() -> (String, Value) {
         "enc is a low-order point, so the DH output is all zero.",
     );
     f.note("Truncated", "BASIC", "The envelope is cut short.");
+    f.note("InnerMismatch", "MODIFIED_PARAMETER", "The sealed-sender content's inner type disagrees with the inner message's own type byte (§8.6).");
     f.note("CheckOrder", "EDGE_CASE", "Two rules of one length-prefixed field fail at once, or the length is at its bound: the code is the first in §2.3's order (maximum, remaining input, then the field's own rule).");
     f.note(
         "TrailingBytes",
@@ -444,6 +445,57 @@ pub fn generate() -> (String, Value) {
         "UnknownType",
         blindrelay::envelope::pad(&c).expect("pads").to_vec(),
         Error::UnknownMessageType(3),
+    );
+    // §8.6's remaining decode rules, each in a correctly padded content.
+    let pad = |c: &[u8]| blindrelay::envelope::pad(c).expect("pads").to_vec();
+    let mut c = content.clone();
+    c[0] = 0x02;
+    sealed(
+        "content version 0x02",
+        "WrongVersion",
+        pad(&c),
+        Error::UnknownVersion(2),
+    );
+    let mut c = content[..67].to_vec();
+    c.extend_from_slice(
+        &u32::try_from(blindrelay::envelope::MAX_ENVELOPE_INNER_LEN + 1)
+            .expect("u32")
+            .to_be_bytes(),
+    );
+    sealed(
+        "inner length MAX_ENVELOPE_INNER_LEN + 1, no inner bytes: LengthOverMax before Truncated",
+        "LengthOverMax",
+        pad(&c),
+        Error::LengthOverMax {
+            field: "sealed.inner",
+        },
+    );
+    let mut c = content.clone();
+    let len = u32::from_be_bytes(c[67..71].try_into().expect("4")) + 1;
+    c[67..71].copy_from_slice(&len.to_be_bytes());
+    sealed(
+        "inner length one past the content",
+        "Truncated",
+        pad(&c),
+        Error::Truncated,
+    );
+    let mut c = content.clone();
+    c[72] = 0x02;
+    sealed(
+        "inner type 0x03 but the inner message starts 0x01 0x02",
+        "InnerMismatch",
+        pad(&c),
+        Error::InvalidEncoding {
+            field: "sealed.inner",
+        },
+    );
+    let mut c = content.clone();
+    c.push(0x00);
+    sealed(
+        "one byte after the inner message, inside the padding's content",
+        "TrailingBytes",
+        pad(&c),
+        Error::TrailingBytes,
     );
     f.build()
 }
