@@ -959,10 +959,7 @@ fn sealed_frame_cases(f: &mut crate::util::FileBuilder, r: &mut ChaCha20Rng) {
     let w = t.send(r, "alice", b"x");
     t.deliver("bob", &w, "", None);
     let key = blindrelay::StorageKey::from_bytes(fill(r));
-    let (local, remote) = (
-        t.bob.local_identity().clone(),
-        t.bob.remote_identity().clone(),
-    );
+    let (local, remote) = (*t.bob.local_identity(), *t.bob.remote_identity());
     let slot = b"slot";
     let sealed = t.bob.seal(r, &key, slot, 9).expect("seal");
     let base = json!({
