@@ -874,6 +874,139 @@ pub fn generate() -> (String, Value) {
         t,
         Error::NotASizeClass,
     );
+    // §9.8 (relay check): the request's bucket bits, and Q against max_size_class.
+    for (comment, relay_params, err) in [
+        (
+            "relay's current parameters have b = 13; the request was made under b = 12",
+            params(0xa1, 1, nonce, 13, 1024),
+            Error::LookupMismatch,
+        ),
+        (
+            "the relay now accepts at most Q = 16; the request has Q = 64",
+            params(0xa1, 1, nonce, 12, 16),
+            Error::NotASizeClass,
+        ),
+    ] {
+        assert_eq!(
+            relay_params
+                .check_request(&LookupRequest::decode_exact(&req_bytes).expect("request"))
+                .map_err(|e| e.code()),
+            Err(err.code()),
+            "{comment}"
+        );
+        f.invalid(
+            "lookup-request-check",
+            comment,
+            &[if err == Error::LookupMismatch { "Mismatch" } else { "SizeClass" }],
+            json!({ "discoveryParameters": h(relay_params.to_bytes()), "lookupRequest": h(&req_bytes) }),
+            err,
+        );
+    }
+    // §9.6: the version and type come first.
+    for (at, value, comment, err) in [
+        (0usize, 0x02u8, "version 0x02", Error::UnknownVersion(2)),
+        (
+            1,
+            0x11,
+            "type 0x11 (a lookup request)",
+            Error::UnknownMessageType(0x11),
+        ),
+    ] {
+        let mut t = p_bytes.clone();
+        t[at] = value;
+        f.invalid(
+            "discovery-parameters",
+            comment,
+            &["Truncated"],
+            json!({ "relayKey": h(relay_a), "discoveryParameters": h(t) }),
+            err,
+        );
+    }
+    // §9.8: the response's remaining rules. One bucket (prefix 5, b = 12) with `entries`.
+    let response = |entries: &[([u8; 16], &[u8])], record_len: Option<u16>| {
+        let mut w = vec![0x01, 0x12, SUITE_CH1, 0, 0, 0, 1, 12, 0, 1];
+        w.extend_from_slice(&5u32.to_be_bytes());
+        w.extend_from_slice(&u16::try_from(entries.len()).expect("few").to_be_bytes());
+        for (tag, record) in entries {
+            w.extend_from_slice(tag);
+            let len = record_len.unwrap_or(u16::try_from(record.len()).expect("short"));
+            w.extend_from_slice(&len.to_be_bytes());
+            w.extend_from_slice(record);
+        }
+        w
+    };
+    let big = vec![0x33u8; 513];
+    sneg(
+        &mut f,
+        "a record of 513 bytes (MAX_RECORD_LEN + 1)",
+        "OverMax",
+        response(&[([0x01; 16], &big)], None),
+        Error::LengthOverMax {
+            field: "lookup.record",
+        },
+    );
+    sneg(
+        &mut f,
+        "a record length of 513 with no record bytes: LengthOverMax before Truncated",
+        "OverMax",
+        response(&[([0x01; 16], &[])], Some(513)),
+        Error::LengthOverMax {
+            field: "lookup.record",
+        },
+    );
+    sneg(
+        &mut f,
+        "the same entry twice (a bucket is a set)",
+        "Unsorted",
+        response(&[([0x01; 16], b"r"), ([0x01; 16], b"r")], None),
+        Error::InvalidEncoding {
+            field: "lookup.entries",
+        },
+    );
+    sneg(
+        &mut f,
+        "equal tags, records descending",
+        "Unsorted",
+        response(&[([0x01; 16], b"rb"), ([0x01; 16], b"ra")], None),
+        Error::InvalidEncoding {
+            field: "lookup.entries",
+        },
+    );
+    sneg(
+        &mut f,
+        "equal tags, a record before its own proper prefix",
+        "Unsorted",
+        response(&[([0x01; 16], b"ra"), ([0x01; 16], b"r")], None),
+        Error::InvalidEncoding {
+            field: "lookup.entries",
+        },
+    );
+    let mut t = response(&[([0x01; 16], b"r")], None);
+    t[9] = 2;
+    sneg(
+        &mut f,
+        "bucket count 2 with one bucket present",
+        "Truncated",
+        t,
+        Error::Truncated,
+    );
+    let reg_bytes = reg.to_bytes();
+    f.invalid(
+        "registration",
+        "cut inside the record",
+        &["Truncated"],
+        json!({ "registration": h(&reg_bytes[..reg_bytes.len() - 1]) }),
+        Error::Truncated,
+    );
+    let mut t = reg_bytes.clone();
+    t.push(0);
+    f.invalid(
+        "registration",
+        "one trailing byte",
+        &["TrailingBytes"],
+        json!({ "registration": h(t) }),
+        Error::TrailingBytes,
+    );
     f.build()
 }
 
