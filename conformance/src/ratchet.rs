@@ -833,6 +833,18 @@ pub fn write_fuzz_seeds(corpus: &std::path::Path) -> std::io::Result<usize> {
             }
         }
     }
+    // The §7.8 decoder's negative and boundary states seed the state decoder's corpus.
+    for (i, c) in v["tests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["kind"] == "state-negative" || c["kind"] == "state-roundtrip")
+        .enumerate()
+    {
+        if let Ok(b) = bytes(c, "state") {
+            write("session_state", format!("state-case{i}"), b)?;
+        }
+    }
     if let Some(t) = transcripts.get(1) {
         if let Ok(state) = bytes(&t["start"], "bob") {
             let fixture = corpus.join("../fixtures");
