@@ -696,6 +696,11 @@ pub fn verify(case: &Value) -> Result<(), String> {
                         if *s.to_bytes() != *before {
                             return Err(format!("event {i}: a failed encrypt changed the state"));
                         }
+                        if tape.overrun || tape.pos != tape.bytes.len() {
+                            return Err(format!(
+                                "event {i}: the failed encrypt drew other random bytes than recorded (§7.4)"
+                            ));
+                        }
                         continue;
                     }
                     let wire = result.map_err(|e| format!("event {i}: {e}"))?;

@@ -933,6 +933,20 @@ fn bounds_transcript(f: &mut crate::util::FileBuilder, r: &mut ChaCha20Rng) {
     t.deliver("bob", &w, "the genuine further initial message", None);
     let w = t.send(r, "bob", b"reply");
     t.deliver("alice", &w, "DH ratchet step at Alice: confirmed", None);
+    // §7.4: with a step pending and a low-order DHr (a state no conforming receive stores),
+    // the send fails NonContributory after drawing the 32-byte ratchet secret, and the
+    // state is unchanged.
+    let alice = t.alice.to_bytes().to_vec();
+    let mut low = StateImage::parse(&alice);
+    assert!(low.step);
+    low.dhr = Some([0u8; 32]);
+    t.restore(
+        "alice",
+        &low.encode(),
+        "Alice with a low-order DHr and a DH step pending",
+    );
+    t.send_fails(r, "alice", 1, Error::NonContributory);
+    t.restore("alice", &alice, "Alice as she was");
     let big = vec![0x5a; blindrelay::limits::MAX_PLAINTEXT_LEN];
     let w = t.send(r, "alice", &big);
     t.deliver(

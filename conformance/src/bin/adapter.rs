@@ -508,7 +508,9 @@ impl Adapter {
                     overrun: false,
                 };
                 let broken = self.broken;
-                let mut wire = self.session(r)?.encrypt(&mut tape, &pt)?;
+                let result = self.session(r)?.encrypt(&mut tape, &pt);
+                // A failed encryption must also have drawn exactly the given bytes (§7.4:
+                // none before MessageTooLarge, ApiMisuse or CounterExhausted).
                 if tape.overrun || tape.pos != tape.bytes.len() {
                     return Err(Fail::Bad(format!(
                         "encryption drew {} random bytes, the request gave {}",
@@ -516,6 +518,7 @@ impl Adapter {
                         tape.bytes.len()
                     )));
                 }
+                let mut wire = result?;
                 if broken == Some(Broken::Encrypt) {
                     if let Some(b) = wire.last_mut() {
                         *b ^= 0x01;
