@@ -910,6 +910,24 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             all_same("session.open", case, &r, &["state"])?;
             same_json("session.open", case, &r, "epoch")
         }
+        "session-envelope" => {
+            let s = a.ok("session.restore", pick(case, &["state"]))?["session"].clone();
+            let mut args = pick(case, &["recipientSealingSecret", "mailbox", "envelope"]);
+            args["session"] = s.clone();
+            if is_valid(case) {
+                let r = a.ok("session.decrypt_envelope", args)?;
+                return all_same("session.decrypt_envelope", case, &r, &["plaintext"]);
+            }
+            a.err(case, "session.decrypt_envelope", args)?;
+            let after = a.ok("session.state", json!({ "session": s }))?;
+            same(
+                "session.state after a refused envelope",
+                case,
+                "state",
+                &after,
+                "state",
+            )
+        }
         "route-state" => {
             let s = a.ok("session.restore", pick(case, &["state"]))?["session"].clone();
             let r = a.ok("session.route", json!({ "session": s }))?;

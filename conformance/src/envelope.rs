@@ -497,6 +497,7 @@ pub fn generate() -> (String, Value) {
         pad(&c),
         Error::TrailingBytes,
     );
+    session_envelope_cases(&mut f);
     f.build()
 }
 
@@ -590,6 +591,24 @@ pub fn verify(case: &Value) -> Result<(), String> {
             }
             Ok(())
         }
+        "session-envelope" => {
+            let state = bytes(case, "state")?;
+            let mut session = blindrelay::Session::from_bytes(&state).map_err(|e| e.to_string())?;
+            let sealing = SealingKeySecret::from_bytes(arr(case, "recipientSealingSecret")?);
+            let env =
+                Envelope::decode_exact(&bytes(case, "envelope")?).map_err(|e| e.to_string())?;
+            let opened = open(&sealing, &arr(case, "mailbox")?, &env).map_err(|e| e.to_string())?;
+            let got = session.decrypt_opened(&opened);
+            if is_valid(case) {
+                let pt = got.map_err(|e| e.to_string())?;
+                expect_eq(case, "plaintext", pt)
+            } else {
+                if *session.to_bytes() != state[..] {
+                    return Err("a refused envelope changed the session".into());
+                }
+                expect_error(case, got)
+            }
+        }
         "envelope-open" => {
             let secret = SealingKeySecret::from_bytes(arr(case, "recipientSealingSecret")?);
             let expected: [u8; 32] = arr(case, "expectedMailbox")?;
@@ -600,5 +619,59 @@ pub fn verify(case: &Value) -> Result<(), String> {
             )
         }
         other => Err(format!("unknown kind {other}")),
+    }
+}
+
+/// `session-envelope`: an envelope opened and decrypted by an existing session (§8.8):
+/// the sealed sender must be the session's peer, else `SenderMismatch` and nothing changes.
+fn session_envelope_cases(f: &mut FileBuilder) {
+    use crate::ratchet::Transcript;
+    f.note("ResealedSender", "AUTH_BYPASS", "A genuine message of the session re-sealed under another sender's identity: the sealed sender is not the session's peer (§8.8).");
+    let mut r = rng("session-envelope");
+    let mut t = Transcript::new(&mut r);
+    let w = t.send(&mut r, "bob", b"reply");
+    t.deliver("alice", &w, "", None);
+    let state = t.bob.to_bytes().to_vec();
+    let plaintext = b"a probe-like message through the public mailbox";
+    let inner = t.alice.encrypt(&mut r, plaintext).expect("encrypt");
+    let sealing = SealingKeySecret::from_bytes(RECIPIENT);
+    let mailbox: [u8; 32] = fill(&mut r);
+    let alice = *t.alice.local_identity();
+    let mallory = IdentityKeyPair::from_seed(&fill(&mut r));
+    for (comment, sender, err) in [
+        ("sealed by the session's peer: decrypts", alice, None),
+        (
+            "the same message sealed under another identity: SenderMismatch, nothing changes",
+            *mallory.public(),
+            Some(Error::SenderMismatch),
+        ),
+    ] {
+        let env =
+            blindrelay::envelope::seal(&mut r, &mailbox, &sealing.public_key(), &sender, &inner)
+                .expect("seal")
+                .to_bytes();
+        let mut bob = blindrelay::Session::from_bytes(&state).expect("state");
+        let opened = open(
+            &sealing,
+            &mailbox,
+            &Envelope::decode_exact(&env).expect("decodes"),
+        )
+        .expect("opens");
+        let got = bob.decrypt_opened(&opened);
+        let fields = json!({
+            "state": h(&state), "recipientSealingSecret": h(RECIPIENT), "mailbox": h(mailbox),
+            "envelope": h(&env), "plaintext": h(plaintext),
+        });
+        match err {
+            None => {
+                assert_eq!(got.expect("decrypts"), plaintext);
+                f.valid("session-envelope", comment, fields);
+            }
+            Some(e) => {
+                assert_eq!(got.map(drop), Err(e));
+                assert_eq!(*bob.to_bytes(), state[..]);
+                f.invalid("session-envelope", comment, &["ResealedSender"], fields, e);
+            }
+        }
     }
 }

@@ -541,6 +541,13 @@ impl Adapter {
                 }
             }
             "session.state" => json!({ "state": h(&*self.session(r)?.to_bytes()) }),
+            "session.decrypt_envelope" => {
+                let sealing = SealingKeySecret::from_bytes(arr(r, "recipientSealingSecret")?);
+                let env = Envelope::decode_exact(&bytes(r, "envelope")?)?;
+                let opened = envelope::open(&sealing, &arr(r, "mailbox")?, &env)?;
+                let plaintext = self.session(r)?.decrypt_opened(&opened)?;
+                json!({ "plaintext": h(plaintext) })
+            }
             "session.route" => {
                 let s = self.session(r)?;
                 let watches: Vec<Value> = s
