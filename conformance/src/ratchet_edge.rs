@@ -429,6 +429,16 @@ fn state_negative_cases(f: &mut crate::util::FileBuilder, r: &mut ChaCha20Rng) {
         "exactly MAX_SKIPPED_KEYS keys over two groups: restores and re-encodes byte for byte",
         json!({ "state": h(&at_limit) }),
     );
+    let mut one = full.clone();
+    one.groups[0].keys = fake_keys(r, MAX_SKIPPED_KEYS);
+    one.groups[1].keys.clear();
+    let one_group = one.encode();
+    assert!(blindrelay::Session::from_bytes(&one_group).is_ok());
+    f.valid(
+        "state-roundtrip",
+        "one group of exactly MAX_SKIPPED_KEYS keys (a count at its maximum): restores",
+        json!({ "state": h(&one_group) }),
+    );
     let mut c = full.clone();
     c.groups[2].keys = fake_keys(r, 1);
     neg(
