@@ -1,11 +1,11 @@
 //! `ratchet.json`, part 2: what ordinary conversations never reach (spec §7.6–§7.8).
 //!
 //! - `state-negative`: one persisted state per decoder rule of §7.8, each made from a genuine
-//!   state by changing the fields the rule is about, through [`StateImage`], a reading of
+//!   state by changing the fields the rule is about, through `StateImage`, a reading of
 //!   §7.8's table written here and independent of the core's decoder.
 //! - Transcripts of a peer who holds every key and sends what a conforming sender never
 //!   does (a foreign ratchet key under the current header key, an old number, a counter at
-//!   2^32 − 1, DH steps whose checks collide), built by [`forge`] from the formulas of §7.2
+//!   2^32 − 1, DH steps whose checks collide), built by `forge` from the formulas of §7.2
 //!   and §7.5 with the `chacha20poly1305`, `hmac`, `hkdf` and `curve25519-dalek` crates.
 //! - A sender restored from a backup (`PN < Nr`, a consumed position re-used), and runs of
 //!   chains that overflow `MAX_SKIPPED_KEYS` and `MAX_RECEIVING_CHAINS` (§7.7).
