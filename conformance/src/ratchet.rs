@@ -544,7 +544,7 @@ pub fn generate() -> (String, Value) {
 /// The sealed state of spec §7.8, computed here from the formula with the
 /// `chacha20poly1305` crate: `0x01 0x06 || epoch || nonce || opaque32(XChaCha20-Poly1305(
 /// key, nonce, ad, state))`, `ad = label || local || remote || u8 len || slot || epoch`.
-fn seal_spec(
+pub(crate) fn seal_spec(
     state: &[u8],
     key: &[u8; 32],
     ids: (&[u8], &[u8]),

@@ -990,6 +990,24 @@ fn sealed_frame_cases(f: &mut crate::util::FileBuilder, r: &mut ChaCha20Rng) {
         "storageKey": h(*key.to_bytes()), "localIdentity": h(local.to_array()),
         "remoteIdentity": h(remote.to_array()), "slot": h(slot), "epoch": 9,
     });
+    // The longest slot (MAX_SLOT_LEN = 255 bytes), sealed by the spec's formula.
+    let long_slot = vec![0x73u8; blindrelay::session::MAX_SLOT_LEN];
+    let nonce: [u8; 24] = fill(r);
+    let state = t.bob.to_bytes().to_vec();
+    let (l, rm) = (local.to_array(), remote.to_array());
+    let long =
+        crate::ratchet::seal_spec(&state, &key.to_bytes(), (&l, &rm), &long_slot, 10, &nonce);
+    let (opened, epoch) =
+        blindrelay::Session::open(&key, &local, &remote, &long_slot, &long).expect("opens");
+    assert_eq!((opened.to_bytes().to_vec(), epoch), (state.clone(), 10));
+    f.valid(
+        "sealed-state",
+        "a slot of exactly MAX_SLOT_LEN (255) bytes",
+        json!({
+            "storageKey": h(*key.to_bytes()), "localIdentity": h(l), "remoteIdentity": h(rm),
+            "slot": h(&long_slot), "epoch": 10, "nonce": h(nonce), "state": h(&state), "sealed": h(&long),
+        }),
+    );
     let mut neg = |comment: &str, bytes: Vec<u8>, err: Error| {
         let got = blindrelay::Session::open(&key, &local, &remote, slot, &bytes).err();
         assert_eq!(got.as_ref().map(Error::code), Some(err.code()), "{comment}");
