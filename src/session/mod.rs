@@ -264,8 +264,8 @@ impl Session {
         &self.remote_identity
     }
 
-    /// Whether this session still sends initial messages (an initiator that has not yet
-    /// decrypted a reply).
+    /// Whether this session is *unconfirmed* (spec §7.1): an initiator that has not yet
+    /// decrypted a reply, so it still sends initial messages.
     #[must_use]
     pub fn is_pending(&self) -> bool {
         self.pending_initial_header.is_some()
