@@ -286,6 +286,31 @@ pub fn generate() -> (String, Value) {
         Some(Error::Decrypt),
     );
     t.deliver("bob", &moved_src, "the original still opens", None);
+    // An envelope of a remembered chain (its key stored as skipped) moved to the current
+    // chain's mailbox: only the named chain's header key may open it (§8.15).
+    let w = t.send(&mut r, "bob", b"turn");
+    t.deliver("alice", &w, "a rotation", None);
+    let x0 = t.send(&mut r, "alice", b"x0");
+    let x1 = t.send(&mut r, "alice", b"x1");
+    t.deliver("bob", &x1, "x0 is skipped", None);
+    let w = t.send(&mut r, "bob", b"turn again");
+    t.deliver("alice", &w, "another rotation", None);
+    let y0 = t.send(&mut r, "alice", b"y0");
+    t.deliver(
+        "bob",
+        &y0,
+        "the current chain is now y; x is remembered",
+        None,
+    );
+    let mut x0_moved = x0.clone();
+    x0_moved[2..34].copy_from_slice(PairwiseEnvelope::parse(&y0).expect("parse").mailbox);
+    t.deliver(
+        "bob",
+        &x0_moved,
+        "x0 (remembered chain, key stored) moved to the current chain's mailbox: Decrypt",
+        Some(Error::Decrypt),
+    );
+    t.deliver("bob", &x0, "x0 at its own mailbox opens", None);
     let fresh = t.send(&mut r, "alice", b"never delivered in the transcript");
     let state_bob = t.bob.to_bytes().to_vec();
     let transcript = t.finish();
