@@ -429,6 +429,24 @@ fn state_negative_cases(f: &mut crate::util::FileBuilder, r: &mut ChaCha20Rng) {
         "exactly MAX_SKIPPED_KEYS keys over two groups: restores and re-encodes byte for byte",
         json!({ "state": h(&at_limit) }),
     );
+    // Exactly MAX_RECEIVING_CHAINS groups (the count at its maximum).
+    let mut eight = base.clone();
+    let first_new = u32::try_from(eight.groups.len()).expect("few");
+    for i in first_new..u32::try_from(MAX_RECEIVING_CHAINS).expect("few") {
+        eight.groups.push(Group {
+            header_key: fill(r),
+            index: eight.chain_index + 1 + i - first_new,
+            keys: fake_keys(r, 1),
+        });
+    }
+    eight.chain_index = eight.groups.last().expect("groups").index;
+    let eight = eight.encode();
+    assert!(blindrelay::Session::from_bytes(&eight).is_ok());
+    f.valid(
+        "state-roundtrip",
+        "exactly MAX_RECEIVING_CHAINS skipped-key groups: restores",
+        json!({ "state": h(&eight) }),
+    );
     let mut one = full.clone();
     one.groups[0].keys = fake_keys(r, MAX_SKIPPED_KEYS);
     one.groups[1].keys.clear();
