@@ -764,6 +764,10 @@ pub fn verify(case: &Value) -> Result<(), String> {
             if got != epoch || *opened.to_bytes() != bytes(case, "state")? {
                 return Err("the opened state or epoch differs".into());
             }
+            // The clear epoch, read without the key (§7.8).
+            if Session::sealed_epoch(&sealed).map_err(|e| e.to_string())? != epoch {
+                return Err("sealed_epoch differs".into());
+            }
             Ok(())
         }
         "state-negative" => expect_error(case, Session::from_bytes(&bytes(case, "state")?)),

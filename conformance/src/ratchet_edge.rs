@@ -1074,4 +1074,33 @@ fn sealed_frame_cases(f: &mut crate::util::FileBuilder, r: &mut ChaCha20Rng) {
     let last = c.len() - 1;
     c[last] ^= 1;
     neg("the tag's last bit flipped: Decrypt", c, Error::Decrypt);
+    let mut c = sealed[..34].to_vec();
+    c.extend_from_slice(&max.to_be_bytes());
+    neg(
+        "ciphertext length exactly MAX_SESSION_STATE_LEN + 16 (allowed) and no ciphertext: Truncated",
+        c,
+        Error::Truncated,
+    );
+    // A holder of the storage key seals Bob's state (Bob, Alice) under the associated data
+    // of (Bob, Carol): the AD opens, but the state's own remote identity is not Carol.
+    let carol = blindrelay::IdentityKeyPair::from_seed(&fill(r));
+    let (l, c_id) = (local.to_array(), carol.public().to_array());
+    let nonce2: [u8; 24] = fill(r);
+    let state = t.bob.to_bytes().to_vec();
+    let relabelled =
+        crate::ratchet::seal_spec(&state, &key.to_bytes(), (&l, &c_id), slot, 9, &nonce2);
+    assert_eq!(
+        blindrelay::Session::open(&key, &local, carol.public(), slot, &relabelled).map(drop),
+        Err(Error::Decrypt)
+    );
+    let mut c = base.clone();
+    c["remoteIdentity"] = h(c_id);
+    c["sealed"] = h(&relabelled);
+    f.invalid(
+        "sealed-state-negative",
+        "Bob's state sealed by a holder of the key under the associated data of (Bob, Carol): the state's own remote identity differs, Decrypt",
+        &["SwappedSealedState"],
+        c,
+        Error::Decrypt,
+    );
 }
