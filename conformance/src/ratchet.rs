@@ -712,8 +712,20 @@ pub fn verify(case: &Value) -> Result<(), String> {
                     expect_eq(m, "wire", wire).map_err(|e| format!("event {i}: {e}"))?;
                     continue;
                 }
+                let wire = bytes(m, "wire")?;
+                // The owned and the borrowing ratchet-message decoders agree (§7.5: one
+                // decoding per input).
+                if wire.get(..2) == Some(&[0x01, 0x03][..]) {
+                    let owned = blindrelay::wire::RatchetMessage::decode_exact(&wire).map(drop);
+                    let borrowed = RatchetMessageRef::parse(&wire).map(drop);
+                    if owned.map_err(|e| e.code()) != borrowed.map_err(|e| e.code()) {
+                        return Err(format!(
+                            "event {i}: the two ratchet-message decoders disagree"
+                        ));
+                    }
+                }
                 let before = s.to_bytes();
-                let result = s.decrypt_message(&bytes(m, "wire")?);
+                let result = s.decrypt_message(&wire);
                 match (result, m.get("plaintext"), m.get("error")) {
                     (Ok(d), Some(_), None) => {
                         if d.plaintext != bytes(m, "plaintext")? {

@@ -975,6 +975,13 @@ fn bounds_transcript(f: &mut crate::util::FileBuilder, r: &mut ChaCha20Rng) {
     );
     t.send_fails(r, "alice", 1, Error::NonContributory);
     t.restore("alice", &alice, "Alice as she was");
+    let w = t.send(r, "alice", b"");
+    t.deliver(
+        "bob",
+        &w,
+        "an empty plaintext: a body of exactly 16 bytes (the tag), the smallest allowed",
+        None,
+    );
     let big = vec![0x5a; blindrelay::limits::MAX_PLAINTEXT_LEN];
     let w = t.send(r, "alice", &big);
     t.deliver(
