@@ -498,6 +498,24 @@ pub fn generate() -> (String, Value) {
         Error::TrailingBytes,
     );
     session_envelope_cases(&mut f);
+    // The largest envelope: an inner message of exactly MAX_ENVELOPE_INNER_LEN bytes, so a
+    // content of MAX_UNPADDED_LEN, padded to MAX_PADDED_LEN, a ciphertext of exactly
+    // MAX_ENVELOPE_CIPHERTEXT_LEN (every bound at its maximum, accepted).
+    let mut r = rng("envelope-largest");
+    let inner = ratchet_stand_in(&mut r, blindrelay::envelope::MAX_ENVELOPE_INNER_LEN);
+    let ikm: [u8; 32] = fill(&mut r);
+    let sender = IdentityKeyPair::from_seed(&fill(&mut r));
+    let mailbox: [u8; 32] = fill(&mut r);
+    let (env, v) = seal_case(&ikm, &mailbox, sender.public(), &inner).expect("seal");
+    assert_eq!(
+        env.ciphertext().len(),
+        blindrelay::envelope::MAX_ENVELOPE_CIPHERTEXT_LEN
+    );
+    f.valid(
+        "envelope-seal",
+        "the largest envelope: inner of MAX_ENVELOPE_INNER_LEN bytes (a ratchet-message prefix and filler; the session would refuse it), ciphertext of MAX_ENVELOPE_CIPHERTEXT_LEN",
+        v,
+    );
     f.build()
 }
 
