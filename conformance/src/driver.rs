@@ -1007,6 +1007,20 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
         }
         "pairwise-transcript" => drive_pairwise_transcript(a, case),
         "pairwise-parse" => a.err(case, "relay.parse", pick(case, &["envelope"])),
+        "pairwise-seal-negative" => {
+            let s = a.ok("session.restore", pick(case, &["state"]))?["session"].clone();
+            let len = case["plaintextLength"].as_u64().unwrap_or(0) as usize;
+            let args = json!({ "session": s, "plaintext": "00".repeat(len), "random": "" });
+            a.err(case, "pairwise.seal", args)?;
+            let after = a.ok("session.state", json!({ "session": s }))?;
+            same(
+                "session.state after a refused send",
+                case,
+                "state",
+                &after,
+                "state",
+            )
+        }
         "pairwise-open" => {
             let s = a.ok("session.restore", pick(case, &["state"]))?["session"].clone();
             let before = a.ok("session.state", json!({ "session": s }))?;

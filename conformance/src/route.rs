@@ -462,6 +462,7 @@ pub fn generate() -> (String, Value) {
         );
     }
     route_state_cases(&mut f);
+    pairwise_seal_negative_cases(&mut f);
     f.build()
 }
 
@@ -600,6 +601,20 @@ pub fn verify(case: &Value) -> Result<(), String> {
             }
             Ok(())
         }
+        "pairwise-seal-negative" => {
+            let state = bytes(case, "state")?;
+            let mut s = Session::from_bytes(&state).map_err(|e| e.to_string())?;
+            let len = usize::try_from(uint(case, "plaintextLength")?).map_err(|e| e.to_string())?;
+            let mut tape = Tape::replay(Vec::new());
+            let got = s.seal_pairwise(&mut tape, &vec![0u8; len]);
+            if tape.overrun || tape.pos != 0 {
+                return Err("a refused send drew random bytes".into());
+            }
+            if *s.to_bytes() != state[..] {
+                return Err("a refused send changed the state".into());
+            }
+            expect_error(case, got)
+        }
         "pairwise-parse" => expect_error(case, RelayEnvelope::parse(&bytes(case, "envelope")?)),
         "pairwise-open" => {
             let mut s = Session::from_bytes(&bytes(case, "state")?).map_err(|e| e.to_string())?;
@@ -735,4 +750,49 @@ pub fn write_fuzz_seeds(corpus: &std::path::Path) -> std::io::Result<usize> {
             .expect("every seed opens at the fixture");
     }
     Ok(seeds.len())
+}
+
+/// `pairwise-seal-negative`: sends §8.15 refuses before drawing any randomness.
+fn pairwise_seal_negative_cases(f: &mut FileBuilder) {
+    f.note("SealRefused", "EDGE_CASE", "A pairwise send the session must refuse, before any random byte is drawn and without changing its state (§8.15, §7.4).");
+    let mut r = rng("pairwise-seal-negative");
+    let mut t = Transcript::new(&mut r);
+    let unconfirmed = t.alice.to_bytes().to_vec();
+    let reply = t.send(&mut r, "bob", b"r");
+    t.deliver("alice", &reply, "", None);
+    let confirmed = t.alice.to_bytes().to_vec();
+    let max = blindrelay::envelope::MAX_PAIRWISE_PLAINTEXT_LEN;
+    for (comment, state, len, err) in [
+        (
+            "a plaintext of MAX_PAIRWISE_PLAINTEXT_LEN + 1 = 65536 bytes",
+            &confirmed,
+            max + 1,
+            Error::MessageTooLarge,
+        ),
+        (
+            "an unconfirmed session (its messages are initial messages)",
+            &unconfirmed,
+            1,
+            Error::ApiMisuse { reason: "" },
+        ),
+        (
+            "an unconfirmed session and an oversize plaintext: ApiMisuse comes first",
+            &unconfirmed,
+            max + 1,
+            Error::ApiMisuse { reason: "" },
+        ),
+    ] {
+        let mut s = Session::from_bytes(state).expect("state");
+        let mut tape = Tape::replay(Vec::new());
+        let got = s.seal_pairwise(&mut tape, &vec![0u8; len]).map(drop);
+        assert_eq!(got.map_err(|e| e.code()), Err(err.code()), "{comment}");
+        assert!(!tape.overrun && tape.pos == 0 && *s.to_bytes() == state[..]);
+        f.invalid(
+            "pairwise-seal-negative",
+            comment,
+            &["SealRefused"],
+            json!({ "state": h(state), "plaintextLength": len }),
+            err,
+        );
+    }
 }

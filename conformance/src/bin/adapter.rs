@@ -568,7 +568,8 @@ impl Adapter {
                     pos: 0,
                     overrun: false,
                 };
-                let envelope = self.session(r)?.seal_pairwise(&mut tape, &pt)?;
+                let result = self.session(r)?.seal_pairwise(&mut tape, &pt);
+                // Refused sends too must draw exactly the given bytes (none).
                 if tape.overrun || tape.pos != tape.bytes.len() {
                     return Err(Fail::Bad(format!(
                         "sealing drew {} random bytes, the request gave {}",
@@ -576,7 +577,7 @@ impl Adapter {
                         tape.bytes.len()
                     )));
                 }
-                json!({ "envelope": h(envelope) })
+                json!({ "envelope": h(result?) })
             }
             "pairwise.open" => {
                 let envelope = bytes(r, "envelope")?;
