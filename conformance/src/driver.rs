@@ -1006,6 +1006,11 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             all_same("mailbox.id", case, &r, &["mailbox"])
         }
         "pairwise-transcript" => drive_pairwise_transcript(a, case),
+        "pairwise-parse" if is_valid(case) => {
+            let r = a.ok("relay.parse", pick(case, &["envelope"]))?;
+            all_same("relay.parse", case, &r, &["mailbox"])?;
+            same_json("relay.parse", case, &r, "length")
+        }
         "pairwise-parse" => a.err(case, "relay.parse", pick(case, &["envelope"])),
         "pairwise-seal-negative" => {
             let s = a.ok("session.restore", pick(case, &["state"]))?["session"].clone();

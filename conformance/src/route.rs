@@ -447,6 +447,18 @@ pub fn generate() -> (String, Value) {
     let mut ty = good.clone();
     ty[1] = 0x09;
     cases.push(("an unknown type", ty, Error::UnknownMessageType(0x09)));
+    // The largest pairwise envelope the relay accepts: a body of MAX_PAIRWISE_BODY_LEN.
+    let mut largest = good[..138].to_vec();
+    let max_body = blindrelay::envelope::MAX_PAIRWISE_BODY_LEN;
+    largest.extend_from_slice(&u32::try_from(max_body).expect("u32").to_be_bytes());
+    largest.resize(138 + 4 + max_body, 0x5c);
+    let parsed = RelayEnvelope::parse(&largest).expect("the largest body parses");
+    assert_eq!(parsed.encoded_len(), largest.len());
+    f.valid(
+        "pairwise-parse",
+        "a body of exactly MAX_PAIRWISE_BODY_LEN (65552) bytes: the relay's parse accepts it",
+        json!({ "envelope": h(&largest), "mailbox": h(parsed.mailbox()), "length": largest.len() }),
+    );
     for (comment, env, err) in cases {
         assert_eq!(
             RelayEnvelope::parse(&env).map(|_| ()).map_err(|e| e.code()),
@@ -614,6 +626,15 @@ pub fn verify(case: &Value) -> Result<(), String> {
                 return Err("a refused send changed the state".into());
             }
             expect_error(case, got)
+        }
+        "pairwise-parse" if is_valid(case) => {
+            let env = bytes(case, "envelope")?;
+            let parsed = RelayEnvelope::parse(&env).map_err(|e| e.to_string())?;
+            expect_eq(case, "mailbox", parsed.mailbox())?;
+            if Some(parsed.encoded_len() as u64) != case["length"].as_u64() {
+                return Err("length differs".into());
+            }
+            Ok(())
         }
         "pairwise-parse" => expect_error(case, RelayEnvelope::parse(&bytes(case, "envelope")?)),
         "pairwise-open" => {
