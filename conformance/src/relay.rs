@@ -1128,6 +1128,16 @@ pub fn generate() -> (String, Value) {
             .to_bytes(),
         ),
         (
+            0x2C,
+            "a subscribe request for exactly MAX_SUBSCRIPTIONS (32) mailboxes",
+            SubscribeRequest {
+                capabilities: (0..blindrelay::relay::MAX_SUBSCRIPTIONS)
+                    .map(|i| ReadCapability::from_bytes([u8::try_from(i).expect("small"); 32]))
+                    .collect(),
+            }
+            .to_bytes(),
+        ),
+        (
             0x2D,
             "a delivery",
             Delivery {
@@ -1235,6 +1245,13 @@ pub fn generate() -> (String, Value) {
             "an empty window (expires_at = issued_at), signed",
             "Expired",
             req(&a, a.publication_raw(CLOCK, CLOCK)),
+            CLOCK,
+            Error::Expired,
+        ),
+        (
+            "an empty window issued 10 s in the verifier's future (within the skew, so before expires_at): only the window rule fails",
+            "Expired",
+            req(&a, a.publication_raw(CLOCK + 10, CLOCK + 10)),
             CLOCK,
             Error::Expired,
         ),
