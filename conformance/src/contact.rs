@@ -902,6 +902,15 @@ pub fn generate() -> (String, Value) {
             err,
         );
     }
+    let at_max = params(0xa1, 1, nonce, 12, 64);
+    at_max
+        .check_request(&LookupRequest::decode_exact(&req_bytes).expect("request"))
+        .expect("Q = max_size_class is accepted");
+    f.valid(
+        "lookup-request-check",
+        "the relay's max_size_class is exactly the request's Q = 64: accepted",
+        json!({ "discoveryParameters": h(at_max.to_bytes()), "lookupRequest": h(&req_bytes) }),
+    );
     // §9.6: the version and type come first.
     for (at, value, comment, err) in [
         (0usize, 0x02u8, "version 0x02", Error::UnknownVersion(2)),
@@ -1169,6 +1178,9 @@ pub fn verify(case: &Value) -> Result<(), String> {
             let p = DiscoveryParameters::decode_exact(&bytes(case, "discoveryParameters")?)
                 .map_err(e)?;
             let req = LookupRequest::decode_exact(&bytes(case, "lookupRequest")?).map_err(e)?;
+            if valid {
+                return p.check_request(&req).map_err(e);
+            }
             expect_error(case, p.check_request(&req))
         }
         "lookup-response" if valid => {

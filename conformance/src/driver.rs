@@ -809,6 +809,12 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             )
             .map(drop)
         }
+        "lookup-request-check" if is_valid(case) => a
+            .ok(
+                "lookup.check",
+                pick(case, &["discoveryParameters", "lookupRequest"]),
+            )
+            .map(drop),
         "lookup-request-check" => a.err(
             case,
             "lookup.check",
