@@ -902,6 +902,71 @@ pub fn generate() -> (String, Value) {
             err,
         );
     }
+    // §9.10: the client's checks of a response, each broken alone.
+    let matched = |req: &LookupRequest, resp: &LookupResponse| {
+        v.match_response(req, resp, &contact_ids).map(drop)
+    };
+    let buckets = |resp: &LookupResponse| -> Vec<(u32, Vec<BucketEntry>)> {
+        resp.buckets()
+            .iter()
+            .map(|b| (b.prefix(), b.entries().to_vec()))
+            .collect()
+    };
+    let b12 = resp.bucket_bits();
+    let mut fewer = buckets(&resp);
+    fewer.pop();
+    let req_gen2 =
+        LookupRequest::new(2, req.bucket_bits(), req.prefixes().to_vec()).expect("request");
+    for (comment, request, response) in [
+        (
+            "a response of salt generation 2 to a generation-1 request",
+            req.clone(),
+            LookupResponse::new(2, b12, buckets(&resp)).expect("response"),
+        ),
+        (
+            "a response with b = 13 (the same prefixes)",
+            req.clone(),
+            LookupResponse::new(
+                1,
+                blindrelay::contact::BucketBits::new(13).expect("bits"),
+                buckets(&resp),
+            )
+            .expect("response"),
+        ),
+        (
+            "a response missing the request's last bucket",
+            req.clone(),
+            LookupResponse::new(1, b12, fewer.clone()).expect("response"),
+        ),
+        (
+            "a request of salt generation 2 (the parameters are generation 1)",
+            req_gen2.clone(),
+            LookupResponse::new(2, b12, buckets(&resp)).expect("response"),
+        ),
+    ] {
+        assert_eq!(
+            matched(&request, &response),
+            Err(Error::LookupMismatch),
+            "{comment}"
+        );
+        f.invalid(
+            "lookup-match-negative",
+            comment,
+            &["Mismatch"],
+            json!({
+                "relayKey": h(relay_a), "discoveryParameters": h(&p_bytes),
+                "contactIds": ids.iter().map(h).collect::<Vec<_>>(),
+                "lookupRequest": h(request.to_bytes()), "lookupResponse": h(response.to_bytes()),
+            }),
+            Error::LookupMismatch,
+        );
+    }
+    let reg7 = Registration::new(7, ids[1], b"mailbox-1").expect("registration");
+    f.valid(
+        "registration",
+        "a registration under salt generation 7",
+        json!({ "saltGeneration": 7, "contactId": h(ids[1]), "record": h(b"mailbox-1"), "registration": h(reg7.to_bytes()) }),
+    );
     let at_max = params(0xa1, 1, nonce, 12, 64);
     at_max
         .check_request(&LookupRequest::decode_exact(&req_bytes).expect("request"))
@@ -1221,6 +1286,15 @@ pub fn verify(case: &Value) -> Result<(), String> {
                 return Err("matches differ".into());
             }
             Ok(())
+        }
+        "lookup-match-negative" => {
+            let v = verify_params(case).map_err(e)?;
+            let req = LookupRequest::decode_exact(&bytes(case, "lookupRequest")?).map_err(e)?;
+            let resp = LookupResponse::decode_exact(&bytes(case, "lookupResponse")?).map_err(e)?;
+            expect_error(
+                case,
+                v.match_response(&req, &resp, &ids_of(case)?).map(drop),
+            )
         }
         "lookup-response" => expect_error(
             case,

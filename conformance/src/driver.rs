@@ -809,6 +809,20 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             )
             .map(drop)
         }
+        "lookup-match-negative" => a.err(
+            case,
+            "lookup.match",
+            pick(
+                case,
+                &[
+                    "relayKey",
+                    "discoveryParameters",
+                    "lookupRequest",
+                    "lookupResponse",
+                    "contactIds",
+                ],
+            ),
+        ),
         "lookup-request-check" if is_valid(case) => a
             .ok(
                 "lookup.check",

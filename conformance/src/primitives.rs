@@ -225,6 +225,7 @@ fn ed25519_edge_cases(f: &mut FileBuilder) {
         "EDGE_CASE",
         "An encoding that is no curve point (y = 2).",
     );
+    f.note("EdgeKey", "EDGE_CASE", "A canonical encoding whose bytes resemble a non-canonical one: it must not be refused as non-canonical.");
     let seed = [0x5au8; 32];
     let signing = blindrelay::hazmat::ed25519_signing_key(&seed);
     let a = signing.to_scalar();
@@ -358,6 +359,43 @@ fn ed25519_edge_cases(f: &mut FileBuilder) {
         "R encoded with y = p + 5",
         &["NonCanonicalR"],
         case(&public, m, y_p5, s.to_bytes()),
+        bad,
+    );
+    let mut y_p5_neg = y_p5;
+    y_p5_neg[31] |= 0x80;
+    assert!(CompressedEdwardsY(y_p5_neg)
+        .decompress()
+        .is_some_and(|p| !p.is_small_order()));
+    f.invalid(
+        "ed25519-verify",
+        "A encoded with y = p + 5 and the sign bit set (non-canonical, large order)",
+        &["NonCanonicalKey"],
+        case(&y_p5_neg, m, r_bytes, s.to_bytes()),
+        weak,
+    );
+    // A canonical y close to p in its pattern (every byte 0xff but byte 20 = 0x7f and the
+    // top byte 0x7f): a decodable large-order point whose discrete logarithm nobody knows,
+    // so the key is usable and the signature simply fails (201), not 203.
+    let near = (0xedu8..=0xff)
+        .flat_map(|low| [0u8, 0x80].map(move |sign| (low, sign)))
+        .map(|(low, sign)| {
+            let mut e = [0xffu8; 32];
+            e[0] = low;
+            e[20] = 0x7f;
+            e[31] = 0x7f | sign;
+            e
+        })
+        .find(|e| {
+            CompressedEdwardsY(*e)
+                .decompress()
+                .is_some_and(|p| !p.is_small_order())
+        })
+        .expect("some such y decodes");
+    f.invalid(
+        "ed25519-verify",
+        "A canonical but close to p in its byte pattern (byte 20 = 0x7f): usable, the signature fails",
+        &["EdgeKey"],
+        case(&near, m, r_bytes, s.to_bytes()),
         bad,
     );
     let mut y2 = [0u8; 32];
