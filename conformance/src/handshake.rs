@@ -543,9 +543,26 @@ pub fn verify(case: &Value) -> Result<(), String> {
                         .map_err(|e| e.to_string())?
                         .header;
                 expect_eq(case, "initiatorRecord", header.initiator.to_bytes())?;
-                let consumed = case["responder"].get("oneTimePrekeySecret").is_some();
-                if consumed && p.store.one_time_prekey(3).is_some() {
-                    return Err("the one-time prekey was not consumed".into());
+                // §6.5 step 9: the one-time prekeys named are gone, and the initial
+                // message is recorded for replay under its signed prekey.
+                let id = |key: &str| {
+                    case["responder"][key]
+                        .as_u64()
+                        .and_then(|v| u32::try_from(v).ok())
+                };
+                if let Some(i) = id("oneTimePrekeyId") {
+                    if p.store.one_time_prekey(i).is_some() {
+                        return Err("the one-time prekey was not consumed".into());
+                    }
+                }
+                if let Some(i) = id("oneTimeKemPrekeyId") {
+                    if p.store.one_time_kem_prekey(i).is_some() {
+                        return Err("the one-time ML-KEM prekey was not consumed".into());
+                    }
+                }
+                let spk = id("signedPrekeyId").ok_or("signedPrekeyId")?;
+                if p.store.replay_count(spk) != 1 {
+                    return Err("the initial message was not recorded for replay".into());
                 }
                 Ok(())
             } else {
