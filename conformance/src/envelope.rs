@@ -498,6 +498,7 @@ pub fn generate() -> (String, Value) {
         Error::TrailingBytes,
     );
     session_envelope_cases(&mut f);
+    open_any_cases(&mut f);
     // The largest envelope: an inner message of exactly MAX_ENVELOPE_INNER_LEN bytes, so a
     // content of MAX_UNPADDED_LEN, padded to MAX_PADDED_LEN, a ciphertext of exactly
     // MAX_ENVELOPE_CIPHERTEXT_LEN (every bound at its maximum, accepted).
@@ -627,6 +628,30 @@ pub fn verify(case: &Value) -> Result<(), String> {
                 expect_error(case, got)
             }
         }
+        "envelope-open-any" => {
+            let secrets: Vec<SealingKeySecret> = case["recipientSealingSecrets"]
+                .as_array()
+                .ok_or("recipientSealingSecrets")?
+                .iter()
+                .map(|v| {
+                    let b: [u8; 32] = hex::decode(v.as_str().unwrap_or(""))
+                        .map_err(|e| e.to_string())?
+                        .try_into()
+                        .map_err(|_| "32 bytes".to_string())?;
+                    Ok(SealingKeySecret::from_bytes(b))
+                })
+                .collect::<Result<_, String>>()?;
+            let live: Vec<&SealingKeySecret> = secrets.iter().collect();
+            let env =
+                Envelope::decode_exact(&bytes(case, "envelope")?).map_err(|e| e.to_string())?;
+            let got = blindrelay::envelope::open_any(&live, &arr(case, "expectedMailbox")?, &env);
+            if !is_valid(case) {
+                return expect_error(case, got);
+            }
+            let opened = got.map_err(|e| e.to_string())?;
+            expect_eq(case, "sender", opened.sender.to_array())?;
+            expect_eq(case, "inner", &opened.inner)
+        }
         "envelope-open" => {
             let secret = SealingKeySecret::from_bytes(arr(case, "recipientSealingSecret")?);
             let expected: [u8; 32] = arr(case, "expectedMailbox")?;
@@ -692,4 +717,64 @@ fn session_envelope_cases(f: &mut FileBuilder) {
             }
         }
     }
+}
+
+/// `envelope-open-any`: opening with the owner's live sealing secrets, newest first
+/// (§8.12): the current and the previous one during its grace period.
+fn open_any_cases(f: &mut FileBuilder) {
+    f.note("RotatedKey", "EDGE_CASE", "An envelope sealed to a sealing key that is no longer live (§8.12): no live key opens it, Decrypt.");
+    f.note("LiveKeys", "MODIFIED_PARAMETER", "The caller passes no live key or more than MAX_SEALING_KEYS (a caller's error, ApiMisuse).");
+    let mut r = rng("envelope-open-any");
+    let (current, previous, retired): ([u8; 32], [u8; 32], [u8; 32]) =
+        (fill(&mut r), fill(&mut r), fill(&mut r));
+    let sender = IdentityKeyPair::from_seed(&fill(&mut r));
+    let mailbox: [u8; 32] = fill(&mut r);
+    let inner = ratchet_stand_in(&mut r, 60);
+    let seal_to = |r: &mut rand_chacha::ChaCha20Rng, secret: &[u8; 32]| {
+        let key = SealingKeySecret::from_bytes(*secret).public_key();
+        blindrelay::envelope::seal(r, &mailbox, &key, sender.public(), &inner)
+            .expect("seal")
+            .to_bytes()
+    };
+    let to_previous = seal_to(&mut r, &previous);
+    let to_current = seal_to(&mut r, &current);
+    let to_retired = seal_to(&mut r, &retired);
+    let case = |keys: &[&[u8; 32]], env: &[u8]| {
+        json!({
+            "recipientSealingSecrets": keys.iter().map(h).collect::<Vec<_>>(),
+            "expectedMailbox": h(mailbox), "envelope": h(env),
+            "sender": h(sender.public().to_array()), "inner": h(&inner),
+        })
+    };
+    f.valid(
+        "envelope-open-any",
+        "sealed to the current key, two live keys",
+        case(&[&current, &previous], &to_current),
+    );
+    f.valid(
+        "envelope-open-any",
+        "sealed to the previous key during its grace period: the second live key opens it",
+        case(&[&current, &previous], &to_previous),
+    );
+    f.invalid(
+        "envelope-open-any",
+        "sealed to a retired key: no live key opens it",
+        &["RotatedKey"],
+        case(&[&current, &previous], &to_retired),
+        Error::Decrypt,
+    );
+    f.invalid(
+        "envelope-open-any",
+        "no live key",
+        &["LiveKeys"],
+        case(&[], &to_current),
+        Error::ApiMisuse { reason: "" },
+    );
+    f.invalid(
+        "envelope-open-any",
+        "three live keys (MAX_SEALING_KEYS + 1)",
+        &["LiveKeys"],
+        case(&[&current, &previous, &retired], &to_current),
+        Error::ApiMisuse { reason: "" },
+    );
 }

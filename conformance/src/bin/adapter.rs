@@ -826,6 +826,28 @@ fn envelope_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fai
                 "ciphertext": h(env.ciphertext()),
             })
         }
+        "envelope.open_any" => {
+            let secrets = r["recipientSealingSecrets"]
+                .as_array()
+                .ok_or_else(|| Fail::Bad("recipientSealingSecrets".into()))?
+                .iter()
+                .map(|v| {
+                    let b: [u8; 32] = hex::decode(v.as_str().unwrap_or(""))
+                        .map_err(|e| Fail::Bad(e.to_string()))?
+                        .try_into()
+                        .map_err(|_| Fail::Bad("a sealing secret is 32 bytes".into()))?;
+                    Ok(SealingKeySecret::from_bytes(b))
+                })
+                .collect::<Result<Vec<_>, Fail>>()?;
+            let live: Vec<&SealingKeySecret> = secrets.iter().collect();
+            let env = decode_envelope(&bytes(r, "envelope")?, broken)?;
+            let opened = envelope::open_any(&live, &arr(r, "mailbox")?, &env)?;
+            json!({
+                "sender": h(opened.sender.to_array()),
+                "innerType": opened.inner_type.0,
+                "inner": h(&opened.inner),
+            })
+        }
         "envelope.open" => {
             let secret = SealingKeySecret::from_bytes(arr(r, "recipientSealingSecret")?);
             let env = decode_envelope(&bytes(r, "envelope")?, broken)?;
