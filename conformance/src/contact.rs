@@ -412,6 +412,27 @@ pub fn generate() -> (String, Value) {
             "salt": h(v.salt().0),
         }),
     );
+    // The largest salt generation, 16-bit buckets and the largest size class.
+    let p_max = params(0xa1, u32::MAX, nonce, 16, 4096);
+    let v_max = DiscoveryParameters::decode_exact(&p_max.to_bytes())
+        .and_then(|p| p.verify(&relay_a))
+        .expect("verifies");
+    f.valid(
+        "discovery-parameters",
+        "salt generation 2^32 - 1, b = 16, max size class 4096",
+        json!({
+            "relayIdentitySeed": h([0xa1; 32]),
+            "relayKey": h(relay_a),
+            "saltGeneration": u32::MAX,
+            "saltNonce": h(nonce),
+            "bucketBits": 16,
+            "maxSizeClass": 4096,
+            "signatureInput": h(p_max.signature_input()),
+            "discoveryParameters": h(p_max.to_bytes()),
+            "relayId": h(v_max.relay_id().0),
+            "salt": h(v_max.salt().0),
+        }),
+    );
     let pneg = |f: &mut FileBuilder,
                 comment: &str,
                 flag: &str,
@@ -939,9 +960,9 @@ pub fn generate() -> (String, Value) {
             LookupResponse::new(1, b12, fewer.clone()).expect("response"),
         ),
         (
-            "a request of salt generation 2 (the parameters are generation 1)",
+            "a request of salt generation 2 (the parameters and the response are generation 1)",
             req_gen2.clone(),
-            LookupResponse::new(2, b12, buckets(&resp)).expect("response"),
+            LookupResponse::new(1, b12, buckets(&resp)).expect("response"),
         ),
     ] {
         assert_eq!(
