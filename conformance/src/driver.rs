@@ -178,6 +178,18 @@ impl Adapter {
         }
     }
 
+    /// Restores the case's `state` (§7.8) and returns the session handle.
+    fn restore_state(&mut self, case: &Value) -> Result<Value, Stop> {
+        Ok(self.ok("session.restore", pick(case, &["state"]))?["session"].clone())
+    }
+
+    /// Requires that `session`'s state encoding is still the case's `state` (a refused
+    /// operation changed nothing).
+    fn state_unchanged(&mut self, session: &Value, case: &Value, what: &str) -> Result<(), Stop> {
+        let after = self.ok("session.state", json!({ "session": session }))?;
+        same(what, case, "state", &after, "state")
+    }
+
     /// Calls `op` and requires the error the (invalid) `case` names.
     pub fn err(&mut self, case: &Value, op: &str, args: Value) -> Result<(), Stop> {
         let want = expected_code(case)?;
@@ -911,7 +923,7 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
         }
         "transcript" => drive_transcript(a, case),
         "sealed-state" => {
-            let s = a.ok("session.restore", pick(case, &["state"]))?["session"].clone();
+            let s = a.restore_state(case)?;
             let mut args = pick(case, &["storageKey", "slot", "epoch", "nonce"]);
             args["session"] = s;
             let r = a.ok("session.seal", args)?;
@@ -940,7 +952,7 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             all_same("envelope.open_any", case, &r, &["sender", "inner"])
         }
         "session-envelope" => {
-            let s = a.ok("session.restore", pick(case, &["state"]))?["session"].clone();
+            let s = a.restore_state(case)?;
             let mut args = pick(case, &["recipientSealingSecret", "mailbox", "envelope"]);
             args["session"] = s.clone();
             if is_valid(case) {
@@ -948,17 +960,10 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                 return all_same("session.decrypt_envelope", case, &r, &["plaintext"]);
             }
             a.err(case, "session.decrypt_envelope", args)?;
-            let after = a.ok("session.state", json!({ "session": s }))?;
-            same(
-                "session.state after a refused envelope",
-                case,
-                "state",
-                &after,
-                "state",
-            )
+            a.state_unchanged(&s, case, "session.state after a refused envelope")
         }
         "route-state" => {
-            let s = a.ok("session.restore", pick(case, &["state"]))?["session"].clone();
+            let s = a.restore_state(case)?;
             let r = a.ok("session.route", json!({ "session": s }))?;
             same_json("session.route", case, &r, "sendingMailbox")?;
             same_json("session.route", case, &r, "probe")?;
@@ -966,7 +971,7 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
         }
         "state-negative" => a.err(case, "session.restore", pick(case, &["state"])),
         "state-roundtrip" => {
-            let s = a.ok("session.restore", pick(case, &["state"]))?["session"].clone();
+            let s = a.restore_state(case)?;
             let r = a.ok("session.state", json!({ "session": s }))?;
             all_same("session.state", case, &r, &["state"])
         }
@@ -1042,21 +1047,14 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
         }
         "pairwise-parse" => a.err(case, "relay.parse", pick(case, &["envelope"])),
         "pairwise-seal-negative" => {
-            let s = a.ok("session.restore", pick(case, &["state"]))?["session"].clone();
+            let s = a.restore_state(case)?;
             let len = case["plaintextLength"].as_u64().unwrap_or(0) as usize;
             let args = json!({ "session": s, "plaintext": "00".repeat(len), "random": "" });
             a.err(case, "pairwise.seal", args)?;
-            let after = a.ok("session.state", json!({ "session": s }))?;
-            same(
-                "session.state after a refused send",
-                case,
-                "state",
-                &after,
-                "state",
-            )
+            a.state_unchanged(&s, case, "session.state after a refused send")
         }
         "pairwise-open" => {
-            let s = a.ok("session.restore", pick(case, &["state"]))?["session"].clone();
+            let s = a.restore_state(case)?;
             let before = a.ok("session.state", json!({ "session": s }))?;
             a.err(
                 case,
