@@ -563,28 +563,8 @@ pub fn generate() -> (String, Value) {
     for i in 0..10 {
         regs.push((fill::<32>(&mut r), format!("other-{i}").into_bytes()));
     }
-    let mut store: std::collections::BTreeMap<u32, Vec<BucketEntry>> = Default::default();
-    let mut reg_json = Vec::new();
-    for (id, record) in &regs {
-        let reg = v
-            .register_discoverable(&ContactId::from_bytes(*id), record)
-            .expect("registration");
-        let (prefix, entry) = v.params().bucket_entry(&reg).expect("entry");
-        store.entry(prefix).or_default().push(entry);
-        reg_json.push(
-            json!({ "contactId": h(id), "record": h(record), "registration": h(reg.to_bytes()) }),
-        );
-    }
-    let resp = v
-        .params()
-        .answer(&req, |p| store.get(&p).cloned().unwrap_or_default())
-        .expect("answer");
-    let matches: Vec<Value> = v
-        .match_response(&req, &resp, &contact_ids)
-        .expect("match")
-        .iter()
-        .map(|m| json!({ "contact": m.contact, "records": m.records.iter().map(h).collect::<Vec<_>>() }))
-        .collect();
+    let regs: Vec<([u8; 32], &[u8])> = regs.iter().map(|(i, r)| (*i, r.as_slice())).collect();
+    let (resp, reg_json, matches) = file_and_answer(&v, &req, &contact_ids, &regs);
     f.valid(
         "lookup-response",
         "the relay's answer to the request above and the client's local matches",
@@ -833,33 +813,17 @@ pub fn generate() -> (String, Value) {
     // §9.8: a bucket is a set. The same registration filed twice (two owners, or one
     // owner twice) is answered once; the response stays decodable.
     let dup_ids = [ids[0], ids[3]];
-    let mut store: std::collections::BTreeMap<u32, Vec<BucketEntry>> = Default::default();
-    let mut reg_json = Vec::new();
-    for (id, record) in [
-        (dup_ids[0], b"mailbox-0".as_slice()),
-        (dup_ids[0], b"mailbox-0".as_slice()),
-        (dup_ids[1], b"mailbox-3".as_slice()),
-        (dup_ids[0], b"another device".as_slice()),
-    ] {
-        let reg = v
-            .register_discoverable(&ContactId::from_bytes(id), record)
-            .expect("registration");
-        let (prefix, entry) = v.params().bucket_entry(&reg).expect("entry");
-        store.entry(prefix).or_default().push(entry);
-        reg_json.push(
-            json!({ "contactId": h(id), "record": h(record), "registration": h(reg.to_bytes()) }),
-        );
-    }
-    let resp = v
-        .params()
-        .answer(&req, |p| store.get(&p).cloned().unwrap_or_default())
-        .expect("a repeated entry is answered once");
-    let matches: Vec<Value> = v
-        .match_response(&req, &resp, &contact_ids)
-        .expect("match")
-        .iter()
-        .map(|m| json!({ "contact": m.contact, "records": m.records.iter().map(h).collect::<Vec<_>>() }))
-        .collect();
+    let (resp, reg_json, matches) = file_and_answer(
+        &v,
+        &req,
+        &contact_ids,
+        &[
+            (dup_ids[0], b"mailbox-0".as_slice()),
+            (dup_ids[0], b"mailbox-0".as_slice()),
+            (dup_ids[1], b"mailbox-3".as_slice()),
+            (dup_ids[0], b"another device".as_slice()),
+        ],
+    );
     assert_eq!(matches.len(), 2);
     f.valid(
         "lookup-response",
@@ -1103,6 +1067,40 @@ pub fn generate() -> (String, Value) {
         Error::TrailingBytes,
     );
     f.build()
+}
+
+/// Files each `(contact id, record)` registration in its bucket as a relay would (§9.9),
+/// answers `req` from them (§9.8) and matches the answer for `contacts` (§9.10): the
+/// response, the registrations' JSON and the matches' JSON of a `lookup-response` case.
+fn file_and_answer(
+    v: &blindrelay::contact::VerifiedDiscovery,
+    req: &LookupRequest,
+    contacts: &[ContactId],
+    regs: &[([u8; 32], &[u8])],
+) -> (LookupResponse, Vec<Value>, Vec<Value>) {
+    let mut store: std::collections::BTreeMap<u32, Vec<BucketEntry>> = Default::default();
+    let mut reg_json = Vec::new();
+    for (id, record) in regs {
+        let reg = v
+            .register_discoverable(&ContactId::from_bytes(*id), record)
+            .expect("registration");
+        let (prefix, entry) = v.params().bucket_entry(&reg).expect("entry");
+        store.entry(prefix).or_default().push(entry);
+        reg_json.push(
+            json!({ "contactId": h(id), "record": h(record), "registration": h(reg.to_bytes()) }),
+        );
+    }
+    let resp = v
+        .params()
+        .answer(req, |p| store.get(&p).cloned().unwrap_or_default())
+        .expect("answer (a repeated entry is answered once)");
+    let matches = v
+        .match_response(req, &resp, contacts)
+        .expect("match")
+        .iter()
+        .map(|m| json!({ "contact": m.contact, "records": m.records.iter().map(h).collect::<Vec<_>>() }))
+        .collect();
+    (resp, reg_json, matches)
 }
 
 fn verify_params(case: &Value) -> Result<blindrelay::contact::VerifiedDiscovery, Error> {
