@@ -9,7 +9,7 @@
 use blindrelay::codec::{Decode, Encode};
 use blindrelay::contact::{
     BucketBits, BucketEntry, ContactHasher, ContactId, ContactSalt, DiscoveryParameters,
-    DiscoverySecret, LookupRequest, LookupResponse, PhoneNumber, SaltNonce,
+    DiscoverySecret, GenerationMark, LookupRequest, LookupResponse, PhoneNumber, SaltNonce,
 };
 use blindrelay::IdentityKeyPair;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
@@ -73,17 +73,24 @@ fn random_ids(rng: &mut ChaCha20Rng, n: usize) -> Vec<[u8; 32]> {
         .collect()
 }
 
+/// The bench's clock (any time inside the parameters' window).
+const NOW: u64 = 1_796_256_000;
+
 fn lookup(c: &mut Criterion) {
     let relay = IdentityKeyPair::from_seed(&[7; 32]);
     let params = DiscoveryParameters::sign(
         &relay,
         1,
         &SaltNonce([0x22; 32]),
-        BucketBits::new(12).unwrap(),
+        BucketBits::new(14).unwrap(),
         4096,
+        NOW,
+        NOW + 3600,
     )
     .unwrap();
-    let v = params.verify(&relay.public().signing).unwrap();
+    let v = params
+        .verify(&relay.public().signing, NOW, &mut GenerationMark::new())
+        .unwrap();
     let secret = DiscoverySecret::from_bytes(&[0x33; 32]);
     let mut rng = ChaCha20Rng::seed_from_u64(9);
     let contacts_raw = random_ids(&mut rng, 1000);
@@ -91,7 +98,8 @@ fn lookup(c: &mut Criterion) {
         .iter()
         .map(|b| ContactId::from_bytes(*b))
         .collect();
-    // A registry of 64 000 (about 16 per bucket at b = 12); half the contacts registered.
+    // A registry of 64 000 (about 4 per bucket at b = 14); half the contacts registered.
+    // 1 000 contacts are one batch of one 4 096-prefix request (spec §9.7).
     let mut registry = random_ids(&mut rng, 64_000);
     registry.extend(contacts_raw.iter().step_by(2).copied());
     let mut store: BTreeMap<u32, Vec<BucketEntry>> = BTreeMap::new();
@@ -102,7 +110,9 @@ fn lookup(c: &mut Criterion) {
         let (p, e) = v.params().bucket_entry(&reg).unwrap();
         store.entry(p).or_default().push(e);
     }
-    let request = v.lookup_request(&secret, &contacts).unwrap();
+    let mut batch = v.lookup_batch(&secret, &contacts).unwrap();
+    assert_eq!(batch.len(), 1);
+    let request = batch.remove(0);
     let response = v
         .params()
         .answer(&request, |p| store.get(&p).cloned().unwrap_or_default())
@@ -115,14 +125,14 @@ fn lookup(c: &mut Criterion) {
                 .len()
         })
     });
-    g.bench_function("build request 1000 contacts (class 1024)", |b| {
-        b.iter(|| v.lookup_request(&secret, black_box(&contacts)).unwrap())
+    g.bench_function("build batch 1000 contacts (one request of 4096)", |b| {
+        b.iter(|| v.lookup_batch(&secret, black_box(&contacts)).unwrap())
     });
     let bytes = request.to_bytes();
-    g.bench_function("encode request (1024 prefixes)", |b| {
+    g.bench_function("encode request (4096 prefixes)", |b| {
         b.iter(|| black_box(&request).to_bytes())
     });
-    g.bench_function("parse request (1024 prefixes)", |b| {
+    g.bench_function("parse request (4096 prefixes)", |b| {
         b.iter(|| LookupRequest::decode_exact(black_box(&bytes)).unwrap())
     });
     let resp_bytes = response.to_bytes();

@@ -101,6 +101,12 @@ pub enum Error {
     /// answers: another salt generation or bucket bits than the current discovery
     /// parameters, or a response whose buckets are not the request's prefixes.
     LookupMismatch,
+    /// 616: discovery parameters carry a salt generation below the highest this client has
+    /// accepted from the same relay key (spec §9.6.1): old or compromised parameters.
+    GenerationRolledBack,
+    /// 617: discovery parameters carry a newer salt generation before the current one has
+    /// been held for its minimum lifetime (spec §9.6.1).
+    GenerationTooSoon,
     /// 700: a signed publication (a bundle's issue and expiry times, spec §12.3) is outside its validity window, or its window is longer than allowed.
     Expired,
     /// 800: relay: the read capability in a request does not open the mailbox the request names (spec §12.2).
@@ -176,6 +182,8 @@ impl Error {
             Self::PrefixOutOfRange => 613,
             Self::NotASizeClass => 614,
             Self::LookupMismatch => 615,
+            Self::GenerationRolledBack => 616,
+            Self::GenerationTooSoon => 617,
             Self::Expired => 700,
             Self::Unauthorized => 800,
             Self::StalePublication => 801,
@@ -231,6 +239,8 @@ impl Error {
             Self::PrefixOutOfRange => "PrefixOutOfRange",
             Self::NotASizeClass => "NotASizeClass",
             Self::LookupMismatch => "LookupMismatch",
+            Self::GenerationRolledBack => "GenerationRolledBack",
+            Self::GenerationTooSoon => "GenerationTooSoon",
             Self::Expired => "Expired",
             Self::Unauthorized => "Unauthorized",
             Self::StalePublication => "StalePublication",
@@ -285,6 +295,8 @@ impl Error {
         (613, "PrefixOutOfRange"),
         (614, "NotASizeClass"),
         (615, "LookupMismatch"),
+        (616, "GenerationRolledBack"),
+        (617, "GenerationTooSoon"),
         (700, "Expired"),
         (800, "Unauthorized"),
         (801, "StalePublication"),
@@ -367,6 +379,8 @@ mod tests {
             Error::PrefixOutOfRange,
             Error::NotASizeClass,
             Error::LookupMismatch,
+            Error::GenerationRolledBack,
+            Error::GenerationTooSoon,
             Error::Expired,
             Error::Unauthorized,
             Error::StalePublication,

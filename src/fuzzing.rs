@@ -31,6 +31,7 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("contact_normalize", contact_normalize),
     ("lookup_request_decode", lookup_request_decode),
     ("lookup_response_decode", lookup_response_decode),
+    ("discovery_state_decode", discovery_state_decode),
     ("pairwise_decode", pairwise_decode),
     ("pairwise_open", pairwise_open),
     ("relay_api_decode", relay_api_decode),
@@ -273,6 +274,22 @@ pub fn lookup_request_decode(data: &[u8]) {
         assert_canonical(&req, data, "lookup request");
         if req.prefixes().windows(2).any(|w| w.first() >= w.get(1)) {
             broken("unsorted lookup request accepted");
+        }
+    }
+}
+
+/// The client's stored discovery state (spec §9.6.1, §9.7.1): a lookup ledger and a
+/// generation mark decode strictly and re-encode to the same bytes.
+pub fn discovery_state_decode(data: &[u8]) {
+    use crate::contact::{GenerationMark, LookupLedger};
+    if let Ok(ledger) = LookupLedger::from_bytes(data) {
+        if ledger.to_bytes() != data {
+            broken("lookup ledger re-encodes differently");
+        }
+    }
+    if let Ok(mark) = GenerationMark::from_bytes(data) {
+        if mark.to_bytes().as_slice() != data {
+            broken("generation mark re-encodes differently");
         }
     }
 }

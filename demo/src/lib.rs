@@ -23,7 +23,9 @@
 
 pub mod view;
 
-use blindrelay::contact::{normalize_lenient, ContactId, DiscoverySecret, VerifiedDiscovery};
+use blindrelay::contact::{
+    normalize_lenient, ContactId, DiscoverySecret, GenerationMark, LookupLedger, VerifiedDiscovery,
+};
 use blindrelay::envelope::RelayEnvelope;
 use blindrelay::relay::{PublishRequest, RegisterRequest, UploadKeysRequest, MAX_FETCH_LIMIT};
 use blindrelay::{IdentityPublicKey, Position, PrekeyBundle};
@@ -180,6 +182,8 @@ struct Member {
     bundles: Bundles,
     /// Peers learnt from received messages (their identity, authenticated by the session).
     contacts: HashMap<&'static str, IdentityPublicKey>,
+    /// The highest salt generation accepted from the pinned relay key (spec §9.6.1).
+    mark: GenerationMark,
 }
 
 impl Member {
@@ -464,6 +468,7 @@ where
             http: RelayClient::new(&base),
             bundles: Bundles::default(),
             contacts: HashMap::new(),
+            mark: GenerationMark::new(),
         };
         let issued = now();
         let publication = m
@@ -494,7 +499,12 @@ where
         )?;
         // Discovery parameters, verified against the pinned key; the contact id is
         // Argon2id of the number under the relay's salt.
-        let verified = m.http.discovery().await?.verify(&pinned)?;
+        // Each client keeps its own generation mark for the pinned key (spec §9.6.1).
+        let verified = m
+            .http
+            .discovery()
+            .await?
+            .verify(&pinned, now(), &mut m.mark)?;
         let id = verified.hasher()?.contact_id(&normalize_lenient(number)?)?;
         contact_ids.push((number.to_owned(), *id.as_bytes()));
         m.http
@@ -531,14 +541,25 @@ where
         contact_ids.push((number.to_owned(), *id.as_bytes()));
         ids.push(id);
     }
-    let request = discovery.lookup_request(&DiscoverySecret::generate(&mut demo.rng), &ids)?;
-    let response = alice.http.lookup(&request).await?;
-    let matches = discovery.match_response(&request, &response, &ids)?;
+    // A lookup batch (spec §9.7): at least half of every request is dummies, and the
+    // ledger remembers the batch so an unchanged book is never sent again.
+    let alice_secret = DiscoverySecret::generate(&mut demo.rng);
+    let mut alice_ledger = LookupLedger::new(&discovery);
+    let requests = alice_ledger.plan(&discovery, &alice_secret, &ids)?;
+    let mut exchanges = Vec::new();
+    for request in requests {
+        let response = alice.http.lookup(&request).await?;
+        exchanges.push((request, response));
+    }
+    let pairs: Vec<_> = exchanges.iter().map(|(q, r)| (q, r)).collect();
+    let matches = discovery.match_responses(&pairs, &ids)?;
     writeln!(
         demo.out,
-        "Alice: looked up {} numbers as {} padded bucket prefixes ({:.0} ms): {} found",
+        "Alice: looked up {} numbers as {} request(s) of {} padded bucket prefixes ({:.0} ms): \
+         {} found",
         ADDRESS_BOOK.len(),
-        request.prefixes().len(),
+        exchanges.len(),
+        exchanges.first().map_or(0, |(q, _)| q.prefixes().len()),
         t.elapsed().as_secs_f64() * 1e3,
         matches.len()
     )?;
@@ -648,6 +669,7 @@ where
         client,
         http,
         contacts,
+        mark,
         ..
     } = bob;
     drop(client);
@@ -665,6 +687,7 @@ where
         // Claimed bundles are not kept: replies need none.
         bundles: Bundles::default(),
         contacts,
+        mark,
     };
     writeln!(
         demo.out,
@@ -721,10 +744,18 @@ where
     for m in [&mut alice, &mut bob, &mut carol] {
         m.http = RelayClient::new(&base);
     }
-    let again = alice.http.discovery().await?.verify(&pinned)?;
+    let again = alice
+        .http
+        .discovery()
+        .await?
+        .verify(&pinned, now(), &mut alice.mark)?;
     ensure(
         again.salt() == discovery.salt(),
         "the same salt after the restart",
+    )?;
+    ensure(
+        alice_ledger.plan(&again, &alice_secret, &ids)?.is_empty(),
+        "an unchanged address book sends no new lookup",
     )?;
     writeln!(
         demo.out,
@@ -739,7 +770,11 @@ where
     // (his pool goes down again) and leaves him a message; Alice leaves him one too.
     let mut hasher = again.hasher()?;
     let ids = [hasher.contact_id(&normalize_lenient("+1 202 555 0102")?)?];
-    let request = again.lookup_request(&DiscoverySecret::generate(&mut demo.rng), &ids)?;
+    let request = again
+        .lookup_batch(&DiscoverySecret::generate(&mut demo.rng), &ids)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| DemoError("one contact makes one request".into()))?;
     let response = carol.http.lookup(&request).await?;
     let matches = again.match_response(&request, &response, &ids)?;
     let mailbox: [u8; 32] = matches

@@ -6,6 +6,7 @@ use crate::clock::Clock;
 use crate::limits;
 use crate::push::Push;
 use crate::rate::RateLimiter;
+use crate::server::Discovery;
 use crate::store::{BundleRecord, Entry, Store, StoreError};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
@@ -14,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use blindrelay::codec::{Decode, Encode};
-use blindrelay::contact::{BucketEntry, DiscoveryParameters, LookupRequest};
+use blindrelay::contact::{BucketEntry, LookupRequest};
 use blindrelay::envelope::RelayEnvelope;
 use blindrelay::relay::{
     AckRequest, ClaimRequest, ClaimResponse, CountResponse, ErrorResponse, FetchRequest,
@@ -34,8 +35,8 @@ pub struct Relay<S> {
     pub store: S,
     /// The relay's clock (system, or fixed for conformance runs).
     pub clock: Clock,
-    /// The signed discovery parameters this relay serves (spec §9.6).
-    pub discovery: DiscoveryParameters,
+    /// The signed discovery parameters this relay serves, re-signed as they age (spec §9.6).
+    pub discovery: Discovery,
     /// Subscribers of live pushes (spec §12.6).
     pub push: Push,
     /// Open WebSocket connections.
@@ -72,7 +73,7 @@ impl Default for RateLimits {
 
 impl<S: Store> Relay<S> {
     /// A relay over `store` with the default rate limits.
-    pub fn new(store: S, clock: Clock, discovery: DiscoveryParameters) -> Self {
+    pub fn new(store: S, clock: Clock, discovery: Discovery) -> Self {
         Self::with_rate_limits(store, clock, discovery, RateLimits::default())
     }
 
@@ -81,7 +82,7 @@ impl<S: Store> Relay<S> {
     pub fn with_rate_limits(
         store: S,
         clock: Clock,
-        discovery: DiscoveryParameters,
+        discovery: Discovery,
         rates: RateLimits,
     ) -> Self {
         Self {
@@ -429,13 +430,16 @@ async fn ack<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Ans
 }
 
 async fn discovery<S: Store>(State(relay): State<Arc<Relay<S>>>) -> Answer {
-    Ok(binary(relay.discovery.to_bytes()))
+    Ok(binary(relay.discovery.at(relay.clock.now()).to_bytes()))
 }
 
 async fn register<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
     let body = read_body(req, limits::MAX_REGISTER_LEN).await?;
     let request = RegisterRequest::decode_exact(&body)?;
-    let (bucket, entry) = relay.discovery.bucket_entry(&request.registration)?;
+    let (bucket, entry) = relay
+        .discovery
+        .at(relay.clock.now())
+        .bucket_entry(&request.registration)?;
     let entry = Entry {
         tag: entry.tag,
         record: entry.record,
@@ -456,7 +460,8 @@ async fn deregister<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw)
 async fn lookup<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
     let body = read_body(req, limits::MAX_LOOKUP_LEN).await?;
     let request = LookupRequest::decode_exact(&body)?;
-    relay.discovery.check_request(&request)?;
+    let params = relay.discovery.at(relay.clock.now());
+    params.check_request(&request)?;
     let mut buckets = BTreeMap::new();
     for &prefix in request.prefixes() {
         let entries = relay.store.bucket(prefix).await?;
@@ -471,9 +476,7 @@ async fn lookup<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> 
                 .collect::<Vec<_>>(),
         );
     }
-    let response = relay
-        .discovery
-        .answer(&request, |p| buckets.remove(&p).unwrap_or_default())?;
+    let response = params.answer(&request, |p| buckets.remove(&p).unwrap_or_default())?;
     Ok(binary(response.to_bytes()))
 }
 

@@ -5,7 +5,9 @@ use crate::app::{router, Relay};
 use crate::clock::Clock;
 use crate::limits;
 use crate::store::Store;
-use blindrelay::contact::{BucketBits, DiscoveryParameters, SaltNonce};
+use blindrelay::contact::{
+    BucketBits, DiscoveryParameters, SaltNonce, MAX_PARAMETERS_LIFETIME_SECS,
+};
 use blindrelay::IdentityKeyPair;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -57,18 +59,67 @@ impl DiscoveryKey {
         }
     }
 
-    /// The signed parameters: salt generation 1, 12-bit buckets, size classes up to 256.
+    /// The parameters signed at `now` (spec §9.6): salt generation 1, 12-bit buckets, size
+    /// classes up to 1 024, valid for [`MAX_PARAMETERS_LIFETIME_SECS`] from `now`.
     ///
     /// # Errors
     /// Never with these constants; the core's error otherwise.
-    pub fn parameters(&self) -> Result<DiscoveryParameters, blindrelay::Error> {
+    pub fn parameters(&self, now: u64) -> Result<DiscoveryParameters, blindrelay::Error> {
         DiscoveryParameters::sign(
             &self.identity,
             1,
             &self.salt_nonce,
             BucketBits::new(12)?,
-            256,
+            1024,
+            now,
+            now.saturating_add(MAX_PARAMETERS_LIFETIME_SECS),
         )
+    }
+}
+
+/// How old served discovery parameters may get before the relay signs them afresh: one
+/// day, so clients always receive parameters with at least six of their seven days left.
+pub const RESIGN_AFTER_SECS: u64 = 24 * 3600;
+
+/// The discovery parameters a relay serves, re-signed as they age (spec §9.6: they carry
+/// an issue time and expire after at most 7 days, so a relay must keep signing them).
+pub struct Discovery {
+    key: DiscoveryKey,
+    current: std::sync::Mutex<DiscoveryParameters>,
+}
+
+impl Discovery {
+    /// Parameters signed with `key` at `now`.
+    ///
+    /// # Errors
+    /// As [`DiscoveryKey::parameters`].
+    pub fn new(key: DiscoveryKey, now: u64) -> Result<Self, blindrelay::Error> {
+        let current = std::sync::Mutex::new(key.parameters(now)?);
+        Ok(Self { key, current })
+    }
+
+    /// The relay's identity key, which clients pin.
+    #[must_use]
+    pub fn relay_key(&self) -> [u8; 32] {
+        self.key.identity.public().signing
+    }
+
+    /// The parameters to serve and check against at `now`: the current ones, or ones
+    /// signed afresh if the current ones are [`RESIGN_AFTER_SECS`] old (or from a clock
+    /// that went back). Re-signing changes only the two times and the signature: requests
+    /// and registrations made under the previous ones stay valid.
+    pub fn at(&self, now: u64) -> DiscoveryParameters {
+        let mut current = self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let issued = current.issued_at();
+        if now < issued || now - issued >= RESIGN_AFTER_SECS {
+            if let Ok(fresh) = self.key.parameters(now) {
+                *current = fresh;
+            }
+        }
+        current.clone()
     }
 }
 
@@ -153,8 +204,7 @@ pub fn start<S: Store>(relay: Arc<Relay<S>>, listener: TcpListener) -> std::io::
 /// An I/O error reading or writing the discovery key.
 pub fn relay_with<S: Store>(store: S, clock: Clock, data_dir: &Path) -> std::io::Result<Relay<S>> {
     let key = DiscoveryKey::load_or_create(&data_dir.join("discovery.key"))?;
-    let params = key
-        .parameters()
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    Ok(Relay::new(store, clock, params))
+    let discovery =
+        Discovery::new(key, clock.now()).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(Relay::new(store, clock, discovery))
 }

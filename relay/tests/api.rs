@@ -11,7 +11,7 @@
 
 use blindrelay::bundle::BundleKeys;
 use blindrelay::codec::{Decode, Encode};
-use blindrelay::contact::{ContactId, DiscoverySecret, LookupRequest};
+use blindrelay::contact::{ContactId, DiscoverySecret, GenerationMark, LookupRequest};
 use blindrelay::envelope::{Envelope, ENC_LEN};
 use blindrelay::keys::{
     IdentityKeyPair, KemPrekeySecret, OneTimeKemPrekeySecret, OneTimePrekeySecret,
@@ -464,6 +464,50 @@ async fn websocket_pushes_backlog_then_live_deposits() {
     h.running.stop().await;
 }
 
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Spec §9.6: the relay signs parameters with issue and expiry times from its clock, and
+/// signs them afresh once they are a day old; a client refuses them once expired.
+#[tokio::test]
+async fn discovery_parameters_carry_fresh_times_and_are_re_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay_with(
+        SqliteStore::open(&dir.path().join("relay.db")).unwrap(),
+        Clock::Fixed(NOW),
+        dir.path(),
+    )
+    .unwrap();
+    let key = relay.discovery.relay_key();
+    let first = relay.discovery.at(NOW);
+    assert_eq!(first.issued_at(), NOW);
+    assert_eq!(
+        first.expires_at(),
+        NOW + blindrelay::contact::MAX_PARAMETERS_LIFETIME_SECS
+    );
+    assert_eq!(relay.discovery.at(NOW + 3600), first, "kept within a day");
+    let later = NOW + blindrelay_relay::server::RESIGN_AFTER_SECS;
+    let second = relay.discovery.at(later);
+    assert_eq!(second.issued_at(), later);
+    assert_eq!(second.salt_generation(), first.salt_generation());
+    assert_eq!(second.salt_nonce(), first.salt_nonce());
+    // A client with the first ones a week later refuses them; the fresh ones verify.
+    let week = NOW + blindrelay::contact::MAX_PARAMETERS_LIFETIME_SECS;
+    assert_eq!(
+        first
+            .verify(&key, week, &mut GenerationMark::new())
+            .unwrap_err(),
+        blindrelay::Error::Expired
+    );
+    second
+        .verify(&key, week, &mut GenerationMark::new())
+        .unwrap();
+}
+
 #[tokio::test]
 async fn discovery_register_lookup_deregister() {
     let h = relay_at(Clock::System).await;
@@ -476,7 +520,9 @@ async fn discovery_register_lookup_deregister() {
         key.identity.public().signing
     };
     let params = h.client.discovery().await.unwrap();
-    let discovery = params.verify(&relay_key).unwrap();
+    let discovery = params
+        .verify(&relay_key, unix_now(), &mut GenerationMark::new())
+        .unwrap();
     let carol = owner();
     let id = ContactId::from_bytes([0x42; 32]);
     let ids = [ContactId::from_bytes([0x42; 32])];
@@ -491,7 +537,7 @@ async fn discovery_register_lookup_deregister() {
         .await
         .unwrap();
     let secret = DiscoverySecret::generate(&mut OsRng);
-    let request: LookupRequest = discovery.lookup_request(&secret, &ids).unwrap();
+    let request: LookupRequest = discovery.lookup_batch(&secret, &ids).unwrap().remove(0);
     let response = h.client.lookup(&request).await.unwrap();
     let matches = discovery.match_response(&request, &response, &ids).unwrap();
     assert_eq!(matches.len(), 1);
@@ -535,7 +581,7 @@ async fn an_entry_registered_twice_does_not_break_its_bucket() {
         .discovery()
         .await
         .unwrap()
-        .verify(&relay_key)
+        .verify(&relay_key, unix_now(), &mut GenerationMark::new())
         .unwrap();
     let (carol, mallory) = (owner(), owner());
     let id = ContactId::from_bytes([0x43; 32]);
@@ -552,8 +598,9 @@ async fn an_entry_registered_twice_does_not_break_its_bucket() {
     }
     let ids = [ContactId::from_bytes([0x43; 32])];
     let request = discovery
-        .lookup_request(&DiscoverySecret::generate(&mut OsRng), &ids)
-        .unwrap();
+        .lookup_batch(&DiscoverySecret::generate(&mut OsRng), &ids)
+        .unwrap()
+        .remove(0);
     let response = h.client.lookup(&request).await.unwrap();
     let matches = discovery.match_response(&request, &response, &ids).unwrap();
     assert_eq!(matches.len(), 1);

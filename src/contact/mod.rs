@@ -20,20 +20,27 @@
 //! an unverified claim until safety numbers are compared.
 
 pub mod bucket;
+pub mod freshness;
 pub mod hash;
 pub mod identifier;
+pub mod lookup;
 pub mod params;
 pub mod salt;
 pub mod wire;
 
 #[cfg(test)]
+mod lookup_tests;
+#[cfg(test)]
 mod tests;
 
 pub use bucket::{bucket_prefix, BucketBits, MatchTag};
+pub use freshness::{GenerationMark, MIN_GENERATION_LIFETIME_SECS};
 pub use hash::{contact_id, password, ContactHasher, ContactId};
 pub use identifier::{normalize_lenient, PhoneNumber};
-pub use params::{dummy_prefix, ContactMatch, DiscoverySecret, VerifiedDiscovery};
+pub use lookup::{dummy_prefix, BatchKey, LookupLedger};
+pub use params::{ContactMatch, DiscoverySecret, VerifiedDiscovery, MAX_PARAMETERS_LIFETIME_SECS};
 pub use salt::{ContactSalt, RelayId, SaltNonce};
 pub use wire::{
     Bucket, BucketEntry, DiscoveryParameters, LookupRequest, LookupResponse, Registration,
+    MIN_MAX_SIZE_CLASS,
 };

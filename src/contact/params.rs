@@ -3,17 +3,18 @@
 //! joins the pure codec of [`super::wire`] with the crypto layer.
 
 use super::bucket::{bucket_prefix, BucketBits, MatchTag};
+use super::freshness::GenerationMark;
 use super::hash::{ContactHasher, ContactId};
 use super::salt::{ContactSalt, RelayId, SaltNonce};
 use super::wire::{
-    check_size_class, BucketEntry, DiscoveryParameters, LookupRequest, LookupResponse,
-    Registration, SIZE_CLASSES,
+    check_max_size_class, BucketEntry, DiscoveryParameters, LookupRequest, LookupResponse,
+    Registration,
 };
-use crate::crypto::{kdf, random_array, sig, CryptoRng, RngCore};
+use crate::crypto::{random_array, sig, CryptoRng, RngCore};
 use crate::keys::IdentityKeyPair;
+use crate::relay::MAX_CLOCK_SKEW_SECS;
 use crate::Error;
 use alloc::boxed::Box;
-use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::fmt;
 use subtle::ConstantTimeEq;
@@ -21,35 +22,49 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// Signature context of discovery parameters (spec §9.6).
 pub(crate) const DISCOVERY_PARAMETERS_CONTEXT: &[u8] = b"blindrelay v1 discovery parameters";
-/// HKDF info prefix of dummy prefixes (spec §9.7).
-pub(crate) const DUMMY_PREFIX_INFO: &[u8] = b"blindrelay v1 contact dummy prefix";
+/// The longest validity window discovery parameters may claim (`expires_at - issued_at`),
+/// in seconds (spec §9.6): 7 days, so a relay that stopped re-signing (or an attacker
+/// replaying an old signature) is refused within a week.
+pub const MAX_PARAMETERS_LIFETIME_SECS: u64 = 7 * 24 * 3600;
 
-/// Dummy-prefix draws allowed when padding one request (spec §9.7). Padding 4 096
-/// prefixes into 4 096 buckets (the worst case: every bucket) needs about 36 000 draws
-/// on average; this bound is unreachable in practice and only makes the loop total.
-const DUMMY_DRAW_LIMIT: u32 = 1 << 20;
+/// `Err(Expired)` if the window is empty or longer than [`MAX_PARAMETERS_LIFETIME_SECS`].
+fn window_error(issued_at: u64, expires_at: u64) -> Result<(), Error> {
+    match expires_at.checked_sub(issued_at) {
+        Some(len) if len > 0 && len <= MAX_PARAMETERS_LIFETIME_SECS => Ok(()),
+        _ => Err(Error::Expired),
+    }
+}
 
 impl DiscoveryParameters {
     /// Builds and signs discovery parameters with the relay's long-term identity (spec
     /// §9.6). The relay's Ed25519 public key (`relay.public().signing`) is the key clients
     /// pin and derive the relay id from.
     ///
+    /// The parameters are valid from `issued_at` until `expires_at` (Unix seconds): a relay
+    /// re-signs them before they expire, and clients refuse them afterwards.
+    ///
     /// # Errors
-    /// [`Error::NotASizeClass`] if `max_size_class` is not one of [`SIZE_CLASSES`] or is
-    /// above `2^b`.
+    /// [`Error::NotASizeClass`] if `max_size_class` is not one of [`SIZE_CLASSES`], is
+    /// above `2^b` or below [`MIN_MAX_SIZE_CLASS`]; [`Error::Expired`] if the window is
+    /// empty or longer than [`MAX_PARAMETERS_LIFETIME_SECS`].
     pub fn sign(
         relay: &IdentityKeyPair,
         salt_generation: u32,
         salt_nonce: &SaltNonce,
         bucket_bits: BucketBits,
         max_size_class: u16,
+        issued_at: u64,
+        expires_at: u64,
     ) -> Result<Self, Error> {
-        check_size_class(max_size_class, bucket_bits)?;
+        check_max_size_class(max_size_class, bucket_bits)?;
+        window_error(issued_at, expires_at)?;
         let mut params = Self {
             salt_generation,
             salt_nonce: salt_nonce.0,
             bucket_bits,
             max_size_class,
+            issued_at,
+            expires_at,
             signature: [0u8; 64],
         };
         params.signature = relay.sign(&params.signature_input());
@@ -64,15 +79,31 @@ impl DiscoveryParameters {
         input
     }
 
-    /// Verifies the signature under the relay key the client pinned, and derives the relay
-    /// id and the salt locally (spec §9.6). Only a [`VerifiedDiscovery`] can hash contacts
-    /// or build requests.
+    /// Verifies the parameters as a client must before using them (spec §9.6), in this
+    /// order: the signature under the relay key the client pinned; the validity window
+    /// against the caller's clock `now` (Unix seconds); the salt generation against the
+    /// client's [`GenerationMark`] for this relay key. Then it records the generation in
+    /// `mark` and derives the relay id and the salt locally. Only a [`VerifiedDiscovery`]
+    /// can hash contacts or build requests. On any error `mark` is unchanged.
     ///
     /// # Errors
     /// [`Error::InvalidPublicKey`] if `relay_key` is not a usable Ed25519 key,
-    /// [`Error::BadSignature`] if the signature does not verify.
-    pub fn verify(self, relay_key: &[u8; 32]) -> Result<VerifiedDiscovery, Error> {
+    /// [`Error::BadSignature`] if the signature does not verify; [`Error::Expired`] if the
+    /// window is empty or longer than [`MAX_PARAMETERS_LIFETIME_SECS`], starts more than
+    /// [`MAX_CLOCK_SKEW_SECS`] after `now`, or has ended; [`Error::GenerationRolledBack`]
+    /// and [`Error::GenerationTooSoon`] from [`GenerationMark::admit`].
+    pub fn verify(
+        self,
+        relay_key: &[u8; 32],
+        now: u64,
+        mark: &mut GenerationMark,
+    ) -> Result<VerifiedDiscovery, Error> {
         sig::verify(relay_key, &self.signature_input(), &self.signature)?;
+        window_error(self.issued_at, self.expires_at)?;
+        if self.issued_at > now.saturating_add(MAX_CLOCK_SKEW_SECS) || now >= self.expires_at {
+            return Err(Error::Expired);
+        }
+        *mark = mark.admit(self.salt_generation, now)?;
         let relay_id = RelayId::from_relay_key(relay_key);
         let salt =
             ContactSalt::derive(&relay_id, self.salt_generation, &SaltNonce(self.salt_nonce));
@@ -167,6 +198,10 @@ impl DiscoverySecret {
         Self(Box::new(*bytes))
     }
 
+    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// Exports the secret for the caller's storage.
     #[must_use]
     pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
@@ -179,27 +214,6 @@ impl fmt::Debug for DiscoverySecret {
         let Self(_) = self;
         f.debug_struct("DiscoverySecret").finish_non_exhaustive()
     }
-}
-
-/// The `i`-th dummy draw (spec §9.7): the top `b` bits of
-/// `HKDF-SHA256(salt = "", ikm = secret, info = DUMMY_PREFIX_INFO || 0x00 || relay_id ||
-/// BE32(salt_generation) || BE32(i), L = 4)`.
-#[must_use]
-pub fn dummy_prefix(
-    secret: &DiscoverySecret,
-    relay_id: &RelayId,
-    salt_generation: u32,
-    bucket_bits: BucketBits,
-    i: u32,
-) -> u32 {
-    let mut info = Vec::with_capacity(DUMMY_PREFIX_INFO.len() + 41);
-    info.extend_from_slice(DUMMY_PREFIX_INFO);
-    info.push(0x00);
-    info.extend_from_slice(&relay_id.0);
-    info.extend_from_slice(&salt_generation.to_be_bytes());
-    info.extend_from_slice(&i.to_be_bytes());
-    let okm: Zeroizing<[u8; 4]> = kdf::hkdf(&[], secret.0.as_ref(), &info);
-    bucket_bits.prefix_of(*okm)
 }
 
 /// Discovery parameters whose signature verified under the pinned relay key, with the
@@ -249,48 +263,6 @@ impl VerifiedDiscovery {
         ContactHasher::new(self.salt)
     }
 
-    /// The padded lookup request for `contacts` (spec §9.7): their distinct prefixes,
-    /// padded with dummy prefixes to the smallest size class that holds them, sorted. The
-    /// bytes depend only on the set of prefixes, the secret and the parameters, never on
-    /// the order of `contacts`, and repeating a lookup yields identical bytes.
-    ///
-    /// # Errors
-    /// [`Error::ApiMisuse`] if the contacts need more distinct prefixes than the relay's
-    /// `max_size_class` (split the address book and look up each part);
-    /// [`Error::CounterExhausted`] if padding would need more than 2^20 draws
-    /// (unreachable in practice).
-    pub fn lookup_request(
-        &self,
-        secret: &DiscoverySecret,
-        contacts: &[ContactId],
-    ) -> Result<LookupRequest, Error> {
-        let b = self.params.bucket_bits;
-        let mut set: BTreeSet<u32> = contacts.iter().map(|id| bucket_prefix(id, b)).collect();
-        let class = SIZE_CLASSES
-            .iter()
-            .copied()
-            .filter(|&c| c <= self.params.max_size_class)
-            .find(|&c| usize::from(c) >= set.len())
-            .ok_or(Error::ApiMisuse {
-                reason: "more distinct prefixes than the relay's largest size class",
-            })?;
-        let mut i: u32 = 0;
-        while set.len() < usize::from(class) {
-            if i >= DUMMY_DRAW_LIMIT {
-                return Err(Error::CounterExhausted);
-            }
-            set.insert(dummy_prefix(
-                secret,
-                &self.relay_id,
-                self.params.salt_generation,
-                b,
-                i,
-            ));
-            i = i.checked_add(1).ok_or(Error::CounterExhausted)?;
-        }
-        LookupRequest::new(self.params.salt_generation, b, set.into_iter().collect())
-    }
-
     /// The explicit, opt-in registration of the caller's own contact id with an opaque
     /// `record` (spec §9.9). Nothing registers a client implicitly.
     ///
@@ -309,35 +281,55 @@ impl VerifiedDiscovery {
     /// Returns the contacts with at least one record, in `contacts` order.
     ///
     /// # Errors
-    /// [`Error::LookupMismatch`] if the request or response was made under other
-    /// parameters or the response's buckets are not exactly the request's prefixes;
-    /// [`Error::ApiMisuse`] if a contact's prefix is not in the request.
+    /// As [`VerifiedDiscovery::match_responses`].
     pub fn match_response<'r>(
         &self,
         request: &LookupRequest,
         response: &'r LookupResponse,
         contacts: &[ContactId],
     ) -> Result<Vec<ContactMatch<'r>>, Error> {
+        self.match_responses(&[(request, response)], contacts)
+    }
+
+    /// Matches `contacts` against the responses to several requests, such as the requests
+    /// of a batch or of a whole [`super::LookupLedger`] (spec §9.10): each pair is checked
+    /// as in [`VerifiedDiscovery::match_response`], and each contact is matched in the
+    /// first request that holds its prefix.
+    ///
+    /// # Errors
+    /// [`Error::LookupMismatch`] if a request or response was made under other parameters
+    /// or a response's buckets are not exactly its request's prefixes;
+    /// [`Error::ApiMisuse`] if no request holds a contact's prefix.
+    pub fn match_responses<'r>(
+        &self,
+        exchanges: &[(&LookupRequest, &'r LookupResponse)],
+        contacts: &[ContactId],
+    ) -> Result<Vec<ContactMatch<'r>>, Error> {
         let b = self.params.bucket_bits;
         let gen = self.params.salt_generation;
-        if request.salt_generation() != gen
-            || response.salt_generation() != gen
-            || request.bucket_bits() != b
-            || response.bucket_bits() != b
-            || !response
-                .buckets()
-                .iter()
-                .map(|bucket| bucket.prefix())
-                .eq(request.prefixes().iter().copied())
-        {
-            return Err(Error::LookupMismatch);
+        for (request, response) in exchanges {
+            if request.salt_generation() != gen
+                || response.salt_generation() != gen
+                || request.bucket_bits() != b
+                || response.bucket_bits() != b
+                || !response
+                    .buckets()
+                    .iter()
+                    .map(|bucket| bucket.prefix())
+                    .eq(request.prefixes().iter().copied())
+            {
+                return Err(Error::LookupMismatch);
+            }
         }
         let mut matches = Vec::new();
         for (index, id) in contacts.iter().enumerate() {
             let prefix = bucket_prefix(id, b);
-            let bucket = response.bucket(prefix).ok_or(Error::ApiMisuse {
-                reason: "a contact's prefix is not in the request",
-            })?;
+            let bucket = exchanges
+                .iter()
+                .find_map(|(_, response)| response.bucket(prefix))
+                .ok_or(Error::ApiMisuse {
+                    reason: "a contact's prefix is not in the request",
+                })?;
             let tag = MatchTag::of(id);
             let records: Vec<&[u8]> = bucket
                 .entries()

@@ -27,20 +27,28 @@ fn relay() -> IdentityKeyPair {
     IdentityKeyPair::from_seed(&[7; 32])
 }
 
-fn verified(b: u8, max_class: u16, generation: u32) -> VerifiedDiscovery {
-    let relay = relay();
-    let params = DiscoveryParameters::sign(
-        &relay,
+/// The tests' clock: 2026-12-03T00:00:00Z.
+const NOW: u64 = 1_796_256_000;
+const DAY: u64 = 86_400;
+
+fn signed(b: u8, max_class: u16, generation: u32) -> DiscoveryParameters {
+    DiscoveryParameters::sign(
+        &relay(),
         generation,
         &SaltNonce([0x22; 32]),
         BucketBits::new(b).unwrap(),
         max_class,
+        NOW - DAY,
+        NOW + DAY,
     )
-    .unwrap();
-    let bytes = params.to_bytes();
+    .unwrap()
+}
+
+fn verified(b: u8, max_class: u16, generation: u32) -> VerifiedDiscovery {
+    let bytes = signed(b, max_class, generation).to_bytes();
     DiscoveryParameters::decode_exact(&bytes)
         .unwrap()
-        .verify(&relay.public().signing)
+        .verify(&relay().public().signing, NOW, &mut GenerationMark::new())
         .unwrap()
 }
 
@@ -367,15 +375,20 @@ fn parameters_are_strict_and_signed() {
         &SaltNonce([0x22; 32]),
         BucketBits::new(12).unwrap(),
         1024,
+        NOW,
+        NOW + DAY,
     )
     .unwrap();
     let bytes = params.to_bytes();
-    assert_eq!(bytes.len(), 2 + 1 + 4 + 32 + 1 + 2 + 64);
+    assert_eq!(bytes.len(), 2 + 1 + 4 + 32 + 1 + 2 + 8 + 8 + 64);
     assert_eq!(&bytes[..3], &[0x01, 0x10, SUITE_CH1]);
+    assert_eq!(&bytes[42..50], &NOW.to_be_bytes());
+    assert_eq!(&bytes[50..58], &(NOW + DAY).to_be_bytes());
     assert_strict::<DiscoveryParameters>(&bytes);
+    let key = relay.public().signing;
     let v = DiscoveryParameters::decode_exact(&bytes)
         .unwrap()
-        .verify(&relay.public().signing)
+        .verify(&key, NOW, &mut GenerationMark::new())
         .unwrap();
     assert_eq!(
         *v.relay_id(),
@@ -389,8 +402,8 @@ fn parameters_are_strict_and_signed() {
     for i in 0..bytes.len() {
         let mut t = bytes.clone();
         t[i] ^= 0x01;
-        let r =
-            DiscoveryParameters::decode_exact(&t).and_then(|p| p.verify(&relay.public().signing));
+        let r = DiscoveryParameters::decode_exact(&t)
+            .and_then(|p| p.verify(&key, NOW, &mut GenerationMark::new()));
         assert!(r.is_err(), "byte {i}");
     }
     // Another relay's key.
@@ -398,7 +411,7 @@ fn parameters_are_strict_and_signed() {
     assert_eq!(
         DiscoveryParameters::decode_exact(&bytes)
             .unwrap()
-            .verify(&other.public().signing)
+            .verify(&other.public().signing, NOW, &mut GenerationMark::new())
             .unwrap_err(),
         Error::BadSignature
     );
@@ -427,35 +440,215 @@ fn parameters_are_strict_and_signed() {
             3,
             &SaltNonce([0; 32]),
             BucketBits::new(8).unwrap(),
-            1024
+            1024,
+            NOW,
+            NOW + DAY,
         )
         .unwrap_err(),
         Error::NotASizeClass
     );
+    // The floor: a relay may not make clients split a book into 16- or 64-prefix requests.
+    for small in [16u16, 64] {
+        let mut t = bytes.clone();
+        t[40..42].copy_from_slice(&small.to_be_bytes());
+        assert_eq!(
+            DiscoveryParameters::decode_exact(&t),
+            Err(Error::NotASizeClass)
+        );
+        assert_eq!(
+            DiscoveryParameters::sign(
+                &relay,
+                3,
+                &SaltNonce([0; 32]),
+                BucketBits::new(12).unwrap(),
+                small,
+                NOW,
+                NOW + DAY,
+            )
+            .unwrap_err(),
+            Error::NotASizeClass
+        );
+    }
+}
+
+/// §9.6: the relay plays an attacker serving stale or replayed parameters; each is refused
+/// after the signature verified, and the client's mark is unchanged by every refusal.
+#[test]
+fn stale_expired_and_rolled_back_parameters_are_refused() {
+    let relay = relay();
+    let key = relay.public().signing;
+    let at = |generation: u32, issued: u64, expires: u64| {
+        let mut p = signed(12, 1024, generation);
+        p.issued_at = issued;
+        p.expires_at = expires;
+        p.signature = relay.sign(&p.signature_input());
+        DiscoveryParameters::decode_exact(&p.to_bytes()).unwrap()
+    };
+    let mut mark = GenerationMark::new();
+    at(5, NOW - DAY, NOW + DAY)
+        .verify(&key, NOW, &mut mark)
+        .unwrap();
+    assert_eq!(mark.seen(), Some((5, NOW)));
+    let before = mark;
+    let refusals = [
+        // Expired, exactly at expiry, issued too far ahead, empty and over-long windows.
+        (at(5, NOW - 2 * DAY, NOW - 1), NOW, Error::Expired),
+        (at(5, NOW - DAY, NOW), NOW, Error::Expired),
+        (at(5, NOW + 301, NOW + DAY), NOW, Error::Expired),
+        (at(5, NOW, NOW), NOW, Error::Expired),
+        (
+            at(5, NOW - DAY, NOW - DAY + MAX_PARAMETERS_LIFETIME_SECS + 1),
+            NOW,
+            Error::Expired,
+        ),
+        // Old (or compromised) parameters of an earlier generation, perfectly signed.
+        (
+            at(4, NOW - DAY, NOW + DAY),
+            NOW,
+            Error::GenerationRolledBack,
+        ),
+        // A rotation forced a day later, to intersect this user's repeated lookups.
+        (
+            at(6, NOW, NOW + 2 * DAY),
+            NOW + DAY,
+            Error::GenerationTooSoon,
+        ),
+    ];
+    for (params, now, want) in refusals {
+        assert_eq!(params.verify(&key, now, &mut mark).unwrap_err(), want);
+        assert_eq!(mark, before, "a refusal changed the mark");
+    }
+    // The edges that are accepted: issued 300 s ahead, one second before expiry, a window
+    // of exactly the maximum, the same generation again, and a rotation after 30 days.
+    at(5, NOW + 300, NOW + DAY)
+        .verify(&key, NOW, &mut mark)
+        .unwrap();
+    at(5, NOW - DAY, NOW + 1)
+        .verify(&key, NOW, &mut mark)
+        .unwrap();
+    at(5, NOW, NOW + MAX_PARAMETERS_LIFETIME_SECS)
+        .verify(&key, NOW, &mut mark)
+        .unwrap();
+    assert_eq!(mark, before);
+    let later = NOW + MIN_GENERATION_LIFETIME_SECS;
+    at(6, later, later + DAY)
+        .verify(&key, later, &mut mark)
+        .unwrap();
+    assert_eq!(mark.seen(), Some((6, later)));
+    // The relay cannot sign an invalid window either.
+    assert_eq!(
+        DiscoveryParameters::sign(
+            &relay,
+            1,
+            &SaltNonce([0; 32]),
+            BucketBits::new(12).unwrap(),
+            1024,
+            NOW,
+            NOW + MAX_PARAMETERS_LIFETIME_SECS + 1,
+        )
+        .unwrap_err(),
+        Error::Expired
+    );
+}
+
+/// §9.6.1: a thief of the client's storage who restores an older mark, or a bug that loses
+/// it, re-opens the rollback window; the stored form round-trips exactly and is strict.
+#[test]
+fn generation_mark_round_trips_and_is_strict() {
+    let fresh = GenerationMark::new();
+    assert_eq!(fresh.to_bytes(), [0; 13]);
+    let seen = fresh.admit(7, NOW).unwrap();
+    let bytes = seen.to_bytes();
+    assert_eq!(bytes[0], 1);
+    assert_eq!(&bytes[1..5], &7u32.to_be_bytes());
+    assert_eq!(&bytes[5..13], &NOW.to_be_bytes());
+    assert_eq!(GenerationMark::from_bytes(&bytes).unwrap(), seen);
+    assert_eq!(GenerationMark::from_bytes(&[0; 13]).unwrap(), fresh);
+    assert_eq!(
+        GenerationMark::from_bytes(&bytes[..12]),
+        Err(Error::Truncated)
+    );
+    let mut long = bytes.to_vec();
+    long.push(0);
+    assert_eq!(GenerationMark::from_bytes(&long), Err(Error::TrailingBytes));
+    let mut t = bytes;
+    t[0] = 2;
+    assert!(matches!(
+        GenerationMark::from_bytes(&t),
+        Err(Error::InvalidEncoding { .. })
+    ));
+    let mut t = [0u8; 13];
+    t[4] = 1;
+    assert!(matches!(
+        GenerationMark::from_bytes(&t),
+        Err(Error::InvalidEncoding { .. })
+    ));
+    // A restored older mark accepts what the newer one refused: why it must be kept.
+    let newer = seen.admit(8, NOW + MIN_GENERATION_LIFETIME_SECS).unwrap();
+    assert_eq!(newer.admit(7, NOW), Err(Error::GenerationRolledBack));
+    assert!(seen.admit(7, NOW).is_ok());
 }
 
 // ---- §9.7 requests -----------------------------------------------------------------------
 
 #[test]
-fn dummy_prefixes_match_an_independent_hkdf() {
-    // Python hmac/hashlib HKDF over secret 0x33*32, relay id of key 0x11*32, generation 1.
+fn batch_key_and_dummies_match_an_independent_hkdf() {
+    // Python hmac/hashlib HKDF: secret 0x33*32, relay id of key 0x11*32, generation 1,
+    // b = 12, real prefixes [5, 700, 4095].
     let secret = DiscoverySecret::from_bytes(&[0x33; 32]);
     let rid = RelayId::from_relay_key(&[0x11; 32]);
     let b12 = BucketBits::new(12).unwrap();
     let b16 = BucketBits::new(16).unwrap();
-    for (i, w12, w16) in [
-        (0, 3354, 53670),
-        (1, 4076, 65229),
-        (2, 2619, 41913),
-        (3, 3090, 49440),
+    let key = BatchKey::derive(&secret, &rid, 1, b12, &[5, 700, 4095]);
+    assert_eq!(
+        hex::encode(*key.to_bytes()),
+        "c96bc792662e01cc2b3c1b6d22cdf1ba0cfc1504c477bd7b56cf638b2f88d454"
+    );
+    for (chunk, i, w12, w16) in [
+        (0, 0, 573, 9174),
+        (0, 1, 2064, 33027),
+        (0, 2, 3366, 53864),
+        (0, 3, 2732, 43725),
+        (1, 0, 2387, 38192),
+        (1, 3, 2352, 37640),
     ] {
-        assert_eq!(dummy_prefix(&secret, &rid, 1, b12, i), w12);
-        assert_eq!(dummy_prefix(&secret, &rid, 1, b16, i), w16);
+        assert_eq!(dummy_prefix(&key, b12, chunk, i), w12);
+        assert_eq!(dummy_prefix(&key, b16, chunk, i), w16);
+    }
+    // Another real set, generation or relay gives another key.
+    let others = [
+        BatchKey::derive(&secret, &rid, 1, b12, &[5, 700]),
+        BatchKey::derive(&secret, &rid, 2, b12, &[5, 700, 4095]),
+        BatchKey::derive(&secret, &RelayId([0; 32]), 1, b12, &[5, 700, 4095]),
+        BatchKey::derive(&secret, &rid, 1, b16, &[5, 700, 4095]),
+    ];
+    for o in &others {
+        assert_ne!(*o.to_bytes(), *key.to_bytes());
     }
 }
 
+/// The shape rule of §9.7 step 2, by hand.
 #[test]
-fn padded_request_is_order_independent_and_repeatable() {
+fn batch_shapes_by_hand() {
+    let b = |n| BucketBits::new(n).unwrap();
+    // One contact: the smallest class. 8 reals fill half of 16.
+    assert_eq!(lookup::batch_shape(1, b(12), 1024), Some((1, 16)));
+    assert_eq!(lookup::batch_shape(8, b(12), 1024), Some((1, 16)));
+    assert_eq!(lookup::batch_shape(9, b(12), 1024), Some((1, 64)));
+    assert_eq!(lookup::batch_shape(512, b(12), 1024), Some((1, 1024)));
+    // 513 reals: two requests of 257 and 256 reals, class 1024 each (2048 = half of 4096).
+    assert_eq!(lookup::batch_shape(513, b(12), 1024), Some((2, 1024)));
+    assert_eq!(lookup::batch_shape(1024, b(12), 1024), Some((2, 1024)));
+    // 1025 reals would fill more than half the buckets: every bucket instead.
+    assert_eq!(lookup::batch_shape(1025, b(12), 1024), None);
+    // The example: 39 reals under the smallest allowed maximum.
+    assert_eq!(lookup::batch_shape(39, b(12), 256), Some((1, 256)));
+    assert_eq!(lookup::batch_shape(300, b(16), 256), Some((3, 256)));
+    assert_eq!(lookup::batch_shape(100, b(8), 256), None);
+}
+
+#[test]
+fn a_batch_is_order_independent_and_repeatable() {
     let v = verified(12, 1024, 1);
     let secret = DiscoverySecret::from_bytes(&[0x33; 32]);
     let mut rng = ChaCha20Rng::seed_from_u64(1);
@@ -468,49 +661,60 @@ fn padded_request_is_order_independent_and_repeatable() {
         .collect();
     let mut doubled: Vec<ContactId> = ids.iter().map(|b| ContactId::from_bytes(*b)).collect();
     doubled.extend(ids.iter().map(|b| ContactId::from_bytes(*b)));
-    let a = v.lookup_request(&secret, &forward).unwrap().to_bytes();
-    let b = v.lookup_request(&secret, &backward).unwrap().to_bytes();
-    let c = v.lookup_request(&secret, &forward).unwrap().to_bytes();
-    let d = v.lookup_request(&secret, &doubled).unwrap().to_bytes();
-    assert_eq!(a, b);
-    assert_eq!(a, c);
-    assert_eq!(a, d);
-    assert_strict::<LookupRequest>(&a);
-    let req = LookupRequest::decode_exact(&a).unwrap();
-    assert_eq!(req.prefixes().len(), 64);
-    assert!(req.prefixes().windows(2).all(|w| w[0] < w[1]));
+    let bytes = |c: &[ContactId]| -> Vec<Vec<u8>> {
+        v.lookup_batch(&secret, c)
+            .unwrap()
+            .iter()
+            .map(Encode::to_bytes)
+            .collect()
+    };
+    let a = bytes(&forward);
+    assert_eq!(a, bytes(&backward));
+    assert_eq!(a, bytes(&forward));
+    assert_eq!(a, bytes(&doubled));
+    assert_eq!(a.len(), 1);
+    assert_strict::<LookupRequest>(&a[0]);
+    let req = LookupRequest::decode_exact(&a[0]).unwrap();
+    // 40 contacts in distinct buckets need a class of at least 80: 256.
+    assert_eq!(req.prefixes().len(), 256);
     for id in &forward {
         let p = bucket_prefix(id, BucketBits::new(12).unwrap());
         assert!(req.prefixes().binary_search(&p).is_ok());
     }
-    // Another secret gives other dummies but the same real prefixes.
+    // Another secret gives other dummies around the same real prefixes.
     let other = DiscoverySecret::from_bytes(&[0x34; 32]);
-    assert_ne!(v.lookup_request(&other, &forward).unwrap().to_bytes(), a);
-    // One contact still pads to the smallest class; no contacts too.
+    assert_ne!(
+        v.lookup_batch(&other, &forward).unwrap()[0].to_bytes(),
+        a[0]
+    );
+    // One contact pads to the smallest class; no contacts send nothing.
     assert_eq!(
-        v.lookup_request(&secret, &forward[..1])
-            .unwrap()
+        v.lookup_batch(&secret, &forward[..1]).unwrap()[0]
             .prefixes()
             .len(),
         16
     );
-    assert_eq!(v.lookup_request(&secret, &[]).unwrap().prefixes().len(), 16);
+    assert!(v.lookup_batch(&secret, &[]).unwrap().is_empty());
 }
 
 #[test]
-fn request_fills_every_bucket_when_the_class_equals_two_to_the_b() {
+fn a_batch_over_half_the_buckets_asks_for_every_bucket() {
     let v = verified(8, 256, 1);
     let secret = DiscoverySecret::from_bytes(&[0x33; 32]);
     let mut rng = ChaCha20Rng::seed_from_u64(2);
     let ids: Vec<ContactId> = (0..100).map(|_| random_id(&mut rng)).collect();
-    let req = v.lookup_request(&secret, &ids).unwrap();
-    assert_eq!(req.prefixes(), (0..256).collect::<Vec<u32>>().as_slice());
+    let reqs = v.lookup_batch(&secret, &ids).unwrap();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(
+        reqs[0].prefixes(),
+        (0..256).collect::<Vec<u32>>().as_slice()
+    );
+    let v = verified(10, 256, 1);
     let ids: Vec<ContactId> = (0..600).map(|_| random_id(&mut rng)).collect();
-    let v = verified(16, 256, 1);
-    assert!(matches!(
-        v.lookup_request(&secret, &ids),
-        Err(Error::ApiMisuse { .. })
-    ));
+    let reqs = v.lookup_batch(&secret, &ids).unwrap();
+    assert_eq!(reqs.len(), 4);
+    let all: Vec<u32> = reqs.iter().flat_map(|r| r.prefixes().to_vec()).collect();
+    assert_eq!(all, (0..1024).collect::<Vec<u32>>());
 }
 
 fn request_bytes(b: u8, prefixes: &[u32]) -> Vec<u8> {
@@ -611,7 +815,7 @@ fn matcher_finds_exactly_the_registered_contacts() {
         expected.push((2 * i + 1, i * 2));
     }
     let secret = DiscoverySecret::from_bytes(&[1; 32]);
-    let request = v.lookup_request(&secret, &contacts).unwrap();
+    let request = v.lookup_batch(&secret, &contacts).unwrap().remove(0);
     let request = LookupRequest::decode_exact(&request.to_bytes()).unwrap();
     let response = params
         .answer(&request, |p| store.get(&p).cloned().unwrap_or_default())

@@ -43,6 +43,22 @@ fn read_bits(r: &mut Reader<'_>) -> Result<BucketBits, Error> {
     BucketBits::new(r.u8()?)
 }
 
+/// The smallest `max_size_class` a relay may publish and a client accepts (spec §9.6): a
+/// relay that accepted only 16 or 64 prefixes per request would force an address book into
+/// many small requests, and the number of requests would tell the relay the book's size to
+/// within a few contacts.
+pub const MIN_MAX_SIZE_CLASS: u16 = 256;
+
+/// Checks that `class` is a usable `max_size_class` for `b` buckets (spec §9.6): a size
+/// class, at most `2^b`, and at least [`MIN_MAX_SIZE_CLASS`].
+pub(super) fn check_max_size_class(class: u16, b: BucketBits) -> Result<(), Error> {
+    check_size_class(class, b)?;
+    if class < MIN_MAX_SIZE_CLASS {
+        return Err(Error::NotASizeClass);
+    }
+    Ok(())
+}
+
 /// Checks that `class` is a size class usable with `b` buckets (spec §9.6).
 pub(super) fn check_size_class(class: u16, b: BucketBits) -> Result<(), Error> {
     if SIZE_CLASSES.contains(&class) && u32::from(class) <= b.bucket_count() {
@@ -65,7 +81,8 @@ fn check_prefix_order(prev: Option<u32>, prefix: u32, b: BucketBits) -> Result<(
 ///
 /// ```text
 /// 0x01 || 0x10 || suite (u8 = 0x01) || salt_generation (u32) || salt_nonce [32]
-///      || bucket_bits (u8) || max_size_class (u16) || signature [64]
+///      || bucket_bits (u8) || max_size_class (u16) || issued_at (u64) || expires_at (u64)
+///      || signature [64]
 /// ```
 ///
 /// The signature is over `DISCOVERY_PARAMETERS_CONTEXT || (all bytes before the
@@ -77,6 +94,8 @@ pub struct DiscoveryParameters {
     pub(super) salt_nonce: [u8; SALT_NONCE_LEN],
     pub(super) bucket_bits: BucketBits,
     pub(super) max_size_class: u16,
+    pub(super) issued_at: u64,
+    pub(super) expires_at: u64,
     pub(super) signature: [u8; SIGNATURE_LEN],
 }
 
@@ -105,6 +124,18 @@ impl DiscoveryParameters {
         self.max_size_class
     }
 
+    /// When the relay signed these parameters (Unix seconds, spec §9.6).
+    #[must_use]
+    pub fn issued_at(&self) -> u64 {
+        self.issued_at
+    }
+
+    /// When these parameters stop being accepted (Unix seconds, spec §9.6).
+    #[must_use]
+    pub fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+
     /// The relay's Ed25519 signature.
     #[must_use]
     pub fn signature(&self) -> &[u8; SIGNATURE_LEN] {
@@ -126,6 +157,8 @@ impl DiscoveryParameters {
         w.bytes(&self.salt_nonce);
         w.u8(self.bucket_bits.get());
         w.u16(self.max_size_class);
+        w.u64(self.issued_at);
+        w.u64(self.expires_at);
     }
 }
 
@@ -144,13 +177,17 @@ impl Decode for DiscoveryParameters {
         let salt_nonce = r.array()?;
         let bucket_bits = read_bits(r)?;
         let max_size_class = r.u16()?;
-        check_size_class(max_size_class, bucket_bits)?;
+        check_max_size_class(max_size_class, bucket_bits)?;
+        let issued_at = r.u64()?;
+        let expires_at = r.u64()?;
         let signature = r.array()?;
         Ok(Self {
             salt_generation,
             salt_nonce,
             bucket_bits,
             max_size_class,
+            issued_at,
+            expires_at,
             signature,
         })
     }
