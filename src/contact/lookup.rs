@@ -377,8 +377,8 @@ impl LookupLedger {
     /// [`Error::Truncated`], [`Error::TrailingBytes`], [`Error::LengthOverMax`] (fields
     /// `ledger.contacts`, `ledger.batches`, `ledger.prefixes`), [`Error::BucketBitsOutOfRange`],
     /// [`Error::NotASizeClass`], [`Error::PrefixOutOfRange`], [`Error::PrefixesNotSorted`],
-    /// [`Error::InvalidEncoding`] (field `ledger.contacts`) for contacts out of order or an
-    /// empty batch.
+    /// [`Error::InvalidEncoding`] (field `ledger.contacts`) for contacts out of order, (field
+    /// `ledger.batches`) for an empty batch. Checks run in the order of spec §9.7.1.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::new(bytes);
         let salt_generation = r.u32()?;
@@ -402,12 +402,17 @@ impl LookupLedger {
         let mut batches = Vec::with_capacity(batch_count);
         let mut total: usize = 0;
         for _ in 0..batch_count {
-            let n = read_count(&mut r, MAX_LEDGER_PREFIXES, 4, "ledger.prefixes")?;
+            let n = usize::try_from(r.u32()?).map_err(|_| Error::LengthOverMax {
+                field: "ledger.prefixes",
+            })?;
             total = total.saturating_add(n);
-            if total > MAX_LEDGER_PREFIXES {
+            if n > MAX_LEDGER_PREFIXES || total > MAX_LEDGER_PREFIXES {
                 return Err(Error::LengthOverMax {
                     field: "ledger.prefixes",
                 });
+            }
+            if n.saturating_mul(4) > r.remaining() {
+                return Err(Error::Truncated);
             }
             if n == 0 {
                 return Err(Error::InvalidEncoding {

@@ -392,6 +392,7 @@ fn intersection_across_generations_follows_the_model() {
             break;
         }
     }
+    println!("singled out after {generations} generations; lookups of {union_sizes:?} prefixes");
     assert!(book.iter().all(|x| candidates.contains(x)));
     assert_eq!(
         candidates.len(),
