@@ -101,6 +101,15 @@ pub enum Error {
     /// answers: another salt generation or bucket bits than the current discovery
     /// parameters, or a response whose buckets are not the request's prefixes.
     LookupMismatch,
+    /// 620: an OPRF element (a blinded or evaluated element, or the oracle's public key) is
+    /// not a canonical, non-identity ristretto255 encoding (suite `ch2`, spec §13).
+    OprfInvalidElement,
+    /// 621: the oracle's batch DLEQ proof does not verify under the pinned oracle public key
+    /// (spec §13.4); no contact id is derived.
+    OprfProofInvalid,
+    /// 622: an OPRF batch is empty, larger than `MAX_OPRF_BATCH`, or answered with another
+    /// number of evaluated elements than it sent (spec §13.4, §13.5).
+    OprfBatchSize,
     /// 700: a signed publication (a bundle's issue and expiry times, spec §12.3) is outside its validity window, or its window is longer than allowed.
     Expired,
     /// 800: relay: the read capability in a request does not open the mailbox the request names (spec §12.2).
@@ -176,6 +185,9 @@ impl Error {
             Self::PrefixOutOfRange => 613,
             Self::NotASizeClass => 614,
             Self::LookupMismatch => 615,
+            Self::OprfInvalidElement => 620,
+            Self::OprfProofInvalid => 621,
+            Self::OprfBatchSize => 622,
             Self::Expired => 700,
             Self::Unauthorized => 800,
             Self::StalePublication => 801,
@@ -231,6 +243,9 @@ impl Error {
             Self::PrefixOutOfRange => "PrefixOutOfRange",
             Self::NotASizeClass => "NotASizeClass",
             Self::LookupMismatch => "LookupMismatch",
+            Self::OprfInvalidElement => "OprfInvalidElement",
+            Self::OprfProofInvalid => "OprfProofInvalid",
+            Self::OprfBatchSize => "OprfBatchSize",
             Self::Expired => "Expired",
             Self::Unauthorized => "Unauthorized",
             Self::StalePublication => "StalePublication",
@@ -285,6 +300,9 @@ impl Error {
         (613, "PrefixOutOfRange"),
         (614, "NotASizeClass"),
         (615, "LookupMismatch"),
+        (620, "OprfInvalidElement"),
+        (621, "OprfProofInvalid"),
+        (622, "OprfBatchSize"),
         (700, "Expired"),
         (800, "Unauthorized"),
         (801, "StalePublication"),
@@ -367,6 +385,9 @@ mod tests {
             Error::PrefixOutOfRange,
             Error::NotASizeClass,
             Error::LookupMismatch,
+            Error::OprfInvalidElement,
+            Error::OprfProofInvalid,
+            Error::OprfBatchSize,
             Error::Expired,
             Error::Unauthorized,
             Error::StalePublication,

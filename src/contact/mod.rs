@@ -22,6 +22,7 @@
 pub mod bucket;
 pub mod hash;
 pub mod identifier;
+pub mod oprf;
 pub mod params;
 pub mod salt;
 pub mod wire;
@@ -32,6 +33,10 @@ mod tests;
 pub use bucket::{bucket_prefix, BucketBits, MatchTag};
 pub use hash::{contact_id, password, ContactHasher, ContactId};
 pub use identifier::{normalize_lenient, PhoneNumber};
+pub use oprf::{
+    BlindState, BlindedElement, EvaluatedElement, Evaluation, OracleKey, OraclePublicKey,
+    MAX_OPRF_BATCH,
+};
 pub use params::{dummy_prefix, ContactMatch, DiscoverySecret, VerifiedDiscovery};
 pub use salt::{ContactSalt, RelayId, SaltNonce};
 pub use wire::{
