@@ -264,6 +264,18 @@ pub fn oprf_oracle_key_with_info(
     crate::contact::OracleKey::derive_with_info(seed, info, key_epoch)
 }
 
+/// The oracle key whose secret scalar `skS` is `sk` (canonical, little-endian, non-zero),
+/// for the RFC 9497 vectors: its public key pins `skSm` (`pkS = skS · G`).
+///
+/// # Errors
+/// [`Error::ApiMisuse`] for a zero or non-canonical scalar.
+pub fn oprf_oracle_key_from_scalar(
+    sk: &[u8; 32],
+    key_epoch: u32,
+) -> Result<crate::contact::OracleKey, Error> {
+    crate::contact::OracleKey::from_scalar(sk, key_epoch)
+}
+
 /// RFC 9497 `Blind` of arbitrary inputs with explicit blind scalars (canonical, non-zero,
 /// little-endian), for the RFC vectors: the state and the blinded elements, in order.
 ///

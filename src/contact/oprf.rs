@@ -263,6 +263,21 @@ impl OracleKey {
         })
     }
 
+    /// The key with the secret scalar `skS` given directly (its canonical little-endian
+    /// encoding), for the RFC 9497 vectors.
+    #[cfg(feature = "hazmat")]
+    pub(crate) fn from_scalar(sk: &[u8; 32], key_epoch: u32) -> Result<Self, Error> {
+        let server = VoprfServer::<Suite>::new_with_key(sk).map_err(|_| Error::ApiMisuse {
+            reason: "an oracle key must be a canonical non-zero scalar",
+        })?;
+        let public = OraclePublicKey(encode_elem(server.get_public_key()));
+        Ok(Self {
+            server,
+            public,
+            key_epoch,
+        })
+    }
+
     /// The public key clients pin.
     #[must_use]
     pub fn public_key(&self) -> OraclePublicKey {
