@@ -107,6 +107,15 @@ pub enum Error {
     /// 617: discovery parameters carry a newer salt generation before the current one has
     /// been held for its minimum lifetime (spec §9.6.1).
     GenerationTooSoon,
+    /// 620: an OPRF element (a blinded or evaluated element, or the oracle's public key) is
+    /// not a canonical, non-identity ristretto255 encoding (suite `ch2`, spec §13).
+    OprfInvalidElement,
+    /// 621: the oracle's batch DLEQ proof does not verify under the pinned oracle public key
+    /// (spec §13.4); no contact id is derived.
+    OprfProofInvalid,
+    /// 622: an OPRF batch is empty, larger than `MAX_OPRF_BATCH`, or answered with another
+    /// number of evaluated elements than it sent (spec §13.4, §13.5).
+    OprfBatchSize,
     /// 700: a signed publication (a bundle's issue and expiry times, spec §12.3) is outside its validity window, or its window is longer than allowed.
     Expired,
     /// 800: relay: the read capability in a request does not open the mailbox the request names (spec §12.2).
@@ -184,6 +193,9 @@ impl Error {
             Self::LookupMismatch => 615,
             Self::GenerationRolledBack => 616,
             Self::GenerationTooSoon => 617,
+            Self::OprfInvalidElement => 620,
+            Self::OprfProofInvalid => 621,
+            Self::OprfBatchSize => 622,
             Self::Expired => 700,
             Self::Unauthorized => 800,
             Self::StalePublication => 801,
@@ -241,6 +253,9 @@ impl Error {
             Self::LookupMismatch => "LookupMismatch",
             Self::GenerationRolledBack => "GenerationRolledBack",
             Self::GenerationTooSoon => "GenerationTooSoon",
+            Self::OprfInvalidElement => "OprfInvalidElement",
+            Self::OprfProofInvalid => "OprfProofInvalid",
+            Self::OprfBatchSize => "OprfBatchSize",
             Self::Expired => "Expired",
             Self::Unauthorized => "Unauthorized",
             Self::StalePublication => "StalePublication",
@@ -297,6 +312,9 @@ impl Error {
         (615, "LookupMismatch"),
         (616, "GenerationRolledBack"),
         (617, "GenerationTooSoon"),
+        (620, "OprfInvalidElement"),
+        (621, "OprfProofInvalid"),
+        (622, "OprfBatchSize"),
         (700, "Expired"),
         (800, "Unauthorized"),
         (801, "StalePublication"),
@@ -381,6 +399,9 @@ mod tests {
             Error::LookupMismatch,
             Error::GenerationRolledBack,
             Error::GenerationTooSoon,
+            Error::OprfInvalidElement,
+            Error::OprfProofInvalid,
+            Error::OprfBatchSize,
             Error::Expired,
             Error::Unauthorized,
             Error::StalePublication,

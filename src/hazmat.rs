@@ -249,3 +249,74 @@ pub enum SessionTweak {
 pub fn tweak_session(session: &mut crate::Session, tweak: SessionTweak) {
     session.tweak(tweak);
 }
+
+/// The oracle key `DeriveKeyPair(seed, info)` of RFC 9497 §3.2.1 with any `info` (the
+/// RFC's vectors use `"test key"`), labelled with `key_epoch`. Suite `ch2` itself always
+/// uses [`OracleKey::derive`](crate::contact::OracleKey::derive) (spec §13.3).
+///
+/// # Errors
+/// [`Error::ApiMisuse`] if `seed` and `info` together exceed the RFC's length bound.
+pub fn oprf_oracle_key_with_info(
+    seed: &[u8],
+    info: &[u8],
+    key_epoch: u32,
+) -> Result<crate::contact::OracleKey, Error> {
+    crate::contact::OracleKey::derive_with_info(seed, info, key_epoch)
+}
+
+/// The oracle key whose secret scalar `skS` is `sk` (canonical, little-endian, non-zero),
+/// for the RFC 9497 vectors: its public key pins `skSm` (`pkS = skS · G`).
+///
+/// # Errors
+/// [`Error::ApiMisuse`] for a zero or non-canonical scalar.
+pub fn oprf_oracle_key_from_scalar(
+    sk: &[u8; 32],
+    key_epoch: u32,
+) -> Result<crate::contact::OracleKey, Error> {
+    crate::contact::OracleKey::from_scalar(sk, key_epoch)
+}
+
+/// RFC 9497 `Blind` of arbitrary inputs with explicit blind scalars (canonical, non-zero,
+/// little-endian), for the RFC vectors: the state and the blinded elements, in order.
+///
+/// # Errors
+/// [`Error::OprfBatchSize`] for an empty or oversized batch or unequal lengths;
+/// [`Error::ApiMisuse`] for a zero or non-canonical blind or an empty input.
+pub fn oprf_blind_with(
+    inputs: &[&[u8]],
+    blinds: &[[u8; 32]],
+) -> Result<
+    (
+        crate::contact::BlindState,
+        Vec<crate::contact::BlindedElement>,
+    ),
+    Error,
+> {
+    crate::contact::BlindState::blind_with(inputs, blinds)
+}
+
+/// [`OracleKey::evaluate`](crate::contact::OracleKey::evaluate) with an explicit proof
+/// scalar `r` (RFC 9497 `ProofRandomScalar`), for the vectors.
+///
+/// # Errors
+/// As `evaluate`; [`Error::ApiMisuse`] for a zero or non-canonical `r`.
+pub fn oprf_evaluate_with_proof_scalar(
+    key: &crate::contact::OracleKey,
+    blinded: &[crate::contact::BlindedElement],
+    r: &[u8; 32],
+) -> Result<crate::contact::Evaluation, Error> {
+    crate::contact::oprf::evaluate_with_proof_scalar(key, blinded, r)
+}
+
+/// [`BlindState::finalize`](crate::contact::BlindState::finalize) up to the RFC 9497
+/// `Finalize` outputs (64 bytes each), before the `ch2` id derivation, for the vectors.
+///
+/// # Errors
+/// As `finalize`.
+pub fn oprf_finalize_outputs(
+    state: crate::contact::BlindState,
+    public_key: &crate::contact::OraclePublicKey,
+    evaluation: &crate::contact::Evaluation,
+) -> Result<Vec<Zeroizing<[u8; 64]>>, Error> {
+    state.finalize_outputs(public_key, evaluation)
+}

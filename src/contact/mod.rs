@@ -24,6 +24,7 @@ pub mod freshness;
 pub mod hash;
 pub mod identifier;
 pub mod lookup;
+pub mod oprf;
 pub mod params;
 pub mod salt;
 pub mod wire;
@@ -38,6 +39,10 @@ pub use freshness::{GenerationMark, MIN_GENERATION_LIFETIME_SECS};
 pub use hash::{contact_id, password, ContactHasher, ContactId};
 pub use identifier::{normalize_lenient, PhoneNumber};
 pub use lookup::{dummy_prefix, BatchKey, LookupLedger};
+pub use oprf::{
+    BlindState, BlindedElement, EvaluatedElement, Evaluation, OracleKey, OraclePublicKey,
+    MAX_OPRF_BATCH,
+};
 pub use params::{ContactMatch, DiscoverySecret, VerifiedDiscovery, MAX_PARAMETERS_LIFETIME_SECS};
 pub use salt::{ContactSalt, RelayId, SaltNonce};
 pub use wire::{
