@@ -1,18 +1,23 @@
 //! `contact.json`: contact discovery, suite `ch1` (spec §9): canonical identifiers, relay
-//! id and salt, Argon2id passwords and contact ids, bucket prefixes, dummy prefixes, and
-//! the four discovery messages with negative cases. Also pins Argon2id itself with the
+//! id and salt, Argon2id passwords and contact ids, bucket prefixes, discovery parameters
+//! (validity window, generation mark), lookup batches (batch keys, dummy prefixes), the
+//! lookup ledger, and the four discovery messages with negative cases. Also pins Argon2id itself with the
 //! RFC 9106 §5.3 vector and the research note's three-implementation example.
 
 use crate::util::*;
 use blindrelay::codec::{Decode, Encode};
+use blindrelay::contact::lookup::batch_shape;
 use blindrelay::contact::wire::SUITE_CH1;
 use blindrelay::contact::{
-    bucket_prefix, dummy_prefix, normalize_lenient, password, BucketBits, BucketEntry,
-    ContactHasher, ContactId, ContactSalt, DiscoveryParameters, DiscoverySecret, LookupRequest,
-    LookupResponse, MatchTag, PhoneNumber, Registration, RelayId, SaltNonce,
+    bucket_prefix, dummy_prefix, normalize_lenient, password, BatchKey, BucketBits, BucketEntry,
+    ContactHasher, ContactId, ContactSalt, DiscoveryParameters, DiscoverySecret, GenerationMark,
+    LookupLedger, LookupRequest, LookupResponse, MatchTag, PhoneNumber, Registration, RelayId,
+    SaltNonce, VerifiedDiscovery, MAX_PARAMETERS_LIFETIME_SECS, MIN_GENERATION_LIFETIME_SECS,
 };
-use blindrelay::{Error, IdentityKeyPair};
+use blindrelay::crypto::sig;
+use blindrelay::{hazmat, Error, IdentityKeyPair};
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 
 const CANONICAL_OK: &[(&str, &str)] = &[
     ("+1", "shortest: one digit (country code 1 alone)"),
@@ -135,15 +140,97 @@ fn relay(seed: u8) -> IdentityKeyPair {
     IdentityKeyPair::from_seed(&[seed; 32])
 }
 
+/// The vectors' fixed clock: parameters are issued at `T0` (2026-12-01T00:00:00Z) and
+/// expire a week later; a client verifies them at `NOW` unless a case says otherwise.
+const T0: u64 = 1_796_256_000;
+const DAY: u64 = 24 * 3600;
+const WEEK: u64 = MAX_PARAMETERS_LIFETIME_SECS;
+const NOW: u64 = T0 + 3600;
+/// The stored form of a generation mark that has seen nothing (a freshly pinned key).
+const UNSEEN: [u8; 13] = [0; 13];
+
+/// The stored form of a generation mark (spec §9.6.1), built by hand from its layout:
+/// `seen (u8) || generation (u32) || since (u64)`.
+fn mark(generation: u32, since: u64) -> [u8; 13] {
+    let mut m = [0u8; 13];
+    m[0] = 1;
+    m[1..5].copy_from_slice(&generation.to_be_bytes());
+    m[5..].copy_from_slice(&since.to_be_bytes());
+    assert_eq!(
+        GenerationMark::from_bytes(&m).expect("mark").to_bytes(),
+        m,
+        "the mark's layout"
+    );
+    m
+}
+
 fn params(seed: u8, generation: u32, nonce: [u8; 32], b: u8, max: u16) -> DiscoveryParameters {
+    params_at(seed, generation, nonce, b, max, T0, T0 + WEEK)
+}
+
+fn params_at(
+    seed: u8,
+    generation: u32,
+    nonce: [u8; 32],
+    b: u8,
+    max: u16,
+    issued_at: u64,
+    expires_at: u64,
+) -> DiscoveryParameters {
     DiscoveryParameters::sign(
         &relay(seed),
         generation,
         &SaltNonce(nonce),
         BucketBits::new(b).expect("b in range"),
         max,
+        issued_at,
+        expires_at,
     )
     .expect("valid parameters")
+}
+
+/// Discovery parameters encoded field by field (spec §9.6) and signed with the relay
+/// identity of `seed`: for windows and size classes `DiscoveryParameters::sign` refuses, so
+/// that a case breaks exactly one rule and its signature is valid.
+fn signed_by_hand(
+    seed: u8,
+    generation: u32,
+    nonce: [u8; 32],
+    b: u8,
+    max: u16,
+    issued_at: u64,
+    expires_at: u64,
+) -> Vec<u8> {
+    let mut body = vec![0x01, 0x10, SUITE_CH1];
+    body.extend_from_slice(&generation.to_be_bytes());
+    body.extend_from_slice(&nonce);
+    body.push(b);
+    body.extend_from_slice(&max.to_be_bytes());
+    body.extend_from_slice(&issued_at.to_be_bytes());
+    body.extend_from_slice(&expires_at.to_be_bytes());
+    // The signature context: what `signature_input` puts before the unsigned encoding.
+    let template = params(seed, 1, nonce, 12, 1024);
+    let full = template.signature_input();
+    let context = &full[..full.len() - body.len()];
+    let mut input = context.to_vec();
+    input.extend_from_slice(&body);
+    let (ed_seed, _) = hazmat::identity_secrets(&[seed; 32]);
+    let signature = sig::sign(&hazmat::ed25519_signing_key(&ed_seed), &input);
+    body.extend_from_slice(&signature);
+    body
+}
+
+/// Verifies `bytes` as a client with `mark` at `now` (spec §9.6): the verified parameters
+/// and the stored mark after.
+fn verify_at(
+    bytes: &[u8],
+    key: &[u8; 32],
+    now: u64,
+    mark: &[u8],
+) -> Result<(VerifiedDiscovery, [u8; 13]), Error> {
+    let mut m = GenerationMark::from_bytes(mark)?;
+    let v = DiscoveryParameters::decode_exact(bytes)?.verify(key, now, &mut m)?;
+    Ok((v, m.to_bytes()))
 }
 
 fn prefixes(id: &ContactId) -> Value {
@@ -175,7 +262,7 @@ fn ids_of(case: &Value) -> Result<Vec<ContactId>, String> {
 pub fn generate() -> (String, Value) {
     let mut f = FileBuilder::new(
         "contact.json",
-        "Contact discovery, suite ch1: canonical E.164 identifiers, relay id and salt, Argon2id contact ids, bucket prefixes, padded lookup requests, responses and registrations; negative cases name their error code.",
+        "Contact discovery, suite ch1: canonical E.164 identifiers, relay id and salt, Argon2id contact ids, bucket prefixes, discovery parameters with their validity window and the client's generation mark, lookup batches (batch keys, dummy prefixes, shapes), the lookup ledger, responses and registrations; negative cases name their error code.",
         &["§9"],
     );
     f.note(
@@ -197,7 +284,7 @@ pub fn generate() -> (String, Value) {
     f.note(
         "Unsorted",
         "MALLEABILITY",
-        "Prefixes or entries not strictly ascending (unsorted or duplicated).",
+        "Prefixes, entries or contact ids not strictly ascending (unsorted or duplicated).",
     );
     f.note("PrefixRange", "EDGE_CASE", "A prefix not below 2^b.");
     f.note(
@@ -219,7 +306,42 @@ pub fn generate() -> (String, Value) {
     f.note(
         "Mismatch",
         "MISSING_STEP",
-        "A request made under another salt generation than the relay's current parameters.",
+        "A request, response or ledger made under another salt generation or bucket bits than the parameters it is used with.",
+    );
+    f.note(
+        "Expired",
+        "MISSING_STEP",
+        "The discovery parameters' validity window has ended (now >= expires_at).",
+    );
+    f.note(
+        "NotYetValid",
+        "EDGE_CASE",
+        "The discovery parameters are issued more than 300 s (MAX_CLOCK_SKEW_SECS) after the client's clock.",
+    );
+    f.note(
+        "Window",
+        "MODIFIED_PARAMETER",
+        "A validly signed window that is empty (expires_at <= issued_at) or longer than 7 days (MAX_PARAMETERS_LIFETIME_SECS).",
+    );
+    f.note(
+        "RolledBack",
+        "MISSING_STEP",
+        "A salt generation below the one the client's generation mark holds for this relay key (old or compromised parameters).",
+    );
+    f.note(
+        "TooSoon",
+        "MISSING_STEP",
+        "A newer salt generation before the mark's generation has been held 30 days (MIN_GENERATION_LIFETIME_SECS).",
+    );
+    f.note(
+        "MarkEncoding",
+        "MALLEABILITY",
+        "A stored generation mark whose flag byte is not 0 or 1, or an unseen mark (flag 0) with a non-zero generation or time.",
+    );
+    f.note(
+        "EmptyBatch",
+        "EDGE_CASE",
+        "A stored lookup ledger with a batch of no real prefixes.",
     );
 
     // §9.2 identifiers.
@@ -371,81 +493,251 @@ pub fn generate() -> (String, Value) {
         );
     }
 
-    // §9.7 dummy prefixes.
+    // §9.7 batch keys and dummy prefixes. The first key is the value computed
+    // independently (Python's hmac/hashlib HKDF) in the core's
+    // `batch_key_and_dummies_match_an_independent_hkdf`.
     let secret = [0x33; 32];
-    for i in 0..4u32 {
-        for b in [12u8, 16] {
+    let client = DiscoverySecret::from_bytes(&secret);
+    let rid_11 = RelayId::from_relay_key(&[0x11; 32]);
+    let b12 = BucketBits::new(12).expect("b");
+    let b16 = BucketBits::new(16).expect("b");
+    let pinned = BatchKey::derive(&client, &rid_11, 1, b12, &[5, 700, 4095]);
+    assert_eq!(
+        hex::encode(*pinned.to_bytes()),
+        "c96bc792662e01cc2b3c1b6d22cdf1ba0cfc1504c477bd7b56cf638b2f88d454",
+        "the independently computed batch key"
+    );
+    for (rid, generation, b, reals, comment) in [
+        (
+            rid_11,
+            1u32,
+            b12,
+            vec![5u32, 700, 4095],
+            "three real prefixes, b = 12 (computed independently with Python's hmac and hashlib)",
+        ),
+        (
+            rid_11,
+            1,
+            b12,
+            vec![5, 700],
+            "one real prefix fewer: an unrelated key",
+        ),
+        (
+            rid_11,
+            2,
+            b12,
+            vec![5, 700, 4095],
+            "salt generation 2: an unrelated key",
+        ),
+        (
+            rid_11,
+            1,
+            b16,
+            vec![5, 700, 4095],
+            "b = 16 (the same prefixes): an unrelated key",
+        ),
+        (
+            rid_a,
+            u32::MAX,
+            b16,
+            vec![65535],
+            "one real prefix, 2^16 - 1, generation 2^32 - 1",
+        ),
+    ] {
+        let key = BatchKey::derive(&client, &rid, generation, b, &reals);
+        f.valid(
+            "lookup-batch-key",
+            comment,
+            json!({
+                "clientSecret": h(secret),
+                "relayId": h(rid.0),
+                "saltGeneration": generation,
+                "bucketBits": b.get(),
+                "realPrefixes": reals,
+                "batchKey": h(*key.to_bytes()),
+            }),
+        );
+    }
+    for (chunk, i, want12, want16) in [
+        (0u32, 0u32, 573u32, 9174u32),
+        (0, 1, 2064, 33027),
+        (0, 2, 3366, 53864),
+        (0, 3, 2732, 43725),
+        (1, 0, 2387, 38192),
+        (1, 3, 2352, 37640),
+    ] {
+        for (b, want) in [(b12, want12), (b16, want16)] {
+            let got = dummy_prefix(&pinned, b, chunk, i);
+            assert_eq!(got, want, "independently computed dummy prefix");
+            assert_eq!(independent_dummy(&pinned.to_bytes(), b.get(), chunk, i), got);
             f.valid(
                 "dummy-prefix",
-                &format!("draw {i}, b = {b}"),
+                &format!("request {chunk}, draw {i}, b = {}", b.get()),
                 json!({
-                    "clientSecret": h(secret),
-                    "relayId": h(rid_a.0),
-                    "saltGeneration": 1,
-                    "bucketBits": b,
+                    "batchKey": h(*pinned.to_bytes()),
+                    "bucketBits": b.get(),
+                    "request": chunk,
                     "index": i,
-                    "prefix": dummy_prefix(&DiscoverySecret::from_bytes(&secret), &rid_a, 1, BucketBits::new(b).expect("b"), i),
+                    "prefix": got,
                 }),
             );
         }
     }
 
-    // §9.6 parameters.
+    // §9.6 parameters: signed at T0 for a week, verified at NOW by a client whose mark for
+    // the relay key is `generationMark`.
     let p = params(0xa1, 1, nonce, 12, 1024);
     let p_bytes = p.to_bytes();
-    let v = DiscoveryParameters::decode_exact(&p_bytes)
-        .and_then(|p| p.verify(&relay_a))
-        .expect("verifies");
-    f.valid(
-        "discovery-parameters",
-        "signed by the relay identity derived from relayIdentitySeed",
-        json!({
-            "relayIdentitySeed": h([0xa1; 32]),
-            "relayKey": h(relay_a),
-            "saltGeneration": 1,
-            "saltNonce": h(nonce),
-            "bucketBits": 12,
-            "maxSizeClass": 1024,
-            "signatureInput": h(p.signature_input()),
-            "discoveryParameters": h(&p_bytes),
-            "relayId": h(v.relay_id().0),
-            "salt": h(v.salt().0),
-        }),
+    assert_eq!(
+        signed_by_hand(0xa1, 1, nonce, 12, 1024, T0, T0 + WEEK),
+        p_bytes,
+        "the hand-built encoding"
+    );
+    let (v, _) = verify_at(&p_bytes, &relay_a, NOW, &UNSEEN).expect("verifies");
+    let pvalid = |f: &mut FileBuilder,
+                  comment: &str,
+                  (generation, b, max): (u32, u8, u16),
+                  (issued_at, expires_at): (u64, u64),
+                  now: u64,
+                  before: [u8; 13]| {
+        let p = params_at(0xa1, generation, nonce, b, max, issued_at, expires_at);
+        let (v, after) = verify_at(&p.to_bytes(), &relay_a, now, &before).expect("verifies");
+        f.valid(
+            "discovery-parameters",
+            comment,
+            json!({
+                "relayIdentitySeed": h([0xa1; 32]),
+                "relayKey": h(relay_a),
+                "saltGeneration": generation,
+                "saltNonce": h(nonce),
+                "bucketBits": b,
+                "maxSizeClass": max,
+                "issuedAt": issued_at,
+                "expiresAt": expires_at,
+                "signatureInput": h(p.signature_input()),
+                "discoveryParameters": h(p.to_bytes()),
+                "now": now,
+                "generationMark": h(before),
+                "generationMarkAfter": h(after),
+                "relayId": h(v.relay_id().0),
+                "salt": h(v.salt().0),
+            }),
+        );
+    };
+    pvalid(
+        &mut f,
+        "signed by the relay identity derived from relayIdentitySeed; a week's window; the first generation the client sees",
+        (1, 12, 1024),
+        (T0, T0 + WEEK),
+        NOW,
+        UNSEEN,
     );
     // The largest salt generation, 16-bit buckets and the largest size class.
-    let p_max = params(0xa1, u32::MAX, nonce, 16, 4096);
-    let v_max = DiscoveryParameters::decode_exact(&p_max.to_bytes())
-        .and_then(|p| p.verify(&relay_a))
-        .expect("verifies");
-    f.valid(
-        "discovery-parameters",
+    pvalid(
+        &mut f,
         "salt generation 2^32 - 1, b = 16, max size class 4096",
-        json!({
-            "relayIdentitySeed": h([0xa1; 32]),
-            "relayKey": h(relay_a),
-            "saltGeneration": u32::MAX,
-            "saltNonce": h(nonce),
-            "bucketBits": 16,
-            "maxSizeClass": 4096,
-            "signatureInput": h(p_max.signature_input()),
-            "discoveryParameters": h(p_max.to_bytes()),
-            "relayId": h(v_max.relay_id().0),
-            "salt": h(v_max.salt().0),
-        }),
+        (u32::MAX, 16, 4096),
+        (T0, T0 + WEEK),
+        NOW,
+        UNSEEN,
     );
+    pvalid(
+        &mut f,
+        "max size class 256, the smallest allowed (MIN_MAX_SIZE_CLASS), with b = 8",
+        (1, 8, 256),
+        (T0, T0 + WEEK),
+        NOW,
+        UNSEEN,
+    );
+    pvalid(
+        &mut f,
+        "issued exactly 300 s (MAX_CLOCK_SKEW_SECS) after the client's clock: accepted",
+        (1, 12, 1024),
+        (T0, T0 + WEEK),
+        T0 - 300,
+        UNSEEN,
+    );
+    pvalid(
+        &mut f,
+        "now = expires_at - 1: the last second of the window",
+        (1, 12, 1024),
+        (T0, T0 + WEEK),
+        T0 + WEEK - 1,
+        UNSEEN,
+    );
+    pvalid(
+        &mut f,
+        "a window of exactly 7 days (MAX_PARAMETERS_LIFETIME_SECS) starting at T0 + 1000",
+        (1, 12, 1024),
+        (T0 + 1000, T0 + 1000 + WEEK),
+        NOW,
+        UNSEEN,
+    );
+    pvalid(
+        &mut f,
+        "a window of one second",
+        (1, 12, 1024),
+        (NOW, NOW + 1),
+        NOW,
+        UNSEEN,
+    );
+    pvalid(
+        &mut f,
+        "the generation the mark holds (first seen 10 days ago): accepted, the mark unchanged",
+        (1, 12, 1024),
+        (T0, T0 + WEEK),
+        NOW,
+        mark(1, NOW - 10 * DAY),
+    );
+    pvalid(
+        &mut f,
+        "generation 2 exactly 30 days (MIN_GENERATION_LIFETIME_SECS) after generation 1 was first seen: accepted, the mark records generation 2 at now",
+        (2, 12, 1024),
+        (T0, T0 + WEEK),
+        NOW,
+        mark(1, NOW - MIN_GENERATION_LIFETIME_SECS),
+    );
+    pvalid(
+        &mut f,
+        "generation 9 a year after generation 1: skipping generations is allowed",
+        (9, 12, 1024),
+        (T0, T0 + WEEK),
+        NOW,
+        mark(1, NOW - 365 * DAY),
+    );
+    let pneg_at = |f: &mut FileBuilder,
+                   comment: &str,
+                   flags: &[&str],
+                   bytes: Vec<u8>,
+                   key: [u8; 32],
+                   now: u64,
+                   before: [u8; 13],
+                   e: Error| {
+        assert_eq!(
+            verify_at(&bytes, &key, now, &before).map(drop),
+            Err(e),
+            "{comment}"
+        );
+        f.invalid(
+            "discovery-parameters",
+            comment,
+            flags,
+            json!({
+                "relayKey": h(key),
+                "discoveryParameters": h(bytes),
+                "now": now,
+                "generationMark": h(before),
+            }),
+            e,
+        );
+    };
     let pneg = |f: &mut FileBuilder,
                 comment: &str,
                 flag: &str,
                 bytes: Vec<u8>,
                 key: [u8; 32],
                 e: Error| {
-        f.invalid(
-            "discovery-parameters",
-            comment,
-            &[flag],
-            json!({ "relayKey": h(key), "discoveryParameters": h(bytes) }),
-            e,
-        );
+        pneg_at(f, comment, &[flag], bytes, key, NOW, UNSEEN, e);
     };
     let mut t = p_bytes.clone();
     t[2] = 0x02;
@@ -533,27 +825,428 @@ pub fn generate() -> (String, Value) {
         relay_a,
         Error::Truncated,
     );
+    // §9.6: the validity window (Expired, 700), checked after the signature.
+    pneg_at(
+        &mut f,
+        "now = expires_at: the window has ended",
+        &["Expired"],
+        p_bytes.clone(),
+        relay_a,
+        T0 + WEEK,
+        UNSEEN,
+        Error::Expired,
+    );
+    pneg_at(
+        &mut f,
+        "now = expires_at + 30 days",
+        &["Expired"],
+        p_bytes.clone(),
+        relay_a,
+        T0 + WEEK + 30 * DAY,
+        UNSEEN,
+        Error::Expired,
+    );
+    pneg_at(
+        &mut f,
+        "issued 301 s after the client's clock (more than MAX_CLOCK_SKEW_SECS ahead)",
+        &["NotYetValid"],
+        p_bytes.clone(),
+        relay_a,
+        T0 - 301,
+        UNSEEN,
+        Error::Expired,
+    );
+    for (comment, issued_at, expires_at) in [
+        (
+            "a window of 7 days + 1 s, validly signed (longer than MAX_PARAMETERS_LIFETIME_SECS)",
+            T0,
+            T0 + WEEK + 1,
+        ),
+        (
+            "a window of 30 days, validly signed, verified inside it",
+            T0,
+            T0 + 30 * DAY,
+        ),
+        (
+            "an empty window (expires_at = issued_at), validly signed",
+            NOW,
+            NOW,
+        ),
+        ("expires_at before issued_at, validly signed", T0 + WEEK, T0),
+    ] {
+        pneg_at(
+            &mut f,
+            comment,
+            &["Window"],
+            signed_by_hand(0xa1, 1, nonce, 12, 1024, issued_at, expires_at),
+            relay_a,
+            NOW,
+            UNSEEN,
+            Error::Expired,
+        );
+    }
+    // §9.6: max_size_class has a floor of 256 (decoding refuses it).
+    for max in [64u16, 16] {
+        pneg(
+            &mut f,
+            &format!("max size class {max}, a size class below MIN_MAX_SIZE_CLASS = 256 (validly signed)"),
+            "SizeClass",
+            signed_by_hand(0xa1, 1, nonce, 12, max, T0, T0 + WEEK),
+            relay_a,
+            Error::NotASizeClass,
+        );
+    }
+    // §9.6.1: the client's generation mark.
+    let p_gen2 = params(0xa1, 2, nonce, 12, 1024);
+    pneg_at(
+        &mut f,
+        "generation 1 to a client whose mark holds generation 2: rolled back",
+        &["RolledBack"],
+        p_bytes.clone(),
+        relay_a,
+        NOW,
+        mark(2, T0 - 40 * DAY),
+        Error::GenerationRolledBack,
+    );
+    pneg_at(
+        &mut f,
+        "generation 2 one day after generation 1 was first seen: too soon",
+        &["TooSoon"],
+        p_gen2.to_bytes(),
+        relay_a,
+        NOW,
+        mark(1, NOW - DAY),
+        Error::GenerationTooSoon,
+    );
+    pneg_at(
+        &mut f,
+        "generation 2 one second before generation 1 has been held 30 days: too soon",
+        &["TooSoon"],
+        p_gen2.to_bytes(),
+        relay_a,
+        NOW,
+        mark(1, NOW - MIN_GENERATION_LIFETIME_SECS + 1),
+        Error::GenerationTooSoon,
+    );
+    // §9.6 order: the signature, then the window, then the mark.
+    let mut t = p_bytes.clone();
+    t[10] ^= 0x01;
+    pneg_at(
+        &mut f,
+        "a changed byte on expired parameters: BadSignature (the signature is checked first)",
+        &["BadSignature", "Expired"],
+        t,
+        relay_a,
+        T0 + WEEK + DAY,
+        UNSEEN,
+        Error::BadSignature,
+    );
+    pneg_at(
+        &mut f,
+        "expired parameters of a rolled-back generation: Expired (the window before the mark)",
+        &["Expired", "RolledBack"],
+        p_bytes.clone(),
+        relay_a,
+        T0 + WEEK,
+        mark(2, T0 - 40 * DAY),
+        Error::Expired,
+    );
+    pneg_at(
+        &mut f,
+        "a window of 8 days on parameters signed by another relay: BadSignature first",
+        &["BadSignature", "Window"],
+        signed_by_hand(0xb2, 1, nonce, 12, 1024, T0, T0 + 8 * DAY),
+        relay_a,
+        NOW,
+        UNSEEN,
+        Error::BadSignature,
+    );
+    // An undecodable stored mark is the caller's input error, not the parameters'.
+    pneg_at(
+        &mut f,
+        "valid parameters, a stored generation mark with flag byte 2",
+        &["MarkEncoding"],
+        p_bytes.clone(),
+        relay_a,
+        NOW,
+        {
+            let mut m = UNSEEN;
+            m[0] = 2;
+            m
+        },
+        Error::InvalidEncoding {
+            field: "generation_mark",
+        },
+    );
 
-    // §9.7 to §9.10: request, registrations, response, matches (random ids: their
+    // §9.6.1: the generation mark alone (`GenerationMark::admit` and its stored form).
+    let admit =
+        |f: &mut FileBuilder, comment: &str, before: [u8; 13], generation: u32, now: u64| {
+            let m = GenerationMark::from_bytes(&before).expect("mark");
+            match m.admit(generation, now) {
+                Ok(after) => f.valid(
+                    "generation-mark",
+                    comment,
+                    json!({
+                        "generationMark": h(before),
+                        "saltGeneration": generation,
+                        "now": now,
+                        "generationMarkAfter": h(after.to_bytes()),
+                    }),
+                ),
+                Err(err) => f.invalid(
+                    "generation-mark",
+                    comment,
+                    &[if err == Error::GenerationRolledBack {
+                        "RolledBack"
+                    } else {
+                        "TooSoon"
+                    }],
+                    json!({
+                        "generationMark": h(before),
+                        "saltGeneration": generation,
+                        "now": now,
+                    }),
+                    err,
+                ),
+            }
+        };
+    admit(
+        &mut f,
+        "unseen: generation 1 is recorded with now",
+        UNSEEN,
+        1,
+        NOW,
+    );
+    admit(
+        &mut f,
+        "unseen: generation 0 is recorded with now",
+        UNSEEN,
+        0,
+        NOW,
+    );
+    admit(
+        &mut f,
+        "the same generation a year later: unchanged (the first-seen time is kept)",
+        mark(3, T0),
+        3,
+        T0 + 365 * DAY,
+    );
+    admit(
+        &mut f,
+        "seen generation 0 at time 0 (not the unseen mark): generation 0 again is unchanged",
+        mark(0, 0),
+        0,
+        NOW,
+    );
+    admit(
+        &mut f,
+        "a newer generation exactly 30 days after: recorded with now",
+        mark(1, T0),
+        2,
+        T0 + MIN_GENERATION_LIFETIME_SECS,
+    );
+    admit(
+        &mut f,
+        "generation 2^32 - 1 after generation 7, 31 days later",
+        mark(7, T0),
+        u32::MAX,
+        T0 + 31 * DAY,
+    );
+    admit(
+        &mut f,
+        "an older generation: rolled back",
+        mark(2, T0),
+        1,
+        NOW,
+    );
+    admit(
+        &mut f,
+        "an older generation a year later: still rolled back",
+        mark(5, T0),
+        4,
+        T0 + 365 * DAY,
+    );
+    admit(
+        &mut f,
+        "a newer generation 1 s before the 30 days have passed: too soon",
+        mark(1, T0),
+        2,
+        T0 + MIN_GENERATION_LIFETIME_SECS - 1,
+    );
+    admit(
+        &mut f,
+        "a newer generation with the clock before the first-seen time: too soon",
+        mark(1, NOW),
+        2,
+        T0,
+    );
+    let mneg = |f: &mut FileBuilder, comment: &str, flag: &str, bytes: Vec<u8>, e: Error| {
+        assert_eq!(GenerationMark::from_bytes(&bytes), Err(e), "{comment}");
+        f.invalid(
+            "generation-mark",
+            comment,
+            &[flag],
+            json!({ "generationMark": h(bytes) }),
+            e,
+        );
+    };
+    let seen = mark(1, T0);
+    let mut t = seen;
+    t[0] = 2;
+    mneg(
+        &mut f,
+        "flag byte 2",
+        "MarkEncoding",
+        t.to_vec(),
+        Error::InvalidEncoding {
+            field: "generation_mark",
+        },
+    );
+    let mut t = UNSEEN;
+    t[4] = 1;
+    mneg(
+        &mut f,
+        "unseen with generation 1",
+        "MarkEncoding",
+        t.to_vec(),
+        Error::InvalidEncoding {
+            field: "generation_mark",
+        },
+    );
+    let mut t = UNSEEN;
+    t[12] = 1;
+    mneg(
+        &mut f,
+        "unseen with a first-seen time of 1",
+        "MarkEncoding",
+        t.to_vec(),
+        Error::InvalidEncoding {
+            field: "generation_mark",
+        },
+    );
+    mneg(
+        &mut f,
+        "12 bytes",
+        "Truncated",
+        seen[..12].to_vec(),
+        Error::Truncated,
+    );
+    mneg(&mut f, "empty", "Truncated", Vec::new(), Error::Truncated);
+    let mut t = seen.to_vec();
+    t.push(0);
+    mneg(&mut f, "14 bytes", "TrailingBytes", t, Error::TrailingBytes);
+
+    // §9.7 to §9.10: batches, registrations, response, matches (random ids: their
     // derivation is vectored above).
     let mut r = rng("contact");
     let ids: Vec<[u8; 32]> = (0..20).map(|_| fill::<32>(&mut r)).collect();
     let contact_ids: Vec<ContactId> = ids.iter().map(|b| ContactId::from_bytes(*b)).collect();
-    let client = DiscoverySecret::from_bytes(&secret);
-    let req = v.lookup_request(&client, &contact_ids).expect("request");
-    let req_bytes = req.to_bytes();
-    f.valid(
-        "lookup-request",
-        "20 contacts padded to the 64 size class with deterministic dummies",
-        json!({
+    let batch = |f: &mut FileBuilder,
+                 comment: &str,
+                 p: &DiscoveryParameters,
+                 ids: &[[u8; 32]]|
+     -> Vec<LookupRequest> {
+        let (v, after) = verify_at(&p.to_bytes(), &relay_a, NOW, &UNSEEN).expect("verifies");
+        let cids: Vec<ContactId> = ids.iter().map(|b| ContactId::from_bytes(*b)).collect();
+        let reqs = v.lookup_batch(&client, &cids).expect("batch");
+        let rev: Vec<ContactId> = ids.iter().rev().map(|b| ContactId::from_bytes(*b)).collect();
+        let bytes_of = |r: &[LookupRequest]| r.iter().map(Encode::to_bytes).collect::<Vec<_>>();
+        assert_eq!(
+            bytes_of(&v.lookup_batch(&client, &rev).expect("batch")),
+            bytes_of(&reqs)
+        );
+        let b = p.bucket_bits();
+        let reals: Vec<u32> = cids
+            .iter()
+            .map(|id| bucket_prefix(id, b))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let shape = batch_shape(reals.len(), b, p.max_size_class());
+        let mut fields = json!({
             "relayKey": h(relay_a),
-            "discoveryParameters": h(&p_bytes),
+            "discoveryParameters": h(p.to_bytes()),
+            "now": NOW,
+            "generationMark": h(UNSEEN),
+            "generationMarkAfter": h(after),
             "clientSecret": h(secret),
             "contactIds": ids.iter().map(h).collect::<Vec<_>>(),
-            "realPrefixes": contact_ids.iter().map(|id| bucket_prefix(id, p.bucket_bits())).collect::<Vec<_>>(),
-            "lookupRequest": h(&req_bytes),
-        }),
+            "realPrefixes": reals,
+            "shape": match shape {
+                Some((k, q)) => json!({ "requests": k, "sizeClass": q }),
+                None => json!("everyBucket"),
+            },
+            "lookupRequests": reqs.iter().map(|q| h(q.to_bytes())).collect::<Vec<_>>(),
+        });
+        if shape.is_some() {
+            fields["batchKey"] =
+                h(
+                    *BatchKey::derive(&client, v.relay_id(), p.salt_generation(), b, &reals)
+                        .to_bytes(),
+                );
+        }
+        f.valid("lookup-batch", comment, fields);
+        reqs
+    };
+    let reqs = batch(
+        &mut f,
+        "20 contacts, b = 12, max 1024: one request of the 64 size class, at least half dummies",
+        &p,
+        &ids,
     );
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].prefixes().len(), 64);
+    let req = reqs[0].clone();
+    let req_bytes = req.to_bytes();
+    let mut rb = rng("contact batches");
+    let ids_700: Vec<[u8; 32]> = (0..700).map(|_| fill::<32>(&mut rb)).collect();
+    let reqs_700 = batch(
+        &mut f,
+        "700 contacts (fewer distinct prefixes), b = 12, max 1024: two requests of 1024, the reals split evenly, no dummy repeated",
+        &p,
+        &ids_700,
+    );
+    assert_eq!(
+        reqs_700
+            .iter()
+            .map(|q| q.prefixes().len())
+            .collect::<Vec<_>>(),
+        [1024, 1024]
+    );
+    let p256 = params(0xa1, 1, nonce, 12, 256);
+    let ids_300: Vec<[u8; 32]> = (0..300).map(|_| fill::<32>(&mut rb)).collect();
+    let reqs_300 = batch(
+        &mut f,
+        "300 contacts, b = 12, max 256 (the smallest allowed): three requests of 256",
+        &p256,
+        &ids_300,
+    );
+    assert_eq!(
+        reqs_300
+            .iter()
+            .map(|q| q.prefixes().len())
+            .collect::<Vec<_>>(),
+        [256, 256, 256]
+    );
+    let p8 = params(0xa1, 1, nonce, 8, 256);
+    let ids_100: Vec<[u8; 32]> = (0..100).map(|_| fill::<32>(&mut rb)).collect();
+    let reqs_100 = batch(
+        &mut f,
+        "100 contacts, b = 8, max 256: more than half the buckets, so the batch asks for every bucket (one request, 0..255)",
+        &p8,
+        &ids_100,
+    );
+    assert_eq!(reqs_100.len(), 1);
+    assert!(reqs_100[0].prefixes().iter().copied().eq(0..256));
+    let one = [ids[0]];
+    let reqs_1 = batch(
+        &mut f,
+        "one contact, b = 16, max 4096: one request of the 16 size class",
+        &params(0xa1, 1, nonce, 16, 4096),
+        &one,
+    );
+    assert_eq!(reqs_1[0].prefixes().len(), 16);
     // Every third contact registered, one of them twice; plus unrelated registrants.
     let mut regs = Vec::new();
     for (i, id) in ids.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
@@ -571,6 +1264,9 @@ pub fn generate() -> (String, Value) {
         json!({
             "relayKey": h(relay_a),
             "discoveryParameters": h(&p_bytes),
+            "now": NOW,
+            "generationMark": h(UNSEEN),
+            "generationMarkAfter": h(mark(1, NOW)),
             "contactIds": ids.iter().map(h).collect::<Vec<_>>(),
             "lookupRequest": h(&req_bytes),
             "registrations": reg_json,
@@ -831,6 +1527,9 @@ pub fn generate() -> (String, Value) {
         json!({
             "relayKey": h(relay_a),
             "discoveryParameters": h(&p_bytes),
+            "now": NOW,
+            "generationMark": h(UNSEEN),
+            "generationMarkAfter": h(mark(1, NOW)),
             "contactIds": ids.iter().map(h).collect::<Vec<_>>(),
             "lookupRequest": h(&req_bytes),
             "registrations": reg_json,
@@ -860,21 +1559,24 @@ pub fn generate() -> (String, Value) {
         Error::NotASizeClass,
     );
     // §9.8 (relay check): the request's bucket bits, and Q against max_size_class.
-    for (comment, relay_params, err) in [
+    let q1024 = reqs_700[0].to_bytes();
+    for (comment, relay_params, request, err) in [
         (
             "relay's current parameters have b = 13; the request was made under b = 12",
             params(0xa1, 1, nonce, 13, 1024),
+            &req_bytes,
             Error::LookupMismatch,
         ),
         (
-            "the relay now accepts at most Q = 16; the request has Q = 64",
-            params(0xa1, 1, nonce, 12, 16),
+            "the relay now accepts at most Q = 512; the request has Q = 1024",
+            params(0xa1, 1, nonce, 12, 512),
+            &q1024,
             Error::NotASizeClass,
         ),
     ] {
         assert_eq!(
             relay_params
-                .check_request(&LookupRequest::decode_exact(&req_bytes).expect("request"))
+                .check_request(&LookupRequest::decode_exact(request).expect("request"))
                 .map_err(|e| e.code()),
             Err(err.code()),
             "{comment}"
@@ -883,7 +1585,7 @@ pub fn generate() -> (String, Value) {
             "lookup-request-check",
             comment,
             &[if err == Error::LookupMismatch { "Mismatch" } else { "SizeClass" }],
-            json!({ "discoveryParameters": h(relay_params.to_bytes()), "lookupRequest": h(&req_bytes) }),
+            json!({ "discoveryParameters": h(relay_params.to_bytes()), "lookupRequest": h(request) }),
             err,
         );
     }
@@ -940,6 +1642,7 @@ pub fn generate() -> (String, Value) {
             &["Mismatch"],
             json!({
                 "relayKey": h(relay_a), "discoveryParameters": h(&p_bytes),
+                "now": NOW, "generationMark": h(UNSEEN),
                 "contactIds": ids.iter().map(h).collect::<Vec<_>>(),
                 "lookupRequest": h(request.to_bytes()), "lookupResponse": h(response.to_bytes()),
             }),
@@ -952,15 +1655,32 @@ pub fn generate() -> (String, Value) {
         "a registration under salt generation 7",
         json!({ "saltGeneration": 7, "contactId": h(ids[1]), "record": h(b"mailbox-1"), "registration": h(reg7.to_bytes()) }),
     );
-    let at_max = params(0xa1, 1, nonce, 12, 64);
-    at_max
-        .check_request(&LookupRequest::decode_exact(&req_bytes).expect("request"))
-        .expect("Q = max_size_class is accepted");
-    f.valid(
-        "lookup-request-check",
-        "the relay's max_size_class is exactly the request's Q = 64: accepted",
-        json!({ "discoveryParameters": h(at_max.to_bytes()), "lookupRequest": h(&req_bytes) }),
-    );
+    for (comment, relay_params, request) in [
+        (
+            "the relay's max_size_class is exactly the request's Q = 256: accepted",
+            &p256,
+            reqs_300[2].to_bytes(),
+        ),
+        (
+            "the relay's max_size_class is exactly the request's Q = 1024: accepted",
+            &p,
+            q1024.clone(),
+        ),
+        (
+            "a request for every bucket of b = 8 under max_size_class 256: accepted",
+            &p8,
+            reqs_100[0].to_bytes(),
+        ),
+    ] {
+        relay_params
+            .check_request(&LookupRequest::decode_exact(&request).expect("request"))
+            .expect("Q = max_size_class is accepted");
+        f.valid(
+            "lookup-request-check",
+            comment,
+            json!({ "discoveryParameters": h(relay_params.to_bytes()), "lookupRequest": h(request) }),
+        );
+    }
     // §9.6: the version and type come first.
     for (at, value, comment, err) in [
         (0usize, 0x02u8, "version 0x02", Error::UnknownVersion(2)),
@@ -973,11 +1693,14 @@ pub fn generate() -> (String, Value) {
     ] {
         let mut t = p_bytes.clone();
         t[at] = value;
-        f.invalid(
-            "discovery-parameters",
+        pneg_at(
+            &mut f,
             comment,
             &["Truncated"],
-            json!({ "relayKey": h(relay_a), "discoveryParameters": h(t) }),
+            t,
+            relay_a,
+            NOW,
+            UNSEEN,
             err,
         );
     }
@@ -1066,6 +1789,227 @@ pub fn generate() -> (String, Value) {
         json!({ "registration": h(t) }),
         Error::TrailingBytes,
     );
+    // §9.7.1: a lookup ledger over one address book's edits.
+    let mut rl = rng("contact ledger");
+    let book_a: Vec<[u8; 32]> = (0..30).map(|_| fill::<32>(&mut rl)).collect();
+    let newcomer = fill::<32>(&mut rl);
+    let mut book_b = book_a.clone();
+    book_b.push(newcomer);
+    let mut ledger = LookupLedger::new(&v);
+    let mut plans = Vec::new();
+    let mut sent = Vec::new();
+    for (book, count) in [
+        (&book_a[..], 1usize),
+        (&book_a[..], 0),
+        (&book_a[10..], 0),
+        (&book_b[..], 1),
+    ] {
+        let cids: Vec<ContactId> = book.iter().map(|b| ContactId::from_bytes(*b)).collect();
+        let before = ledger.to_bytes();
+        let reqs = ledger.plan(&v, &client, &cids).expect("plan");
+        assert_eq!(reqs.len(), count);
+        if count == 0 {
+            assert_eq!(
+                ledger.to_bytes(),
+                before,
+                "an unchanged book changes nothing"
+            );
+        }
+        let reqs: Vec<Vec<u8>> = reqs.iter().map(Encode::to_bytes).collect();
+        sent.extend(reqs.iter().cloned());
+        plans.push(json!({
+            "contactIds": book.iter().map(h).collect::<Vec<_>>(),
+            "lookupRequests": reqs.iter().map(h).collect::<Vec<_>>(),
+            "lookupLedger": h(ledger.to_bytes()),
+        }));
+    }
+    assert!(ledger.covers(&ContactId::from_bytes(newcomer)));
+    assert_eq!(ledger.batch_count(), 2);
+    let refresh: Vec<Vec<u8>> = ledger
+        .requests(&v, &client)
+        .expect("requests")
+        .iter()
+        .map(Encode::to_bytes)
+        .collect();
+    assert_eq!(refresh, sent, "a refresh re-sends the same bytes");
+    let l_bytes = ledger.to_bytes();
+    f.valid(
+        "lookup-ledger",
+        "an empty ledger; book A (30 contacts): one batch; A again: nothing; A minus 10: nothing; A plus one new contact: a batch of that contact alone; then the refresh re-sends both batches byte for byte",
+        json!({
+            "relayKey": h(relay_a),
+            "discoveryParameters": h(&p_bytes),
+            "now": NOW,
+            "generationMark": h(UNSEEN),
+            "generationMarkAfter": h(mark(1, NOW)),
+            "clientSecret": h(secret),
+            "plans": plans,
+            "lookupLedger": h(&l_bytes),
+            "lookupRequests": refresh.iter().map(h).collect::<Vec<_>>(),
+        }),
+    );
+    // A ledger belongs to one salt generation and bucket bits.
+    let (v2, _) = verify_at(&p_gen2.to_bytes(), &relay_a, NOW, &UNSEEN).expect("verifies");
+    let book_a_ids: Vec<ContactId> = book_a.iter().map(|b| ContactId::from_bytes(*b)).collect();
+    assert_eq!(
+        LookupLedger::from_bytes(&l_bytes)
+            .expect("ledger")
+            .plan(&v2, &client, &book_a_ids)
+            .map(drop),
+        Err(Error::LookupMismatch)
+    );
+    f.invalid(
+        "lookup-ledger",
+        "a ledger of generation 1 planned under parameters of generation 2: start a new ledger",
+        &["Mismatch"],
+        json!({
+            "relayKey": h(relay_a),
+            "discoveryParameters": h(p_gen2.to_bytes()),
+            "now": NOW,
+            "generationMark": h(UNSEEN),
+            "clientSecret": h(secret),
+            "lookupLedger": h(&l_bytes),
+            "contactIds": book_a.iter().map(h).collect::<Vec<_>>(),
+        }),
+        Error::LookupMismatch,
+    );
+    // The stored form's decoder: salt_generation (4) || b (1) || max (2) || count (4) ||
+    // 31 contacts || batch count (2) || batches; the last batch is one prefix.
+    let lneg = |f: &mut FileBuilder, comment: &str, flag: &str, bytes: Vec<u8>, e: Error| {
+        assert_eq!(
+            LookupLedger::from_bytes(&bytes).map(drop),
+            Err(e),
+            "{comment}"
+        );
+        f.invalid(
+            "lookup-ledger",
+            comment,
+            &[flag],
+            json!({ "lookupLedger": h(bytes) }),
+            e,
+        );
+    };
+    let contacts_at = 11;
+    let batches_at = contacts_at + 32 * book_b.len();
+    let n = l_bytes.len();
+    lneg(
+        &mut f,
+        "cut inside the last prefix",
+        "Truncated",
+        l_bytes[..n - 1].to_vec(),
+        Error::Truncated,
+    );
+    let mut t = l_bytes.clone();
+    t.push(0);
+    lneg(
+        &mut f,
+        "one trailing byte",
+        "TrailingBytes",
+        t,
+        Error::TrailingBytes,
+    );
+    let mut t = l_bytes.clone();
+    t[7..11].copy_from_slice(&65_537u32.to_be_bytes());
+    lneg(
+        &mut f,
+        "contact count 65537 (over MAX_LEDGER_CONTACTS = 65536)",
+        "OverMax",
+        t,
+        Error::LengthOverMax {
+            field: "ledger.contacts",
+        },
+    );
+    let mut t = l_bytes.clone();
+    t[7..11].copy_from_slice(&65_536u32.to_be_bytes());
+    lneg(
+        &mut f,
+        "contact count 65536 (the maximum) with 31 present: Truncated",
+        "Truncated",
+        t,
+        Error::Truncated,
+    );
+    let mut t = l_bytes.clone();
+    let (first, second) = t[contacts_at..contacts_at + 64].split_at_mut(32);
+    first.swap_with_slice(second);
+    lneg(
+        &mut f,
+        "the first two contact ids swapped",
+        "Unsorted",
+        t,
+        Error::InvalidEncoding {
+            field: "ledger.contacts",
+        },
+    );
+    let mut t = l_bytes.clone();
+    t.copy_within(contacts_at..contacts_at + 32, contacts_at + 32);
+    lneg(
+        &mut f,
+        "the first contact id twice",
+        "Unsorted",
+        t,
+        Error::InvalidEncoding {
+            field: "ledger.contacts",
+        },
+    );
+    let mut t = l_bytes.clone();
+    t[5..7].copy_from_slice(&64u16.to_be_bytes());
+    lneg(
+        &mut f,
+        "max size class 64 (below MIN_MAX_SIZE_CLASS = 256)",
+        "SizeClass",
+        t,
+        Error::NotASizeClass,
+    );
+    let mut t = l_bytes.clone();
+    t[4] = 7;
+    lneg(
+        &mut f,
+        "b = 7",
+        "BucketBits",
+        t,
+        Error::BucketBitsOutOfRange(7),
+    );
+    let mut t = l_bytes.clone();
+    t[n - 4..].copy_from_slice(&4096u32.to_be_bytes());
+    lneg(
+        &mut f,
+        "the last batch's prefix = 2^12",
+        "PrefixRange",
+        t,
+        Error::PrefixOutOfRange,
+    );
+    let mut t = l_bytes.clone();
+    let p0 = batches_at + 2 + 4;
+    t.copy_within(p0..p0 + 4, p0 + 4);
+    lneg(
+        &mut f,
+        "the first batch's first prefix twice",
+        "Unsorted",
+        t,
+        Error::PrefixesNotSorted,
+    );
+    let mut t = l_bytes[..n - 8].to_vec();
+    t.extend_from_slice(&0u32.to_be_bytes());
+    lneg(
+        &mut f,
+        "an empty last batch (real count 0)",
+        "EmptyBatch",
+        t,
+        Error::InvalidEncoding {
+            field: "ledger.batches",
+        },
+    );
+    let mut t = l_bytes.clone();
+    t[batches_at..batches_at + 2].copy_from_slice(&4097u16.to_be_bytes());
+    lneg(
+        &mut f,
+        "batch count 4097 (over MAX_LEDGER_BATCHES = 4096)",
+        "OverMax",
+        t,
+        Error::LengthOverMax {
+            field: "ledger.batches",
+        },
+    );
     f.build()
 }
 
@@ -1103,10 +2047,79 @@ fn file_and_answer(
     (resp, reg_json, matches)
 }
 
-fn verify_params(case: &Value) -> Result<blindrelay::contact::VerifiedDiscovery, Error> {
-    let key: [u8; 32] = arr(case, "relayKey").map_err(|_| Error::Truncated)?;
-    let bytes = bytes(case, "discoveryParameters").map_err(|_| Error::Truncated)?;
-    DiscoveryParameters::decode_exact(&bytes)?.verify(&key)
+/// Verifies the case's parameters as a client with the case's clock and generation mark
+/// (spec §9.6): the outer error is a malformed case, the inner one the library's refusal.
+#[allow(clippy::type_complexity)]
+fn verify_params(case: &Value) -> Result<Result<(VerifiedDiscovery, [u8; 13]), Error>, String> {
+    let key: [u8; 32] = arr(case, "relayKey")?;
+    let params = bytes(case, "discoveryParameters")?;
+    let now = uint(case, "now")?;
+    let before = bytes(case, "generationMark")?;
+    Ok(verify_at(&params, &key, now, &before))
+}
+
+/// As [`verify_params`] for a case whose parameters must verify; checks
+/// `generationMarkAfter` when the case gives it.
+fn verified(case: &Value) -> Result<VerifiedDiscovery, String> {
+    let (v, after) = verify_params(case)?.map_err(e)?;
+    if case.get("generationMarkAfter").is_some() {
+        expect_eq(case, "generationMarkAfter", after)?;
+    }
+    Ok(v)
+}
+
+fn u32_of(case: &Value, key: &str) -> Result<u32, String> {
+    u32::try_from(uint(case, key)?).map_err(|e| format!("`{key}`: {e}"))
+}
+
+fn u32_list(case: &Value, key: &str) -> Result<Vec<u32>, String> {
+    case[key]
+        .as_array()
+        .ok_or_else(|| format!("missing array `{key}`"))?
+        .iter()
+        .map(|p| {
+            p.as_u64()
+                .and_then(|p| u32::try_from(p).ok())
+                .ok_or_else(|| format!("`{key}`: not a u32"))
+        })
+        .collect()
+}
+
+fn hex_list(case: &Value, key: &str) -> Result<Vec<Vec<u8>>, String> {
+    case[key]
+        .as_array()
+        .ok_or_else(|| format!("missing array `{key}`"))?
+        .iter()
+        .map(|x| hex::decode(x.as_str().ok_or("not a hex string")?).map_err(|e| e.to_string()))
+        .collect()
+}
+
+fn requests_eq(case: &Value, key: &str, got: &[LookupRequest]) -> Result<(), String> {
+    let want = hex_list(case, key)?;
+    let got: Vec<Vec<u8>> = got.iter().map(Encode::to_bytes).collect();
+    if want != got {
+        return Err(format!(
+            "`{key}` differ: expected {} requests, computed {} (first difference at request {})",
+            want.len(),
+            got.len(),
+            want.iter().zip(&got).position(|(a, b)| a != b).unwrap_or(want.len().min(got.len()))
+        ));
+    }
+    Ok(())
+}
+
+/// The §9.7 dummy draw computed from the spec's formula with the `hkdf` crate, not through
+/// blindrelay: the top `b` bits of `HKDF-SHA256(salt = "", ikm = batch_key, info = "blindrelay
+/// v1 contact dummy prefix" || 0x00 || BE32(request) || BE32(index), L = 4)`.
+fn independent_dummy(key: &[u8; 32], b: u8, request: u32, index: u32) -> u32 {
+    let mut info = b"blindrelay v1 contact dummy prefix\x00".to_vec();
+    info.extend_from_slice(&request.to_be_bytes());
+    info.extend_from_slice(&index.to_be_bytes());
+    let mut okm = [0u8; 4];
+    hkdf::Hkdf::<sha2::Sha256>::new(Some(&[]), key)
+        .expand(&info, &mut okm)
+        .expect("4 bytes");
+    u32::from_be_bytes(okm) >> (32 - u32::from(b))
 }
 
 fn e(err: Error) -> String {
@@ -1208,51 +2221,194 @@ pub fn verify(case: &Value) -> Result<(), String> {
         }
         "dummy-prefix" => {
             let b = u8::try_from(uint(case, "bucketBits")?).map_err(|e| e.to_string())?;
-            let got = dummy_prefix(
-                &DiscoverySecret::from_bytes(&arr(case, "clientSecret")?),
-                &RelayId(arr(case, "relayId")?),
-                u32::try_from(uint(case, "saltGeneration")?).map_err(|e| e.to_string())?,
-                BucketBits::new(b).map_err(e)?,
-                u32::try_from(uint(case, "index")?).map_err(|e| e.to_string())?,
+            BucketBits::new(b).map_err(e)?;
+            let got = independent_dummy(
+                &arr(case, "batchKey")?,
+                b,
+                u32_of(case, "request")?,
+                u32_of(case, "index")?,
             );
             if u64::from(got) != uint(case, "prefix")? {
                 return Err(format!("dummy prefix {got} differs"));
             }
             Ok(())
         }
+        "lookup-batch-key" => {
+            let b = u8::try_from(uint(case, "bucketBits")?).map_err(|e| e.to_string())?;
+            let key = BatchKey::derive(
+                &DiscoverySecret::from_bytes(&arr(case, "clientSecret")?),
+                &RelayId(arr(case, "relayId")?),
+                u32_of(case, "saltGeneration")?,
+                BucketBits::new(b).map_err(e)?,
+                &u32_list(case, "realPrefixes")?,
+            );
+            expect_eq(case, "batchKey", *key.to_bytes())
+        }
         "discovery-parameters" if valid => {
-            let v = verify_params(case).map_err(e)?;
+            let v = verified(case)?;
+            let p = v.params();
             expect_eq(case, "relayId", v.relay_id().0)?;
             expect_eq(case, "salt", v.salt().0)?;
-            expect_eq(case, "signatureInput", v.params().signature_input())?;
+            expect_eq(case, "signatureInput", p.signature_input())?;
+            expect_eq(case, "saltNonce", p.salt_nonce())?;
+            for (key, got) in [
+                ("saltGeneration", u64::from(p.salt_generation())),
+                ("bucketBits", u64::from(p.bucket_bits().get())),
+                ("maxSizeClass", u64::from(p.max_size_class())),
+                ("issuedAt", p.issued_at()),
+                ("expiresAt", p.expires_at()),
+            ] {
+                if uint(case, key)? != got {
+                    return Err(format!("`{key}` differs: decoded {got}"));
+                }
+            }
             // Ed25519 is deterministic: re-signing reproduces the bytes.
             let relay = IdentityKeyPair::from_seed(&arr(case, "relayIdentitySeed")?);
             let again = DiscoveryParameters::sign(
                 &relay,
-                v.params().salt_generation(),
-                &SaltNonce(*v.params().salt_nonce()),
-                v.params().bucket_bits(),
-                v.params().max_size_class(),
+                p.salt_generation(),
+                &SaltNonce(*p.salt_nonce()),
+                p.bucket_bits(),
+                p.max_size_class(),
+                p.issued_at(),
+                p.expires_at(),
             )
             .map_err(e)?;
             expect_eq(case, "discoveryParameters", again.to_bytes())
         }
-        "discovery-parameters" => expect_error(case, verify_params(case)),
-        "lookup-request" if valid => {
-            let v = verify_params(case).map_err(e)?;
-            let ids = ids_of(case)?;
-            let secret = DiscoverySecret::from_bytes(&arr(case, "clientSecret")?);
-            let req = v.lookup_request(&secret, &ids).map_err(e)?;
-            expect_eq(case, "lookupRequest", req.to_bytes())?;
-            let mut rev = ids_of(case)?;
-            rev.reverse();
+        "discovery-parameters" => expect_error(case, verify_params(case)?),
+        "generation-mark" if valid => {
+            let m = GenerationMark::from_bytes(&bytes(case, "generationMark")?).map_err(e)?;
+            let after = m
+                .admit(u32_of(case, "saltGeneration")?, uint(case, "now")?)
+                .map_err(e)?;
+            expect_eq(case, "generationMarkAfter", after.to_bytes())?;
             expect_eq(
                 case,
-                "lookupRequest",
-                v.lookup_request(&secret, &rev).map_err(e)?.to_bytes(),
+                "generationMarkAfter",
+                GenerationMark::from_bytes(&bytes(case, "generationMarkAfter")?)
+                    .map_err(e)?
+                    .to_bytes(),
+            )
+        }
+        "generation-mark" if case.get("saltGeneration").is_some() => {
+            let m = GenerationMark::from_bytes(&bytes(case, "generationMark")?).map_err(e)?;
+            expect_error(
+                case,
+                m.admit(u32_of(case, "saltGeneration")?, uint(case, "now")?),
+            )
+        }
+        "generation-mark" => expect_error(
+            case,
+            GenerationMark::from_bytes(&bytes(case, "generationMark")?),
+        ),
+        "lookup-batch" => {
+            let v = verified(case)?;
+            let p = v.params();
+            let b = p.bucket_bits();
+            let ids = ids_of(case)?;
+            let secret = DiscoverySecret::from_bytes(&arr(case, "clientSecret")?);
+            let reqs = v.lookup_batch(&secret, &ids).map_err(e)?;
+            requests_eq(case, "lookupRequests", &reqs)?;
+            let mut rev = ids_of(case)?;
+            rev.reverse();
+            requests_eq(
+                case,
+                "lookupRequests",
+                &v.lookup_batch(&secret, &rev).map_err(e)?,
             )?;
-            let decoded = LookupRequest::decode_exact(&bytes(case, "lookupRequest")?).map_err(e)?;
-            v.params().check_request(&decoded).map_err(e)
+            let reals: Vec<u32> = ids
+                .iter()
+                .map(|id| bucket_prefix(id, b))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if u32_list(case, "realPrefixes")? != reals {
+                return Err("realPrefixes differ".into());
+            }
+            let shape = batch_shape(reals.len(), b, p.max_size_class());
+            let want_shape = match shape {
+                Some((k, q)) => json!({ "requests": k, "sizeClass": q }),
+                None => json!("everyBucket"),
+            };
+            if case["shape"] != want_shape {
+                return Err(format!("shape differs: computed {want_shape}"));
+            }
+            match shape {
+                Some((k, q)) => {
+                    if reqs.len() != k || reqs.iter().any(|r| r.prefixes().len() != usize::from(q)) {
+                        return Err("the requests do not have the batch's shape".into());
+                    }
+                    let key = BatchKey::derive(&secret, v.relay_id(), p.salt_generation(), b, &reals);
+                    expect_eq(case, "batchKey", *key.to_bytes())?;
+                }
+                None => {
+                    if case.get("batchKey").is_some() {
+                        return Err("a batch of every bucket has no batch key".into());
+                    }
+                    if !reqs
+                        .iter()
+                        .flat_map(|r| r.prefixes().iter().copied())
+                        .eq(0..b.bucket_count())
+                    {
+                        return Err("the requests are not every bucket in order".into());
+                    }
+                }
+            }
+            let mut all = BTreeSet::new();
+            for r in &reqs {
+                p.check_request(r).map_err(e)?;
+                all.extend(r.prefixes().iter().copied());
+            }
+            if all.len() != reqs.iter().map(|r| r.prefixes().len()).sum::<usize>() {
+                return Err("a prefix repeats across the batch's requests".into());
+            }
+            if !reals.iter().all(|r| all.contains(r)) {
+                return Err("a real prefix is missing from the batch".into());
+            }
+            Ok(())
+        }
+        "lookup-ledger" if valid => {
+            let v = verified(case)?;
+            let secret = DiscoverySecret::from_bytes(&arr(case, "clientSecret")?);
+            let mut stored: Vec<u8> = Vec::new();
+            let mut sent = Vec::new();
+            for plan in case["plans"].as_array().ok_or("missing array `plans`")? {
+                // Each plan starts from the previous stored form, as after a restart.
+                let mut ledger = if stored.is_empty() {
+                    LookupLedger::new(&v)
+                } else {
+                    LookupLedger::from_bytes(&stored).map_err(e)?
+                };
+                let reqs = ledger.plan(&v, &secret, &ids_of(plan)?).map_err(e)?;
+                requests_eq(plan, "lookupRequests", &reqs)?;
+                sent.extend(reqs);
+                stored = ledger.to_bytes();
+                expect_eq(plan, "lookupLedger", &stored)?;
+            }
+            expect_eq(case, "lookupLedger", &stored)?;
+            let ledger = LookupLedger::from_bytes(&stored).map_err(e)?;
+            if ledger.to_bytes() != stored {
+                return Err("the ledger re-encodes differently".into());
+            }
+            let refresh = ledger.requests(&v, &secret).map_err(e)?;
+            requests_eq(case, "lookupRequests", &refresh)?;
+            requests_eq(case, "lookupRequests", &sent)
+        }
+        "lookup-ledger" if case.get("contactIds").is_some() => {
+            let v = verified(case)?;
+            let secret = DiscoverySecret::from_bytes(&arr(case, "clientSecret")?);
+            let mut ledger =
+                LookupLedger::from_bytes(&bytes(case, "lookupLedger")?).map_err(e)?;
+            expect_error(case, ledger.plan(&v, &secret, &ids_of(case)?))
+        }
+        "lookup-ledger" => expect_error(
+            case,
+            LookupLedger::from_bytes(&bytes(case, "lookupLedger")?),
+        ),
+        "lookup-request" if valid => {
+            let req = LookupRequest::decode_exact(&bytes(case, "lookupRequest")?).map_err(e)?;
+            expect_eq(case, "lookupRequest", req.to_bytes())
         }
         "lookup-request" => expect_error(
             case,
@@ -1268,7 +2424,7 @@ pub fn verify(case: &Value) -> Result<(), String> {
             expect_error(case, p.check_request(&req))
         }
         "lookup-response" if valid => {
-            let v = verify_params(case).map_err(e)?;
+            let v = verified(case)?;
             let req = LookupRequest::decode_exact(&bytes(case, "lookupRequest")?).map_err(e)?;
             let mut store: std::collections::BTreeMap<u32, Vec<BucketEntry>> = Default::default();
             for reg in case["registrations"]
@@ -1307,7 +2463,7 @@ pub fn verify(case: &Value) -> Result<(), String> {
             Ok(())
         }
         "lookup-match-negative" => {
-            let v = verify_params(case).map_err(e)?;
+            let v = verified(case)?;
             let req = LookupRequest::decode_exact(&bytes(case, "lookupRequest")?).map_err(e)?;
             let resp = LookupResponse::decode_exact(&bytes(case, "lookupResponse")?).map_err(e)?;
             expect_error(
