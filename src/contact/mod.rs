@@ -25,12 +25,16 @@ pub mod hash;
 pub mod identifier;
 pub mod lookup;
 pub mod oprf;
+pub mod oracle;
+pub mod oracle_wire;
 pub mod params;
 pub mod salt;
 pub mod wire;
 
 #[cfg(test)]
 mod lookup_tests;
+#[cfg(test)]
+mod oracle_tests;
 #[cfg(test)]
 mod tests;
 
@@ -40,9 +44,11 @@ pub use hash::{contact_id, password, ContactHasher, ContactId};
 pub use identifier::{normalize_lenient, PhoneNumber};
 pub use lookup::{dummy_prefix, BatchKey, LookupLedger};
 pub use oprf::{
-    BlindState, BlindedElement, EvaluatedElement, Evaluation, OracleKey, OraclePublicKey,
+    BlindState, BlindedElement, Ch2Id, EvaluatedElement, Evaluation, OracleKey, OraclePublicKey,
     MAX_OPRF_BATCH,
 };
+pub use oracle::VerifiedOracle;
+pub use oracle_wire::{OprfRequest, OprfResponse, OracleParameters};
 pub use params::{ContactMatch, DiscoverySecret, VerifiedDiscovery, MAX_PARAMETERS_LIFETIME_SECS};
 pub use salt::{ContactSalt, RelayId, SaltNonce};
 pub use wire::{

@@ -101,9 +101,58 @@ fn ch2_info(key_epoch: u32) -> Vec<u8> {
 }
 
 /// The `ch2` contact id of one RFC 9497 output (spec §13.2).
-fn ch2_id(output: &[u8], info: &[u8]) -> ContactId {
+fn ch2_id(output: &[u8], info: &[u8]) -> Ch2Id {
     let okm: Zeroizing<[u8; CONTACT_ID_LEN]> = kdf::hkdf(&[], output, info);
-    ContactId::from_bytes(*okm)
+    Ch2Id(ContactId::from_bytes(*okm))
+}
+
+/// A `ch2` contact id (spec §13.2): what suite `ch2` looks up and registers, in place of
+/// the `ch1` id it was derived from. A distinct type so that a `ch1` id, which the relay
+/// can compute by enumeration, is never sent where a `ch2` id belongs: only
+/// [`BlindState::finalize`] and [`OracleKey::evaluate_unblinded`] make one.
+#[derive(PartialEq, Eq)]
+pub struct Ch2Id(ContactId);
+
+impl Ch2Id {
+    /// The id's bytes: a bucket prefix and a match tag exactly as spec §9.5.
+    #[must_use]
+    pub fn as_contact_id(&self) -> &ContactId {
+        &self.0
+    }
+
+    /// Restores a stored `ch2` id (a client caches them per key epoch, spec §13.4).
+    #[must_use]
+    pub fn from_bytes(bytes: [u8; CONTACT_ID_LEN]) -> Self {
+        Self(ContactId::from_bytes(bytes))
+    }
+}
+
+/// A `ch2` id has a prefix and a tag like any contact id (spec §9.5): `bucket_prefix` and
+/// `MatchTag::of` apply through this. The converse does not hold: a `ch1` [`ContactId`] is
+/// never a `Ch2Id`.
+impl core::ops::Deref for Ch2Id {
+    type Target = ContactId;
+    fn deref(&self) -> &ContactId {
+        &self.0
+    }
+}
+
+impl PartialEq<ContactId> for Ch2Id {
+    fn eq(&self, other: &ContactId) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<Ch2Id> for ContactId {
+    fn eq(&self, other: &Ch2Id) -> bool {
+        *self == other.0
+    }
+}
+
+impl fmt::Debug for Ch2Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Ch2Id").field(&self.0).finish()
+    }
 }
 
 /// The `DeriveKeyPair` info of the oracle key of `key_epoch` (spec §13.3):
@@ -324,7 +373,7 @@ impl OracleKey {
     /// # Errors
     /// [`Error::ApiMisuse`] only if the input hashes to the identity, which has negligible
     /// probability.
-    pub fn evaluate_unblinded(&self, contact: &ContactId) -> Result<ContactId, Error> {
+    pub fn evaluate_unblinded(&self, contact: &ContactId) -> Result<Ch2Id, Error> {
         let output = Zeroizing::new(self.server.evaluate(contact.as_bytes()).map_err(map_err)?);
         Ok(ch2_id(&output, &ch2_info(self.key_epoch)))
     }
@@ -462,7 +511,7 @@ impl BlindState {
         public_key: &OraclePublicKey,
         key_epoch: u32,
         evaluation: &Evaluation,
-    ) -> Result<Vec<ContactId>, Error> {
+    ) -> Result<Vec<Ch2Id>, Error> {
         let outputs = self.finalize_outputs(public_key, evaluation)?;
         let info = ch2_info(key_epoch);
         Ok(outputs.iter().map(|o| ch2_id(o.as_ref(), &info)).collect())
