@@ -173,6 +173,10 @@ fn known_limits() -> Vec<(&'static str, u64)> {
             blindrelay::contact::wire::MAX_LOOKUP_PREFIXES as u64,
         ),
         (
+            "MAX_OPRF_BATCH",
+            blindrelay::contact::oprf::MAX_OPRF_BATCH as u64,
+        ),
+        (
             "MAX_BUCKET_ENTRIES",
             blindrelay::contact::wire::MAX_BUCKET_ENTRIES as u64,
         ),
