@@ -2,17 +2,25 @@
 //! reused, matching 1 000 contacts against a bucket response, and request encode/parse.
 //! The spec's cost figures come from
 //! `cargo bench --bench contact -- --warm-up-time 1 --measurement-time 2`, together with
-//! the plain SHA-256 baselines measured here for comparison.
+//! the plain SHA-256 baselines measured here for comparison. Suite `ch2`'s figures (spec
+//! §13.8) come from `cargo bench --bench contact -- ch2 --warm-up-time 1 --measurement-time 3`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use blindrelay::codec::{Decode, Encode};
+use blindrelay::contact::oprf;
 use blindrelay::contact::{
     BucketBits, BucketEntry, ContactHasher, ContactId, ContactSalt, DiscoveryParameters,
-    DiscoverySecret, GenerationMark, LookupRequest, LookupResponse, PhoneNumber, SaltNonce,
+    DiscoverySecret, GenerationMark, LookupRequest, LookupResponse, OracleKey, PhoneNumber,
+    SaltNonce,
 };
 use blindrelay::IdentityKeyPair;
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
@@ -142,5 +150,53 @@ fn lookup(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, hashing, lookup);
+/// Suite `ch2` (spec §13.8): the client's blind and finalize for 1 000 contacts, the
+/// oracle's batch evaluation (one proof per batch), and the per-element costs that re-keying
+/// a directory scales with.
+fn ch2(c: &mut Criterion) {
+    let key = OracleKey::derive(&[0x44; 32], 1).unwrap();
+    let pk = key.public_key();
+    let mut rng = ChaCha20Rng::seed_from_u64(13);
+    let contacts: Vec<ContactId> = random_ids(&mut rng, 1000)
+        .into_iter()
+        .map(ContactId::from_bytes)
+        .collect();
+    let one = &contacts[..1];
+    let (_, blinded) = oprf::blind(&mut rng, &contacts).unwrap();
+    let (_, blinded_one) = oprf::blind(&mut rng, one).unwrap();
+
+    let mut g = c.benchmark_group("ch2");
+    g.sample_size(10);
+    g.bench_function("client blind 1000", |b| {
+        b.iter(|| oprf::blind(&mut rng, black_box(&contacts)).unwrap())
+    });
+    g.bench_function("oracle evaluate 1000 (one batch, one proof)", |b| {
+        b.iter(|| key.evaluate(&mut rng, black_box(&blinded)).unwrap())
+    });
+    g.bench_function("client finalize 1000 (proof check + HKDF)", |b| {
+        b.iter_batched(
+            || {
+                let mut r = ChaCha20Rng::seed_from_u64(17);
+                let (state, bl) = oprf::blind(&mut r, &contacts).unwrap();
+                let eval = key.evaluate(&mut r, &bl).unwrap();
+                (state, eval)
+            },
+            |(state, eval)| state.finalize(&pk, 1, black_box(&eval)).unwrap(),
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("ch2_per_element");
+    g.bench_function("oracle evaluate 1 (batch of one, with proof)", |b| {
+        b.iter(|| key.evaluate(&mut rng, black_box(&blinded_one)).unwrap())
+    });
+    g.bench_function(
+        "oracle evaluate unblinded 1 (re-key cost per registrant)",
+        |b| b.iter(|| key.evaluate_unblinded(black_box(&contacts[0])).unwrap()),
+    );
+    g.finish();
+}
+
+criterion_group!(benches, hashing, lookup, ch2);
 criterion_main!(benches);

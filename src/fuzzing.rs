@@ -35,6 +35,7 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("pairwise_decode", pairwise_decode),
     ("pairwise_open", pairwise_open),
     ("relay_api_decode", relay_api_decode),
+    ("oprf_finalize", oprf_finalize),
 ];
 
 /// A fixed session state for [`session_decrypt`]: Bob's starting state in the second
@@ -423,5 +424,162 @@ pub fn relay_api_decode(data: &[u8]) {
     }
     if let Ok(r) = ErrorResponse::decode_exact(data) {
         assert_canonical(&r, data, "error response");
+    }
+}
+
+/// A deterministic RNG for the fixed OPRF state: SHA-256 of a seed and a block counter.
+/// Not random; fuzzing only.
+struct FixedRng {
+    seed: [u8; 32],
+    block: u64,
+}
+
+impl crate::crypto::RngCore for FixedRng {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.fill_bytes(&mut b);
+        u32::from_le_bytes(b)
+    }
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.fill_bytes(&mut b);
+        u64::from_le_bytes(b)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for chunk in dest.chunks_mut(32) {
+            let block = crate::crypto::kdf::sha256(&[&self.seed, &self.block.to_be_bytes()]);
+            self.block = self.block.wrapping_add(1);
+            for (d, b) in chunk.iter_mut().zip(block) {
+                *d = b;
+            }
+        }
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl crate::crypto::CryptoRng for FixedRng {}
+
+/// The fixed oracle key, contacts and client blind state of [`oprf_finalize`] (spec §13):
+/// `(key, contacts, state)`, rebuilt identically on every call.
+fn oprf_fixture() -> Option<(
+    crate::contact::OracleKey,
+    [crate::contact::ContactId; 2],
+    crate::contact::BlindState,
+)> {
+    use crate::contact::{oprf, ContactId, OracleKey};
+    let key = OracleKey::derive(&[0x42; 32], 1).ok()?;
+    let contacts = [
+        ContactId::from_bytes([0x01; 32]),
+        ContactId::from_bytes([0x02; 32]),
+    ];
+    let mut rng = FixedRng {
+        seed: [0x5a; 32],
+        block: 0,
+    };
+    let (state, _) = oprf::blind(&mut rng, &contacts).ok()?;
+    Some((key, contacts, state))
+}
+
+/// The honest answer to [`oprf_finalize`]'s fixed batch, in its input layout
+/// (`proof || element || element`): the seed corpus entry that finalizes.
+#[must_use]
+pub fn oprf_finalize_honest_input() -> Vec<u8> {
+    let mut out = Vec::new();
+    let Some((key, contacts, _)) = oprf_fixture() else {
+        return out;
+    };
+    let mut rng = FixedRng {
+        seed: [0x5a; 32],
+        block: 0,
+    };
+    let Ok((_, blinded)) = crate::contact::oprf::blind(&mut rng, &contacts) else {
+        return out;
+    };
+    if let Ok(eval) = key.evaluate(&mut rng, &blinded) {
+        out.extend_from_slice(&eval.proof);
+        for e in &eval.elements {
+            out.extend_from_slice(&e.to_bytes());
+        }
+    }
+    out
+}
+
+/// OPRF finalize (spec §13.4) of arbitrary bytes as an evaluation of a fixed two-contact
+/// batch: `proof [64] || evaluated element [32] × k` (a short proof is zero-padded, a
+/// trailing partial element ignored). Never panics; an element that does not decode is
+/// `OprfInvalidElement`, `k ≠ 2` is `OprfBatchSize`, and an accepted evaluation yields
+/// exactly the ids of the direct evaluation (a forged answer never produces other ids).
+pub fn oprf_finalize(data: &[u8]) {
+    use crate::contact::{EvaluatedElement, Evaluation};
+    use crate::Error;
+    let Some((key, contacts, state)) = oprf_fixture() else {
+        broken("the fixed OPRF fixture failed");
+    };
+    let mut proof = [0u8; 64];
+    let (head, rest) = data.split_at(data.len().min(64));
+    for (p, b) in proof.iter_mut().zip(head) {
+        *p = *b;
+    }
+    let mut elements = Vec::new();
+    for chunk in rest.chunks_exact(32) {
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(chunk);
+        match EvaluatedElement::from_bytes(&bytes) {
+            Ok(e) => elements.push(e),
+            Err(Error::OprfInvalidElement) => return,
+            Err(_) => broken("an element decode error other than OprfInvalidElement"),
+        }
+    }
+    let count = elements.len();
+    let evaluation = Evaluation { elements, proof };
+    match state.finalize(&key.public_key(), key.key_epoch(), &evaluation) {
+        Ok(ids) => {
+            let expected: Vec<_> = contacts
+                .iter()
+                .filter_map(|c| key.evaluate_unblinded(c).ok())
+                .collect();
+            if count != 2 || ids != expected {
+                broken("an OPRF evaluation was accepted with other ids");
+            }
+        }
+        Err(Error::OprfBatchSize) if count != 2 => {}
+        Err(Error::OprfProofInvalid) if count == 2 => {}
+        Err(_) => broken("an unexpected OPRF finalize error"),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod oprf_tests {
+    use crate::contact::{EvaluatedElement, Evaluation};
+
+    /// The honest answer finalizes; one flipped bit anywhere does not.
+    #[test]
+    fn oprf_finalize_accepts_the_honest_answer_only() {
+        let honest = super::oprf_finalize_honest_input();
+        assert_eq!(honest.len(), 128);
+        let (key, contacts, state) = super::oprf_fixture().unwrap();
+        let evaluation = Evaluation {
+            proof: honest[..64].try_into().unwrap(),
+            elements: honest[64..]
+                .chunks_exact(32)
+                .map(|c| EvaluatedElement::from_bytes(&c.try_into().unwrap()).unwrap())
+                .collect(),
+        };
+        let ids = state
+            .finalize(&key.public_key(), key.key_epoch(), &evaluation)
+            .unwrap();
+        assert_eq!(ids[1], key.evaluate_unblinded(&contacts[1]).unwrap());
+        super::oprf_finalize(&honest);
+        for i in 0..honest.len() {
+            let mut t = honest.clone();
+            t[i] ^= 0x04;
+            super::oprf_finalize(&t);
+        }
+        super::oprf_finalize(&honest[..96]);
+        super::oprf_finalize(&[]);
     }
 }

@@ -173,12 +173,44 @@ fn known_limits() -> Vec<(&'static str, u64)> {
             blindrelay::contact::wire::MAX_LOOKUP_PREFIXES as u64,
         ),
         (
+            "MAX_OPRF_BATCH",
+            blindrelay::contact::oprf::MAX_OPRF_BATCH as u64,
+        ),
+        (
             "MAX_BUCKET_ENTRIES",
             blindrelay::contact::wire::MAX_BUCKET_ENTRIES as u64,
         ),
         (
             "MAX_RECORD_LEN",
             blindrelay::contact::wire::MAX_RECORD_LEN as u64,
+        ),
+        (
+            "MIN_MAX_SIZE_CLASS",
+            u64::from(blindrelay::contact::MIN_MAX_SIZE_CLASS),
+        ),
+        (
+            "MAX_PARAMETERS_LIFETIME_SECS",
+            blindrelay::contact::MAX_PARAMETERS_LIFETIME_SECS,
+        ),
+        (
+            "MIN_GENERATION_LIFETIME_SECS",
+            blindrelay::contact::MIN_GENERATION_LIFETIME_SECS,
+        ),
+        (
+            "DUMMY_DRAW_LIMIT",
+            u64::from(blindrelay::contact::lookup::DUMMY_DRAW_LIMIT),
+        ),
+        (
+            "MAX_LEDGER_CONTACTS",
+            blindrelay::contact::lookup::MAX_LEDGER_CONTACTS as u64,
+        ),
+        (
+            "MAX_LEDGER_BATCHES",
+            blindrelay::contact::lookup::MAX_LEDGER_BATCHES as u64,
+        ),
+        (
+            "MAX_LEDGER_PREFIXES",
+            blindrelay::contact::lookup::MAX_LEDGER_PREFIXES as u64,
         ),
         (
             "MAX_WATCHED_MAILBOXES",

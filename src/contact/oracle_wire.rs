@@ -3,19 +3,16 @@
 //! elements are carried as 32-byte strings here and checked as ristretto255 points by the
 //! crypto layer ([`super::oprf`]), which names the error (`OprfInvalidElement`, 620).
 
+use super::oprf::{
+    MAX_OPRF_BATCH as MAX_OPRF_ELEMENTS, OPRF_ELEMENT_LEN as ELEMENT_LEN,
+    OPRF_PROOF_LEN as PROOF_LEN,
+};
 use crate::codec::{read_header, write_header, Decode, Encode, MessageType, Reader, Writer};
 use crate::Error;
 use alloc::vec::Vec;
 
 /// Suite id of `ch2` (spec §9.1, §13).
 pub const SUITE_CH2: u8 = 0x02;
-/// The most elements in one OPRF request or response (spec §13.6): as many as the prefixes
-/// of the largest lookup request.
-pub const MAX_OPRF_ELEMENTS: usize = 4096;
-/// Length of an encoded ristretto255 element (spec §13.1).
-pub const ELEMENT_LEN: usize = 32;
-/// Length of a batch DLEQ proof, two scalars (RFC 9497 §2.2.1).
-pub const PROOF_LEN: usize = 64;
 /// Length of an Ed25519 signature.
 const SIGNATURE_LEN: usize = 64;
 
@@ -35,7 +32,7 @@ fn read_ch2(r: &mut Reader<'_>) -> Result<(), Error> {
     }
 }
 
-/// Reads an element count: at least 1 (`OprfBatchSize`), at most [`MAX_OPRF_ELEMENTS`]
+/// Reads an element count: at least 1 (`OprfBatchSize`), at most [`MAX_OPRF_BATCH`](super::oprf::MAX_OPRF_BATCH)
 /// (`LengthOverMax`), and no more than the input holds (`Truncated`), before allocating.
 fn read_elements(r: &mut Reader<'_>, field: &'static str) -> Result<Vec<[u8; 32]>, Error> {
     let count = r.count_u16(MAX_OPRF_ELEMENTS, ELEMENT_LEN, field)?;
@@ -174,7 +171,7 @@ impl OprfRequest {
     ///
     /// # Errors
     /// [`Error::OprfBatchSize`] for no element, [`Error::LengthOverMax`] (field
-    /// `oprf.blinded`) for more than [`MAX_OPRF_ELEMENTS`].
+    /// `oprf.blinded`) for more than [`MAX_OPRF_BATCH`](super::oprf::MAX_OPRF_BATCH).
     pub fn new(key_epoch: u32, blinded: Vec<[u8; ELEMENT_LEN]>) -> Result<Self, Error> {
         check_count(blinded.len(), "oprf.blinded")?;
         Ok(Self { key_epoch, blinded })
