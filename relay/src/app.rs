@@ -4,6 +4,7 @@
 
 use crate::clock::Clock;
 use crate::limits;
+use crate::oprf::{DailyQuota, OprfRelayRequest, OracleLink};
 use crate::push::Push;
 use crate::rate::RateLimiter;
 use crate::server::Discovery;
@@ -43,6 +44,8 @@ pub struct Relay<S> {
     pub connections: AtomicUsize,
     pub(crate) deposits: RateLimiter,
     pub(crate) claims: RateLimiter,
+    oprf_quota: DailyQuota,
+    oracle: Option<OracleLink>,
     in_flight: tokio::sync::Semaphore,
 }
 
@@ -57,6 +60,8 @@ pub struct RateLimits {
     pub claim_burst: u32,
     /// Claim tokens added per second per owner.
     pub claim_per_sec: u32,
+    /// OPRF elements one account may have evaluated per UTC day (spec §14.5).
+    pub oprf_elements_per_day: u64,
 }
 
 impl Default for RateLimits {
@@ -67,6 +72,7 @@ impl Default for RateLimits {
             deposit_per_sec: limits::DEPOSIT_PER_SEC,
             claim_burst: limits::CLAIM_BURST,
             claim_per_sec: limits::CLAIM_PER_SEC,
+            oprf_elements_per_day: limits::OPRF_ELEMENTS_PER_DAY,
         }
     }
 }
@@ -93,8 +99,18 @@ impl<S: Store> Relay<S> {
             connections: AtomicUsize::new(0),
             deposits: RateLimiter::new(rates.deposit_burst, rates.deposit_per_sec),
             claims: RateLimiter::new(rates.claim_burst, rates.claim_per_sec),
+            oprf_quota: DailyQuota::new(rates.oprf_elements_per_day),
+            oracle: None,
             in_flight: tokio::sync::Semaphore::new(limits::MAX_IN_FLIGHT),
         }
+    }
+
+    /// The same relay forwarding OPRF evaluations to `oracle` (spec §14.5). Without one,
+    /// `GET /v1/oracle` and `POST /v1/oprf` answer `Unavailable` (808).
+    #[must_use]
+    pub fn with_oracle(mut self, oracle: OracleLink) -> Self {
+        self.oracle = Some(oracle);
+        self
     }
 }
 
@@ -115,6 +131,8 @@ pub fn router<S: Store>(relay: Arc<Relay<S>>) -> Router {
         .route("/v1/register", post(register::<S>))
         .route("/v1/deregister", post(deregister::<S>))
         .route("/v1/lookup", post(lookup::<S>))
+        .route("/v1/oracle", get(oracle_parameters::<S>))
+        .route("/v1/oprf", post(oprf::<S>))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
@@ -134,6 +152,18 @@ pub struct Refusal {
 }
 
 impl Refusal {
+    /// A refusal with an explicit status: the oracle's `401` for a missing or unknown
+    /// relay credential (spec §14.3), and `405` for a wrong method.
+    pub(crate) fn with_status(status: StatusCode, code: u16) -> Self {
+        Self { status, code }
+    }
+
+    /// The stable code.
+    #[must_use]
+    pub fn code(&self) -> u16 {
+        self.code
+    }
+
     /// The refusal of a core or relay error, with the status of spec §12.10.
     #[must_use]
     pub fn of(error: &Error) -> Self {
@@ -143,6 +173,11 @@ impl Refusal {
             900 => Error::Unavailable.code(),
             code => code,
         };
+        Self::of_code(code)
+    }
+
+    /// The refusal with `code` and the status §12.10 gives it.
+    pub(crate) fn of_code(code: u16) -> Self {
         let status = match code {
             800 => StatusCode::FORBIDDEN,
             801 | 803 | 805 | 811 => StatusCode::CONFLICT,
@@ -203,9 +238,9 @@ impl IntoResponse for Refusal {
     }
 }
 
-type Answer = Result<Response, Refusal>;
+pub(crate) type Answer = Result<Response, Refusal>;
 
-fn binary(bytes: Vec<u8>) -> Response {
+pub(crate) fn binary(bytes: Vec<u8>) -> Response {
     (
         StatusCode::OK,
         [(
@@ -224,13 +259,8 @@ fn no_content() -> Response {
 /// Reads a request body of at most `max` bytes (spec §12.9): a `Content-Length` over the
 /// limit is refused before a byte is read, and a body without one is read only up to the
 /// limit. Either way the refusal is 413 with code 806 and nothing is stored.
-async fn read_body(request: Request, max: usize) -> Result<Bytes, Refusal> {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
+pub(crate) async fn read_body(request: Request, max: usize) -> Result<Bytes, Refusal> {
+    if declared_too_long(&request, max) {
         return Err(Refusal::of(&Error::BodyTooLarge));
     }
     // A body sent too slowly is cut off (808) before anything is stored: the timeout covers
@@ -247,8 +277,18 @@ async fn read_body(request: Request, max: usize) -> Result<Bytes, Refusal> {
     }
 }
 
+/// Whether the request's `Content-Length` declares more than `max` bytes.
+pub(crate) fn declared_too_long(request: &Request, max: usize) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > max as u64)
+}
+
 /// The raw request, taken whole so the body limit is ours to apply.
-struct Raw(Request);
+pub(crate) struct Raw(pub(crate) Request);
 
 impl<S: Send + Sync> FromRequest<S> for Raw {
     type Rejection = Refusal;
@@ -480,11 +520,51 @@ async fn lookup<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> 
     Ok(binary(response.to_bytes()))
 }
 
-async fn not_found() -> Refusal {
+/// `GET /v1/oracle` (spec §14.5): the oracle's current parameters, from the relay's cache
+/// or fetched afresh; `Unavailable` (808) without an oracle or when it cannot be reached.
+async fn oracle_parameters<S: Store>(State(relay): State<Arc<Relay<S>>>) -> Answer {
+    let link = relay
+        .oracle
+        .as_ref()
+        .ok_or_else(|| Refusal::of(&Error::Unavailable))?;
+    Ok(binary(link.parameters().await?))
+}
+
+/// `POST /v1/oprf` (spec §14.5): decodes the wrapper (never the elements), charges the
+/// account's daily quota, forwards the OPRF request bytes unchanged to the oracle and
+/// answers with the oracle's bytes or its refusal.
+async fn oprf<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
+    let link = relay
+        .oracle
+        .as_ref()
+        .ok_or_else(|| Refusal::of(&Error::Unavailable))?;
+    let body = read_body(req, limits::MAX_OPRF_LEN).await?;
+    let request = OprfRelayRequest::decode_exact(&body)?;
+    let account = request.capability.mailbox();
+    let elements = request.request.blinded().len() as u64;
+    let day = relay.clock.now() / limits::SECS_PER_DAY;
+    if !relay.oprf_quota.charge(&account, day, elements) {
+        return Err(Refusal::of(&Error::RateLimited));
+    }
+    // The bytes after the capability are the OPRF request exactly as the client encoded
+    // it (the decoding above is strict, so they are its only encoding).
+    let forwarded = body.slice(OprfRelayRequest::PREFIX_LEN..);
+    match link.evaluate(forwarded).await {
+        Ok(bytes) => Ok(binary(bytes)),
+        Err(e) => {
+            if !e.evaluated() {
+                relay.oprf_quota.refund(&account, day, elements);
+            }
+            Err(e.refusal())
+        }
+    }
+}
+
+pub(crate) async fn not_found() -> Refusal {
     Refusal::of(&Error::NotFound)
 }
 
-async fn method_not_allowed() -> Refusal {
+pub(crate) async fn method_not_allowed() -> Refusal {
     Refusal {
         status: StatusCode::METHOD_NOT_ALLOWED,
         code: Error::NotFound.code(),
@@ -506,7 +586,7 @@ async fn bound_request<S: Store>(
 
 /// The request log (spec §12.11): method, path, status, code and duration. Never a body,
 /// a capability, a mailbox id or an address.
-async fn log_request(request: Request, next: axum::middleware::Next) -> Response {
+pub(crate) async fn log_request(request: Request, next: axum::middleware::Next) -> Response {
     let method: Method = request.method().clone();
     // The route's template, never the raw path: a path is attacker-chosen text.
     let path = request

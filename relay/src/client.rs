@@ -3,7 +3,9 @@
 //! front of a relay that is not on loopback (README).
 
 use blindrelay::codec::{Decode, Encode};
-use blindrelay::contact::{DiscoveryParameters, LookupRequest, LookupResponse};
+use blindrelay::contact::{
+    DiscoveryParameters, LookupRequest, LookupResponse, OprfRequest, OprfResponse, OracleParameters,
+};
 use blindrelay::relay::{
     AckRequest, ClaimRequest, ClaimResponse, CountResponse, Delivery, ErrorResponse, FetchRequest,
     FetchResponse, OwnerRequest, OwnerRequestKind, PublishRequest, RegisterRequest,
@@ -228,6 +230,34 @@ impl RelayClient {
         decoded(self.post("/v1/lookup", request.to_bytes()).await?)
     }
 
+    /// The oracle's signed parameters as the relay serves them (`GET /v1/oracle`, spec
+    /// §14.5), unverified: the caller runs `OracleParameters::verify` under the oracle key
+    /// it pinned.
+    ///
+    /// # Errors
+    /// As [`RelayClient::upload_keys`].
+    pub async fn oracle_parameters(&self) -> Result<OracleParameters, ClientError> {
+        decoded(self.get("/v1/oracle").await?)
+    }
+
+    /// Has the relay forward an OPRF request to its oracle, charged to the account of
+    /// `capability` (`POST /v1/oprf`, spec §14.5). Unverified: the caller finalizes it
+    /// with `VerifiedOracle::finalize`, which checks the proof.
+    ///
+    /// # Errors
+    /// As [`RelayClient::upload_keys`].
+    pub async fn oprf(
+        &self,
+        capability: &ReadCapability,
+        request: &OprfRequest,
+    ) -> Result<OprfResponse, ClientError> {
+        let body = crate::oprf::OprfRelayRequest {
+            capability: ReadCapability::from_bytes(capability.to_bytes()),
+            request: request.clone(),
+        };
+        decoded(self.post("/v1/oprf", body.to_bytes()).await?)
+    }
+
     /// Opens `GET /v1/stream` and subscribes to the mailboxes of `capabilities`.
     ///
     /// # Errors
@@ -251,6 +281,76 @@ impl RelayClient {
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))?;
         Ok(Subscription { socket })
+    }
+}
+
+/// A client of an oracle (spec §14.3): what a relay speaks, and what tests use to talk to
+/// an oracle directly. Clients of the protocol never contact the oracle (§14.1).
+#[derive(Clone, Debug)]
+pub struct OracleClient {
+    inner: RelayClient,
+}
+
+impl OracleClient {
+    /// A client of the oracle at `base` (e.g. `http://127.0.0.1:8790`).
+    #[must_use]
+    pub fn new(base: &str) -> Self {
+        Self {
+            inner: RelayClient::new(base),
+        }
+    }
+
+    /// The oracle's current signed parameters (`GET /v1/parameters`), unverified.
+    ///
+    /// # Errors
+    /// As [`RelayClient::upload_keys`].
+    pub async fn parameters(&self) -> Result<OracleParameters, ClientError> {
+        decoded(self.inner.get("/v1/parameters").await?)
+    }
+
+    /// Sends raw `body` to `POST /v1/evaluate` with `Authorization: Bearer <hex>` if
+    /// `credential` is given.
+    ///
+    /// # Errors
+    /// As [`RelayClient::post`].
+    pub async fn evaluate_raw(
+        &self,
+        credential: Option<&[u8; 32]>,
+        body: Vec<u8>,
+    ) -> Result<(u16, Vec<u8>), ClientError> {
+        let mut request = self
+            .inner
+            .http
+            .post(format!("{}/v1/evaluate", self.inner.base))
+            .header("content-type", "application/octet-stream")
+            .body(body);
+        if let Some(secret) = credential {
+            request = request.header(
+                "authorization",
+                format!("Bearer {}", crate::oprf::hex(secret)),
+            );
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        finish(response).await
+    }
+
+    /// Evaluates `request` as the relay whose bearer credential is `credential`
+    /// (`POST /v1/evaluate`), unverified.
+    ///
+    /// # Errors
+    /// As [`RelayClient::upload_keys`].
+    pub async fn evaluate(
+        &self,
+        credential: &[u8; 32],
+        request: &OprfRequest,
+    ) -> Result<OprfResponse, ClientError> {
+        decoded(
+            self.evaluate_raw(Some(credential), request.to_bytes())
+                .await?,
+        )
     }
 }
 

@@ -29,6 +29,29 @@ pub struct Config {
     pub clock: Clock,
     /// Whether each request is logged (`--quiet` turns it off).
     pub log_requests: bool,
+    /// The `ch2` oracle the relay forwards OPRF evaluations to (spec §14.5):
+    /// `--oracle-url URL --oracle-credential HEX` (`BLINDRELAY_ORACLE_URL`,
+    /// `BLINDRELAY_ORACLE_CREDENTIAL`). Without one, `/v1/oracle` and `/v1/oprf` answer
+    /// `Unavailable` (808).
+    pub oracle: Option<OracleSettings>,
+}
+
+/// Where the relay's oracle is, and the relay's credential there.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OracleSettings {
+    /// The oracle's base URL, e.g. `http://127.0.0.1:8790`.
+    pub url: String,
+    /// The relay's 32-byte bearer credential at the oracle (a secret: never printed).
+    pub credential: [u8; 32],
+}
+
+impl core::fmt::Debug for OracleSettings {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OracleSettings")
+            .field("url", &self.url)
+            .field("credential", &"<redacted>")
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -39,6 +62,7 @@ impl Default for Config {
             backend: Backend::Sqlite,
             clock: Clock::System,
             log_requests: true,
+            oracle: None,
         }
     }
 }
@@ -70,6 +94,8 @@ impl Config {
                     .map_err(|_| format!("BLINDRELAY_CLOCK: not a number of seconds: {v}"))?,
             );
         }
+        let mut oracle_url = env("BLINDRELAY_ORACLE_URL");
+        let mut oracle_credential = env("BLINDRELAY_ORACLE_CREDENTIAL");
         let mut args = args.into_iter();
         while let Some(a) = args.next() {
             let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -83,10 +109,25 @@ impl Config {
                 "--data" => c.data_dir = PathBuf::from(value("--data")?),
                 "--postgres" => c.backend = Backend::Postgres(value("--postgres")?),
                 "--quiet" => c.log_requests = false,
+                "--oracle-url" => oracle_url = Some(value("--oracle-url")?),
+                "--oracle-credential" => oracle_credential = Some(value("--oracle-credential")?),
                 "--help" | "-h" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown argument {other}\n{USAGE}")),
             }
         }
+        c.oracle = match (oracle_url, oracle_credential) {
+            (None, None) => None,
+            (Some(url), Some(credential)) => Some(OracleSettings {
+                url,
+                credential: crate::oprf::parse_hex32(&credential)
+                    .ok_or_else(|| "--oracle-credential: expected 64 hex digits".to_owned())?,
+            }),
+            _ => {
+                return Err(
+                    "--oracle-url and --oracle-credential go together (spec §14.5)".to_owned(),
+                )
+            }
+        };
         Ok(c)
     }
 
@@ -97,8 +138,9 @@ impl Config {
             Backend::Sqlite => format!("sqlite {}", self.data_dir.join("relay.db").display()),
             Backend::Postgres(url) => format!("postgres {}", redact_url(url)),
         };
+        let oracle = self.oracle.as_ref().map_or("none", |o| o.url.as_str());
         format!(
-            "listen {} | data {} | backend {backend} | clock {:?} | request log {}",
+            "listen {} | data {} | backend {backend} | oracle {oracle} | clock {:?} | request log {}",
             self.listen,
             self.data_dir.display(),
             self.clock,
@@ -108,7 +150,7 @@ impl Config {
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return "***".to_owned();
     };
@@ -121,8 +163,9 @@ fn redact_url(url: &str) -> String {
     }
 }
 
-const USAGE: &str = "usage: blindrelay-relay [--listen ADDR] [--data DIR] [--postgres URL] [--quiet]
-environment: BLINDRELAY_LISTEN, BLINDRELAY_DATA, BLINDRELAY_POSTGRES, BLINDRELAY_CLOCK (conformance only)";
+const USAGE: &str = "usage: blindrelay-relay [--listen ADDR] [--data DIR] [--postgres URL] [--oracle-url URL --oracle-credential HEX] [--quiet]
+environment: BLINDRELAY_LISTEN, BLINDRELAY_DATA, BLINDRELAY_POSTGRES, BLINDRELAY_ORACLE_URL,
+             BLINDRELAY_ORACLE_CREDENTIAL, BLINDRELAY_CLOCK (conformance only)";
 
 #[cfg(test)]
 mod tests {
@@ -145,6 +188,29 @@ mod tests {
         assert!(!c.summary().contains("hunter2"));
         assert!(c.summary().contains("postgres://u:***@db/x"));
         assert!(Config::from_env_and_args(|_| None, ["--bogus".to_owned()]).is_err());
+        let secret = "5a".repeat(32);
+        let c = Config::from_env_and_args(
+            |k| (k == "BLINDRELAY_ORACLE_CREDENTIAL").then(|| secret.clone()),
+            [
+                "--oracle-url".to_owned(),
+                "http://127.0.0.1:8790".to_owned(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.oracle.as_ref().unwrap().credential, [0x5a; 32]);
+        assert!(!c.summary().contains(&secret) && !format!("{c:?}").contains(&secret));
+        assert!(c.summary().contains("oracle http://127.0.0.1:8790"));
+        assert!(Config::from_env_and_args(|_| None, ["--oracle-url".into(), "x".into()]).is_err());
+        assert!(Config::from_env_and_args(
+            |_| None,
+            [
+                "--oracle-url".into(),
+                "x".into(),
+                "--oracle-credential".into(),
+                "abc".into()
+            ]
+        )
+        .is_err());
         assert!(Config::from_env_and_args(
             |k| (k == "BLINDRELAY_CLOCK").then(|| "x".to_owned()),
             []

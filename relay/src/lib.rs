@@ -7,6 +7,9 @@
 //! - [`ws`]: WebSocket push. [`push`]: the subscriber registry.
 //! - [`limits`]: every bound, one constant each. [`config`]: one configuration struct.
 //! - [`server`]: start and stop; [`log`]: the request log (no client data).
+//! - [`oprf`]: the relay's OPRF endpoint for suite `ch2` (spec §14.5): the `0x30` request,
+//!   the per-account quota, the link to the oracle.
+//! - [`oracle`]: the `ch2` oracle service itself (spec §14), binary `blindrelay-oracle`.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -16,6 +19,8 @@ pub mod config;
 pub mod conformance;
 pub mod limits;
 pub mod log;
+pub mod oprf;
+pub mod oracle;
 pub mod push;
 mod rate;
 pub mod server;
@@ -23,7 +28,8 @@ pub mod store;
 pub mod ws;
 
 pub use app::{router, RateLimits, Relay};
-pub use client::{ClientError, RelayClient};
+pub use client::{ClientError, OracleClient, RelayClient};
 pub use clock::Clock;
-pub use config::{Backend, Config};
+pub use config::{Backend, Config, OracleSettings};
+pub use oprf::OracleLink;
 pub use server::{relay_with, start, Running};

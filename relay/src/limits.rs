@@ -51,3 +51,29 @@ pub const SWEEP_INTERVAL_SECS: u64 = 60;
 pub const MAX_IN_FLIGHT: usize = 4096;
 /// Seconds a client has to send a request body; then 808 and nothing is stored (spec §12.9).
 pub const REQUEST_TIMEOUT_SECS: u64 = 30;
+
+/// Elements of OPRF evaluation one account (mailbox id) may have forwarded to the oracle per
+/// UTC day (spec §14.5); beyond it `RateLimited` (807) and nothing is forwarded.
+pub const OPRF_ELEMENTS_PER_DAY: u64 = 5_000;
+/// Bodies of `POST /v1/oprf` (spec §14.5): `0x01 || 0x30 || capability [32]` and an OPRF
+/// request of at most 4096 elements: 2 + 32 + 9 + 32 · 4096.
+pub const MAX_OPRF_LEN: usize = 2 + 32 + MAX_OPRF_REQUEST_LEN;
+/// Bodies of the oracle's `POST /v1/evaluate` (spec §14.3): an OPRF request (`0x15`) of at
+/// most 4096 elements, 9 + 32 · 4096.
+pub const MAX_OPRF_REQUEST_LEN: usize = 9 + 32 * 4096;
+/// The longest OPRF response (`0x16`) the relay accepts from the oracle: 9 + 32 · 4096 + 64.
+pub const MAX_OPRF_RESPONSE_LEN: usize = MAX_OPRF_REQUEST_LEN + 64;
+/// The longest oracle-parameters body (`0x14`, always exactly 119 bytes) the relay accepts
+/// from the oracle, with room to spare.
+pub const MAX_ORACLE_PARAMETERS_LEN: usize = 1024;
+/// Seconds the relay serves the oracle's parameters from its cache before fetching them
+/// again (spec §14.5).
+pub const ORACLE_PARAMETERS_CACHE_SECS: u64 = 3600;
+/// Seconds the relay waits for the oracle (connect, request and answer) before answering
+/// `Unavailable` (808).
+pub const ORACLE_TIMEOUT_SECS: u64 = 20;
+/// Days of per-relay usage counters the oracle keeps (today and yesterday, for the
+/// operator); older rows are deleted by its sweep (spec §14.6).
+pub const ORACLE_USAGE_RETENTION_DAYS: u64 = 2;
+/// Seconds in a UTC day: quotas and budgets are per `now / SECS_PER_DAY`.
+pub const SECS_PER_DAY: u64 = 86_400;

@@ -2,13 +2,14 @@
 //!
 //! ```text
 //! cargo run --release -p blindrelay-relay -- [--listen 127.0.0.1:8780] [--data DIR] [--postgres URL]
+//!     [--oracle-url http://127.0.0.1:8790 --oracle-credential HEX]
 //! ```
 
 use blindrelay_relay::config::{Backend, Config};
 use blindrelay_relay::store::postgres::PostgresStore;
 use blindrelay_relay::store::sqlite::SqliteStore;
 use blindrelay_relay::store::Store;
-use blindrelay_relay::{log, relay_with, start};
+use blindrelay_relay::{log, relay_with, start, OracleLink};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -47,7 +48,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run<S: Store>(store: S, config: &Config) -> Result<(), String> {
-    let relay = relay_with(store, config.clock, &config.data_dir).map_err(|e| e.to_string())?;
+    let mut relay = relay_with(store, config.clock, &config.data_dir).map_err(|e| e.to_string())?;
+    if let Some(oracle) = &config.oracle {
+        relay = relay.with_oracle(OracleLink::new(&oracle.url, oracle.credential)?);
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

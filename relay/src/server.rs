@@ -123,7 +123,7 @@ impl Discovery {
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -168,9 +168,32 @@ impl Running {
 /// # Errors
 /// The listener's address cannot be read.
 pub fn start<S: Store>(relay: Arc<Relay<S>>, listener: TcpListener) -> std::io::Result<Running> {
+    let app = router(Arc::clone(&relay));
+    serve(app, listener, "relay", move || async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(limits::SWEEP_INTERVAL_SECS));
+        loop {
+            tick.tick().await;
+            if let Err(e) = relay.store.sweep(relay.clock.now()).await {
+                crate::log::line(&format!("relay: sweep failed: {e}"));
+            }
+        }
+    })
+}
+
+/// Serves `app` on `listener` until [`Running::stop`], with `sweeper` running beside it
+/// (aborted at stop). `name` prefixes the log lines.
+pub(crate) fn serve<F>(
+    app: axum::Router,
+    listener: TcpListener,
+    name: &'static str,
+    sweeper: impl FnOnce() -> F,
+) -> std::io::Result<Running>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
-    let app = router(Arc::clone(&relay));
+    let sweeper = tokio::spawn(sweeper());
     let server = tokio::spawn(async move {
         let result = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -178,16 +201,7 @@ pub fn start<S: Store>(relay: Arc<Relay<S>>, listener: TcpListener) -> std::io::
             })
             .await;
         if let Err(e) = result {
-            crate::log::line(&format!("relay: server stopped: {e}"));
-        }
-    });
-    let sweeper = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(limits::SWEEP_INTERVAL_SECS));
-        loop {
-            tick.tick().await;
-            if let Err(e) = relay.store.sweep(relay.clock.now()).await {
-                crate::log::line(&format!("relay: sweep failed: {e}"));
-            }
+            crate::log::line(&format!("{name}: server stopped: {e}"));
         }
     });
     Ok(Running {

@@ -625,6 +625,7 @@ async fn deposits_and_claims_are_rate_limited_per_mailbox_not_per_sender() {
         deposit_per_sec: 0,
         claim_burst: 3,
         claim_per_sec: 0,
+        ..RateLimits::default()
     };
     let relay = Relay::with_rate_limits(store, Clock::Fixed(NOW), params, rates);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

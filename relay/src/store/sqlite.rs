@@ -162,12 +162,12 @@ impl<T> Db<T> for rusqlite::Result<T> {
 }
 
 /// A `u64` time, seq or count as an SQL integer, saturating at `i64::MAX`.
-pub(super) fn sql_int(v: u64) -> i64 {
+pub(crate) fn sql_int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 /// An SQL integer the store wrote as a `u64` (never negative).
-pub(super) fn from_sql_int(v: i64) -> Result<u64, StoreError> {
+pub(crate) fn from_sql_int(v: i64) -> Result<u64, StoreError> {
     u64::try_from(v).map_err(|_| StoreError::Backend("negative integer in the store".into()))
 }
 

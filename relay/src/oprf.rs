@@ -1,0 +1,347 @@
+//! The relay's side of suite `ch2`'s OPRF (spec §14.5): the `POST /v1/oprf` request
+//! (type `0x30`), the per-account daily quota, and the link to the oracle the relay
+//! forwards evaluations to with its bearer credential.
+//!
+//! The relay never decodes an element: it checks the request's structure (the core's
+//! strict codec), charges the account, and forwards the OPRF request's bytes unchanged.
+
+use crate::app::Refusal;
+use crate::limits;
+use axum::body::Bytes;
+use blindrelay::codec::{read_header, write_header, Decode, Encode, MessageType, Reader, Writer};
+use blindrelay::contact::{OprfRequest, OracleParameters};
+use blindrelay::relay::ErrorResponse;
+use blindrelay::route::ReadCapability;
+use blindrelay::Error;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Message type of an OPRF request sent to the relay (spec §14.5, §2.2).
+pub const OPRF_RELAY_REQUEST: MessageType = MessageType(0x30);
+
+/// An OPRF evaluation request sent to the relay (spec §14.5, type `0x30`): the account's
+/// read capability and the OPRF request (`0x15`) to forward.
+///
+/// ```text
+/// 0x01 || 0x30 || capability [32] || OPRF request (0x01 0x15 …, §13.6)
+/// ```
+///
+/// Decoding is strict: the header, 32 capability bytes, one OPRF request decoded by the
+/// core's codec (its version, type, suite, count and length checks), no trailing bytes.
+pub struct OprfRelayRequest {
+    /// The read capability of the account's public mailbox (spec §12.2): the account the
+    /// relay charges.
+    pub capability: ReadCapability,
+    /// The OPRF request to forward to the oracle.
+    pub request: OprfRequest,
+}
+
+impl OprfRelayRequest {
+    /// Bytes before the OPRF request: the header and the capability.
+    pub const PREFIX_LEN: usize = 2 + 32;
+}
+
+impl core::fmt::Debug for OprfRelayRequest {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OprfRelayRequest")
+            .field("capability", &"<redacted>")
+            .field("key_epoch", &self.request.key_epoch())
+            .field("elements", &self.request.blinded().len())
+            .finish()
+    }
+}
+
+impl Encode for OprfRelayRequest {
+    fn encode(&self, w: &mut Writer) {
+        write_header(w, OPRF_RELAY_REQUEST);
+        w.bytes(&self.capability.to_bytes());
+        self.request.encode(w);
+    }
+}
+
+impl Decode for OprfRelayRequest {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        read_header(r, OPRF_RELAY_REQUEST)?;
+        let capability = ReadCapability::from_bytes(r.array::<32>()?);
+        let request = OprfRequest::decode(r)?;
+        Ok(Self {
+            capability,
+            request,
+        })
+    }
+}
+
+/// Per-account daily counters of OPRF elements (spec §14.5), in memory like the relay's
+/// other rate limits (`rate.rs`): a restart forgets them, which only makes the quota more
+/// lenient for the rest of that day. Keyed by mailbox id, never by capability or address.
+pub(crate) struct DailyQuota {
+    limit: u64,
+    used: Mutex<HashMap<[u8; 32], (u64, u64)>>,
+}
+
+impl DailyQuota {
+    pub(crate) fn new(limit: u64) -> Self {
+        Self {
+            limit,
+            used: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Charges `n` elements to `account` for `day`, all or nothing: `false` (nothing
+    /// charged) when the day's total would exceed the limit.
+    pub(crate) fn charge(&self, account: &[u8; 32], day: u64, n: u64) -> bool {
+        let mut used = self
+            .used
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if used.len() >= limits::RATE_TABLE_MAX && !used.contains_key(account) {
+            // Other days' counters are dead; if today's alone fill the table, forget them
+            // all (more lenient for a moment, never stricter).
+            used.retain(|_, (d, _)| *d == day);
+            if used.len() >= limits::RATE_TABLE_MAX {
+                used.clear();
+            }
+        }
+        let entry = used.entry(*account).or_insert((day, 0));
+        if entry.0 != day {
+            *entry = (day, 0);
+        }
+        match entry.1.checked_add(n) {
+            Some(total) if total <= self.limit => {
+                entry.1 = total;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Gives back `n` elements charged for `day` that the oracle did not evaluate.
+    pub(crate) fn refund(&self, account: &[u8; 32], day: u64, n: u64) {
+        let mut used = self
+            .used
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(entry) = used.get_mut(account) {
+            if entry.0 == day {
+                entry.1 = entry.1.saturating_sub(n);
+            }
+        }
+    }
+}
+
+/// Why a call to the oracle did not give an answer to pass on.
+#[derive(Debug)]
+pub(crate) enum OracleError {
+    /// The oracle could not be reached, timed out, or answered bytes that are not what it
+    /// must send (an over-long body, parameters that do not decode, a refusal without an
+    /// error body).
+    Unreachable(String),
+    /// The oracle refused with this code.
+    Refused(u16),
+}
+
+impl OracleError {
+    /// Whether the oracle charged the relay's budget for the request: only when it refused
+    /// an element after charging (`OprfInvalidElement`, 620). Every other refusal comes
+    /// before its charge, so the relay gives the account its quota back.
+    pub(crate) fn evaluated(&self) -> bool {
+        matches!(self, Self::Refused(620))
+    }
+
+    /// The refusal the relay answers with (spec §14.5): the oracle's code when it concerns
+    /// the client's request (1xx, 6xx) or the budget (807); `Unavailable` (808) for
+    /// anything that is the relay's or the oracle's own failure (an unreachable oracle, a
+    /// refused credential, an unexpected answer), which the relay logs.
+    pub(crate) fn refusal(&self) -> Refusal {
+        match self {
+            Self::Unreachable(message) => {
+                crate::log::line(&format!("relay: oracle unavailable: {message}"));
+                Refusal::of(&Error::Unavailable)
+            }
+            Self::Refused(code @ (100..=199 | 600..=699 | 807)) => Refusal::of_code(*code),
+            Self::Refused(code) => {
+                crate::log::line(&format!("relay: the oracle refused the relay: code {code}"));
+                Refusal::of(&Error::Unavailable)
+            }
+        }
+    }
+}
+
+impl From<OracleError> for Refusal {
+    fn from(e: OracleError) -> Self {
+        e.refusal()
+    }
+}
+
+/// The relay's link to its oracle (spec §14.5): the oracle's base URL, the relay's bearer
+/// credential, and the oracle's parameters cached for
+/// [`limits::ORACLE_PARAMETERS_CACHE_SECS`].
+pub struct OracleLink {
+    base: String,
+    credential: [u8; 32],
+    http: reqwest::Client,
+    cached: Mutex<Option<(Instant, Vec<u8>)>>,
+}
+
+impl core::fmt::Debug for OracleLink {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OracleLink")
+            .field("base", &self.base)
+            .field("credential", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl OracleLink {
+    /// A link to the oracle at `base` (e.g. `http://127.0.0.1:8790`) with the relay's
+    /// 32-byte bearer credential.
+    ///
+    /// # Errors
+    /// A message if the HTTP client cannot be built.
+    pub fn new(base: &str, credential: [u8; 32]) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(limits::ORACLE_TIMEOUT_SECS))
+            .timeout(Duration::from_secs(limits::ORACLE_TIMEOUT_SECS))
+            .build()
+            .map_err(|e| format!("oracle client: {e}"))?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            credential,
+            http,
+            cached: Mutex::new(None),
+        })
+    }
+
+    /// The oracle's current parameters (`0x14`), from the cache if fetched less than
+    /// [`limits::ORACLE_PARAMETERS_CACHE_SECS`] ago.
+    pub(crate) async fn parameters(&self) -> Result<Vec<u8>, OracleError> {
+        if let Some((at, bytes)) = self.lock().as_ref() {
+            if at.elapsed() < Duration::from_secs(limits::ORACLE_PARAMETERS_CACHE_SECS) {
+                return Ok(bytes.clone());
+            }
+        }
+        let response = self
+            .http
+            .get(format!("{}/v1/parameters", self.base))
+            .send()
+            .await
+            .map_err(|e| OracleError::Unreachable(e.to_string()))?;
+        let bytes = answer(response, limits::MAX_ORACLE_PARAMETERS_LEN).await?;
+        // Structure only: the client verifies the signature under the key it pinned.
+        OracleParameters::decode_exact(&bytes)
+            .map_err(|e| OracleError::Unreachable(format!("oracle parameters: {e}")))?;
+        *self.lock() = Some((Instant::now(), bytes.clone()));
+        Ok(bytes)
+    }
+
+    /// Forwards OPRF request bytes to `POST /v1/evaluate` with the credential; the
+    /// oracle's response bytes (`0x16`), unchecked (the client verifies the proof).
+    pub(crate) async fn evaluate(&self, request: Bytes) -> Result<Vec<u8>, OracleError> {
+        let response = self
+            .http
+            .post(format!("{}/v1/evaluate", self.base))
+            .header("content-type", "application/octet-stream")
+            .header("authorization", format!("Bearer {}", hex(&self.credential)))
+            .body(request)
+            .send()
+            .await
+            .map_err(|e| OracleError::Unreachable(e.to_string()))?;
+        let result = answer(response, limits::MAX_OPRF_RESPONSE_LEN).await;
+        if matches!(result, Err(OracleError::Refused(615))) {
+            // The oracle rotated its key since the cached parameters were fetched: serve
+            // the new ones at the client's next `GET /v1/oracle`.
+            *self.lock() = None;
+        }
+        result
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Instant, Vec<u8>)>> {
+        self.cached
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The body of a 200 answer, read up to `max` bytes; a refusal's code otherwise.
+async fn answer(mut response: reqwest::Response, max: usize) -> Result<Vec<u8>, OracleError> {
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| OracleError::Unreachable(e.to_string()))?
+    {
+        if body.len() + chunk.len() > max {
+            return Err(OracleError::Unreachable(format!(
+                "answer longer than {max} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if status == 200 {
+        return Ok(body);
+    }
+    match ErrorResponse::decode_exact(&body) {
+        Ok(e) => Err(OracleError::Refused(e.code)),
+        Err(_) => Err(OracleError::Unreachable(format!(
+            "HTTP {status} without an error response"
+        ))),
+    }
+}
+
+/// Lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses exactly 64 hex digits (either case) into 32 bytes.
+#[must_use]
+pub fn parse_hex32(text: &str) -> Option<[u8; 32]> {
+    let text = text.as_bytes();
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+        let digit = |c: u8| char::from(c).to_digit(16);
+        let (hi, lo) = match pair {
+            [h, l] => (digit(*h)?, digit(*l)?),
+            _ => return None,
+        };
+        *o = u8::try_from(hi * 16 + lo).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quota_is_exact_per_account_and_day_and_refunds() {
+        let q = DailyQuota::new(10);
+        assert!(q.charge(&[1; 32], 5, 6));
+        assert!(!q.charge(&[1; 32], 5, 6));
+        assert!(q.charge(&[1; 32], 5, 4));
+        assert!(!q.charge(&[1; 32], 5, 1));
+        assert!(q.charge(&[2; 32], 5, 10));
+        q.refund(&[1; 32], 5, 3);
+        assert!(q.charge(&[1; 32], 5, 3));
+        // A new day starts from zero.
+        assert!(q.charge(&[1; 32], 6, 10));
+        assert!(!q.charge(&[1; 32], 6, u64::MAX));
+    }
+
+    #[test]
+    fn hex_credentials_are_exactly_64_digits() {
+        let h = "00ff".repeat(16);
+        assert_eq!(parse_hex32(&h).map(|b| b[1]), Some(0xff));
+        assert_eq!(parse_hex32(&h.to_uppercase()), parse_hex32(&h));
+        assert!(parse_hex32(&h[1..]).is_none());
+        assert!(parse_hex32(&format!("{h}0")).is_none());
+        assert!(parse_hex32(&"zz".repeat(32)).is_none());
+        assert!(parse_hex32(&"+1".repeat(32)).is_none());
+        assert_eq!(hex(&parse_hex32(&h).unwrap_or_default()), h);
+    }
+}
