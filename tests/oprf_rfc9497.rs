@@ -141,3 +141,55 @@ fn the_rfc_proof_fails_under_another_key() {
         blindrelay::Error::OprfProofInvalid
     );
 }
+
+/// Spec §13.2 and §13.3 from their literal bytes: the oracle key's `DeriveKeyPair` info and
+/// the `ch2` id's HKDF over the RFC 9497 output, recomputed here independently of the
+/// crate's constants.
+#[test]
+fn ch2_derivations_match_the_spec_bytes() {
+    use blindrelay::contact::{ContactId, OracleKey};
+    use hkdf::Hkdf;
+    use sha2::Sha256;
+
+    let seed = [0x42; 32];
+    let epoch = 1u32;
+    let key = OracleKey::derive(&seed, epoch).unwrap();
+    let oracle_info = hex::decode(
+        "626c696e6472656c61792076312063683220 6f7261636c65206b6579 00 00000001".replace(' ', ""),
+    )
+    .unwrap();
+    assert_eq!(
+        oracle_info,
+        b"blindrelay v1 ch2 oracle key\x00\x00\x00\x00\x01"
+    );
+    let raw = hazmat::oprf_oracle_key_with_info(&seed, &oracle_info, epoch).unwrap();
+    assert_eq!(raw.public_key(), key.public_key());
+
+    let contacts = [
+        ContactId::from_bytes([0x01; 32]),
+        ContactId::from_bytes([0x02; 32]),
+    ];
+    let inputs: Vec<&[u8]> = contacts.iter().map(|c| c.as_bytes().as_slice()).collect();
+    let blinds = [[0x03; 32], [0x04; 32]];
+    let r = [0x05; 32];
+
+    let (state, blinded) = hazmat::oprf_blind_with(&inputs, &blinds).unwrap();
+    let eval = hazmat::oprf_evaluate_with_proof_scalar(&key, &blinded, &r).unwrap();
+    let outputs = hazmat::oprf_finalize_outputs(state, &key.public_key(), &eval).unwrap();
+    let (state, _) = hazmat::oprf_blind_with(&inputs, &blinds).unwrap();
+    let ids = state.finalize(&key.public_key(), epoch, &eval).unwrap();
+
+    // §13.2: info = "blindrelay v1 ch2 contact id" || 0x00 || BE32(1).
+    let id_info = hex::decode(
+        "626c696e6472656c61792076312063683220636f6e74616374206964 00 00000001".replace(' ', ""),
+    )
+    .unwrap();
+    for ((output, id), contact) in outputs.iter().zip(&ids).zip(&contacts) {
+        let mut okm = [0u8; 32];
+        Hkdf::<Sha256>::new(Some(&[]), output.as_slice())
+            .expand(&id_info, &mut okm)
+            .unwrap();
+        assert_eq!(id.as_bytes(), &okm);
+        assert_eq!(&key.evaluate_unblinded(contact).unwrap(), id);
+    }
+}

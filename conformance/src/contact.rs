@@ -569,7 +569,10 @@ pub fn generate() -> (String, Value) {
         for (b, want) in [(b12, want12), (b16, want16)] {
             let got = dummy_prefix(&pinned, b, chunk, i);
             assert_eq!(got, want, "independently computed dummy prefix");
-            assert_eq!(independent_dummy(&pinned.to_bytes(), b.get(), chunk, i), got);
+            assert_eq!(
+                independent_dummy(&pinned.to_bytes(), b.get(), chunk, i),
+                got
+            );
             f.valid(
                 "dummy-prefix",
                 &format!("request {chunk}, draw {i}, b = {}", b.get()),
@@ -1150,7 +1153,11 @@ pub fn generate() -> (String, Value) {
         let (v, after) = verify_at(&p.to_bytes(), &relay_a, NOW, &UNSEEN).expect("verifies");
         let cids: Vec<ContactId> = ids.iter().map(|b| ContactId::from_bytes(*b)).collect();
         let reqs = v.lookup_batch(&client, &cids).expect("batch");
-        let rev: Vec<ContactId> = ids.iter().rev().map(|b| ContactId::from_bytes(*b)).collect();
+        let rev: Vec<ContactId> = ids
+            .iter()
+            .rev()
+            .map(|b| ContactId::from_bytes(*b))
+            .collect();
         let bytes_of = |r: &[LookupRequest]| r.iter().map(Encode::to_bytes).collect::<Vec<_>>();
         assert_eq!(
             bytes_of(&v.lookup_batch(&client, &rev).expect("batch")),
@@ -1568,8 +1575,8 @@ pub fn generate() -> (String, Value) {
             Error::LookupMismatch,
         ),
         (
-            "the relay now accepts at most Q = 512; the request has Q = 1024",
-            params(0xa1, 1, nonce, 12, 512),
+            "the relay now accepts at most Q = 256; the request has Q = 1024",
+            params(0xa1, 1, nonce, 12, 256),
             &q1024,
             Error::NotASizeClass,
         ),
@@ -2102,7 +2109,10 @@ fn requests_eq(case: &Value, key: &str, got: &[LookupRequest]) -> Result<(), Str
             "`{key}` differ: expected {} requests, computed {} (first difference at request {})",
             want.len(),
             got.len(),
-            want.iter().zip(&got).position(|(a, b)| a != b).unwrap_or(want.len().min(got.len()))
+            want.iter()
+                .zip(&got)
+                .position(|(a, b)| a != b)
+                .unwrap_or(want.len().min(got.len()))
         ));
     }
     Ok(())
@@ -2336,10 +2346,12 @@ pub fn verify(case: &Value) -> Result<(), String> {
             }
             match shape {
                 Some((k, q)) => {
-                    if reqs.len() != k || reqs.iter().any(|r| r.prefixes().len() != usize::from(q)) {
+                    if reqs.len() != k || reqs.iter().any(|r| r.prefixes().len() != usize::from(q))
+                    {
                         return Err("the requests do not have the batch's shape".into());
                     }
-                    let key = BatchKey::derive(&secret, v.relay_id(), p.salt_generation(), b, &reals);
+                    let key =
+                        BatchKey::derive(&secret, v.relay_id(), p.salt_generation(), b, &reals);
                     expect_eq(case, "batchKey", *key.to_bytes())?;
                 }
                 None => {
@@ -2398,8 +2410,7 @@ pub fn verify(case: &Value) -> Result<(), String> {
         "lookup-ledger" if case.get("contactIds").is_some() => {
             let v = verified(case)?;
             let secret = DiscoverySecret::from_bytes(&arr(case, "clientSecret")?);
-            let mut ledger =
-                LookupLedger::from_bytes(&bytes(case, "lookupLedger")?).map_err(e)?;
+            let mut ledger = LookupLedger::from_bytes(&bytes(case, "lookupLedger")?).map_err(e)?;
             expect_error(case, ledger.plan(&v, &secret, &ids_of(case)?))
         }
         "lookup-ledger" => expect_error(

@@ -283,6 +283,20 @@ fn hexjoin(case: &Value, a: &str, b: &str) -> Result<Value, Stop> {
     Ok(Value::String(hex::encode(v)))
 }
 
+/// The fields a client's verification of discovery parameters takes (spec §9.6): the
+/// pinned relay key, the parameters, the clock and the stored generation mark.
+const VERIFY: &[&str] = &["relayKey", "discoveryParameters", "now", "generationMark"];
+
+/// `discovery.verify` of a case's parameters, which must succeed; checks the mark after
+/// when the case gives it, and returns the verified fields.
+fn verify_discovery(a: &mut Adapter, case: &Value) -> Result<Value, Stop> {
+    let v = a.ok("discovery.verify", pick(case, VERIFY))?;
+    if case.get("generationMarkAfter").is_some() {
+        all_same("discovery.verify", case, &v, &["generationMarkAfter"])?;
+    }
+    Ok(v)
+}
+
 /// Translates one case into requests and checks the responses. Unknown kinds are skipped
 /// (reported), so a new vector file never breaks an older runner silently.
 pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
@@ -716,6 +730,11 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             all_equal("contact.bucket", case, &r, &["prefix"])
         }
         "dummy-prefix" => {
+            let args = pick(case, &["batchKey", "bucketBits", "request", "index"]);
+            let r = a.ok("contact.dummy_prefix", args)?;
+            all_equal("contact.dummy_prefix", case, &r, &["prefix"])
+        }
+        "lookup-batch-key" => {
             let args = pick(
                 case,
                 &[
@@ -723,14 +742,14 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                     "relayId",
                     "saltGeneration",
                     "bucketBits",
-                    "index",
+                    "realPrefixes",
                 ],
             );
-            let r = a.ok("contact.dummy_prefix", args)?;
-            all_equal("contact.dummy_prefix", case, &r, &["prefix"])
+            let r = a.ok("lookup.batch_key", args)?;
+            all_same("lookup.batch_key", case, &r, &["batchKey"])
         }
         "discovery-parameters" => {
-            let verify = pick(case, &["relayKey", "discoveryParameters"]);
+            let verify = pick(case, VERIFY);
             if !is_valid(case) {
                 return a.err(case, "discovery.verify", verify);
             }
@@ -747,6 +766,8 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                     "saltNonce",
                     "bucketBits",
                     "maxSizeClass",
+                    "issuedAt",
+                    "expiresAt",
                 ],
             );
             let r = a.ok("discovery.sign", args)?;
@@ -761,78 +782,186 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                 "discovery.verify",
                 case,
                 &r,
-                &["relayId", "salt", "saltNonce"],
+                &["relayId", "salt", "saltNonce", "generationMarkAfter"],
             )?;
             all_equal(
                 "discovery.verify",
                 case,
                 &r,
-                &["saltGeneration", "bucketBits", "maxSizeClass"],
+                &[
+                    "saltGeneration",
+                    "bucketBits",
+                    "maxSizeClass",
+                    "issuedAt",
+                    "expiresAt",
+                ],
             )
         }
-        "lookup-request" => {
-            if !is_valid(case) {
-                return a.err(case, "lookup.parse_request", pick(case, &["lookupRequest"]));
+        "generation-mark" if is_valid(case) => {
+            let r = a.ok("discovery.parse_mark", pick(case, &["generationMark"]))?;
+            if r["seen"] != json!(true) && r["seen"] != json!(false) {
+                return Err(Stop::Fail(format!(
+                    "discovery.parse_mark: `seen` is not a boolean: {}",
+                    r["seen"]
+                )));
             }
-            let mut args = pick(
-                case,
-                &[
-                    "relayKey",
-                    "discoveryParameters",
-                    "clientSecret",
-                    "contactIds",
-                ],
-            );
-            let r = a.ok("lookup.request", args.clone())?;
-            all_same("lookup.request", case, &r, &["lookupRequest"])?;
-            // The bytes do not depend on the order of the contacts.
+            let args = pick(case, &["generationMark", "saltGeneration", "now"]);
+            let r = a.ok("discovery.admit", args)?;
+            all_same("discovery.admit", case, &r, &["generationMarkAfter"])?;
+            // The mark after is what the client stores: it decodes, and records the
+            // admitted generation.
+            let r = a.ok(
+                "discovery.parse_mark",
+                json!({ "generationMark": case["generationMarkAfter"] }),
+            )?;
+            if r["seen"] != json!(true) {
+                return Err(Stop::Fail(
+                    "discovery.parse_mark: the mark after has seen nothing".into(),
+                ));
+            }
+            all_equal("discovery.parse_mark", case, &r, &["saltGeneration"])
+        }
+        "generation-mark" if case.get("saltGeneration").is_some() => a.err(
+            case,
+            "discovery.admit",
+            pick(case, &["generationMark", "saltGeneration", "now"]),
+        ),
+        "generation-mark" => a.err(
+            case,
+            "discovery.parse_mark",
+            pick(case, &["generationMark"]),
+        ),
+        "lookup-batch" => {
+            let v = verify_discovery(a, case)?;
+            let mut args = pick(case, &[VERIFY, &["clientSecret", "contactIds"]].concat());
+            let r = a.ok("lookup.batch", args.clone())?;
+            same_json("lookup.batch", case, &r, "lookupRequests")?;
+            // The requests do not depend on the order of the contacts.
             if let Some(ids) = args["contactIds"].as_array_mut() {
                 ids.reverse();
             }
-            let r = a.ok("lookup.request", args)?;
-            all_same(
-                "lookup.request (contacts reversed)",
+            let r = a.ok("lookup.batch", args)?;
+            same_json(
+                "lookup.batch (contacts reversed)",
                 case,
                 &r,
-                &["lookupRequest"],
+                "lookupRequests",
             )?;
-            let r = a.ok("lookup.parse_request", pick(case, &["lookupRequest"]))?;
-            let got = r["prefixes"].as_array().cloned().unwrap_or_default();
+            if case.get("batchKey").is_some() {
+                let mut args = pick(case, &["clientSecret", "realPrefixes"]);
+                for k in ["relayId", "saltGeneration", "bucketBits"] {
+                    args[k] = v[k].clone();
+                }
+                let r = a.ok("lookup.batch_key", args)?;
+                all_same("lookup.batch_key", case, &r, &["batchKey"])?;
+            }
+            // Each request parses under the parameters, passes the relay's check, and the
+            // requests together hold every real prefix.
+            let requests = case["lookupRequests"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let (k, q) = match &case["shape"] {
+                Value::Object(m) => (m["requests"].as_u64(), m["sizeClass"].as_u64()),
+                _ => (None, None),
+            };
+            if k.is_some_and(|k| k != requests.len() as u64) {
+                return Err(Stop::Fail(format!(
+                    "the case's shape asks for {k:?} requests, it has {}",
+                    requests.len()
+                )));
+            }
+            let mut got = Vec::new();
+            for req in &requests {
+                let r = a.ok("lookup.parse_request", json!({ "lookupRequest": req }))?;
+                all_equal(
+                    "lookup.parse_request",
+                    &v,
+                    &r,
+                    &["saltGeneration", "bucketBits"],
+                )?;
+                let prefixes = r["prefixes"].as_array().cloned().unwrap_or_default();
+                if q.is_some_and(|q| q != prefixes.len() as u64) {
+                    return Err(Stop::Fail(format!(
+                        "lookup.parse_request: {} prefixes, the shape's size class is {q:?}",
+                        prefixes.len()
+                    )));
+                }
+                got.extend(prefixes);
+                let mut args = pick(case, &["discoveryParameters"]);
+                args["lookupRequest"] = req.clone();
+                a.ok("lookup.check", args)?;
+            }
             let real = case["realPrefixes"].as_array().cloned().unwrap_or_default();
             if let Some(missing) = real.iter().find(|p| !got.contains(p)) {
                 return Err(Stop::Fail(format!(
-                    "lookup.parse_request: real prefix {missing} is not among the request's prefixes {}",
-                    r["prefixes"]
+                    "lookup.parse_request: real prefix {missing} is in none of the batch's requests"
                 )));
             }
-            let v = a.ok(
-                "discovery.verify",
-                pick(case, &["relayKey", "discoveryParameters"]),
-            )?;
-            all_equal(
-                "lookup.parse_request",
-                &v,
-                &r,
-                &["saltGeneration", "bucketBits"],
-            )?;
-            a.ok(
-                "lookup.check",
-                pick(case, &["discoveryParameters", "lookupRequest"]),
-            )
-            .map(drop)
+            Ok(())
         }
+        "lookup-ledger" if is_valid(case) => {
+            verify_discovery(a, case)?;
+            let base = pick(case, &[VERIFY, &["clientSecret"]].concat());
+            let mut stored = json!("");
+            let plans = case["plans"]
+                .as_array()
+                .ok_or_else(|| Stop::Fail("lookup-ledger case without plans".into()))?;
+            for (i, plan) in plans.iter().enumerate() {
+                let mut args = base.clone();
+                args["lookupLedger"] = stored;
+                args["contactIds"] = plan["contactIds"].clone();
+                let op = format!("lookup.ledger_plan (plan {i})");
+                let r = a.ok("lookup.ledger_plan", args)?;
+                same_json(&op, plan, &r, "lookupRequests")?;
+                same(&op, plan, "lookupLedger", &r, "lookupLedger")?;
+                // The next plan starts from the stored form, as after a restart.
+                stored = plan["lookupLedger"].clone();
+            }
+            if stored != case["lookupLedger"] {
+                return Err(Stop::Fail(
+                    "the case's lookupLedger is not the last plan's".into(),
+                ));
+            }
+            let r = a.ok("lookup.ledger_parse", pick(case, &["lookupLedger"]))?;
+            all_same("lookup.ledger_parse", case, &r, &["lookupLedger"])?;
+            let v = a.ok("discovery.verify", pick(case, VERIFY))?;
+            all_equal("lookup.ledger_parse", &v, &r, &["saltGeneration"])?;
+            let mut args = base;
+            args["lookupLedger"] = case["lookupLedger"].clone();
+            let r = a.ok("lookup.ledger_requests", args)?;
+            same_json("lookup.ledger_requests", case, &r, "lookupRequests")?;
+            // A refresh re-sends exactly what the plans sent.
+            let sent: Vec<Value> = plans
+                .iter()
+                .flat_map(|p| p["lookupRequests"].as_array().cloned().unwrap_or_default())
+                .collect();
+            if Value::Array(sent) != case["lookupRequests"] {
+                return Err(Stop::Fail(
+                    "the case's lookupRequests are not what its plans sent".into(),
+                ));
+            }
+            Ok(())
+        }
+        "lookup-ledger" if case.get("contactIds").is_some() => a.err(
+            case,
+            "lookup.ledger_plan",
+            pick(
+                case,
+                &[VERIFY, &["clientSecret", "lookupLedger", "contactIds"]].concat(),
+            ),
+        ),
+        "lookup-ledger" => a.err(case, "lookup.ledger_parse", pick(case, &["lookupLedger"])),
+        "lookup-request" if is_valid(case) => a
+            .ok("lookup.parse_request", pick(case, &["lookupRequest"]))
+            .map(drop),
+        "lookup-request" => a.err(case, "lookup.parse_request", pick(case, &["lookupRequest"])),
         "lookup-match-negative" => a.err(
             case,
             "lookup.match",
             pick(
                 case,
-                &[
-                    "relayKey",
-                    "discoveryParameters",
-                    "lookupRequest",
-                    "lookupResponse",
-                    "contactIds",
-                ],
+                &[VERIFY, &["lookupRequest", "lookupResponse", "contactIds"]].concat(),
             ),
         ),
         "lookup-request-check" if is_valid(case) => a
@@ -854,10 +983,7 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                     pick(case, &["lookupResponse"]),
                 );
             }
-            let v = a.ok(
-                "discovery.verify",
-                pick(case, &["relayKey", "discoveryParameters"]),
-            )?;
+            let v = verify_discovery(a, case)?;
             let regs = case["registrations"]
                 .as_array()
                 .ok_or_else(|| Stop::Fail("lookup-response case without registrations".into()))?;
@@ -880,13 +1006,7 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             )?;
             let args = pick(
                 case,
-                &[
-                    "relayKey",
-                    "discoveryParameters",
-                    "lookupRequest",
-                    "lookupResponse",
-                    "contactIds",
-                ],
+                &[VERIFY, &["lookupRequest", "lookupResponse", "contactIds"]].concat(),
             );
             let r = a.ok("lookup.match", args)?;
             all_equal("lookup.match", case, &r, &["matches"])

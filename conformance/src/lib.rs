@@ -117,6 +117,10 @@ pub const CORPUS_FIELDS: &[(&str, &[&str])] = &[
     ("lookup_request_decode", &["lookupRequest"]),
     ("lookup_response_decode", &["lookupResponse"]),
     (
+        "discovery_state_decode",
+        &["lookupLedger", "generationMark"],
+    ),
+    (
         "relay_api_decode",
         &[
             "encoding",

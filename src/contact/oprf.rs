@@ -169,7 +169,25 @@ pub fn oracle_key_info(key_epoch: u32) -> Vec<u8> {
 /// The oracle's public key `pkS` (spec §13.3): a canonical, non-identity ristretto255
 /// element. Clients pin it (with its key epoch) and check every batch proof against it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "[u8; OPRF_ELEMENT_LEN]", into = "[u8; OPRF_ELEMENT_LEN]")
+)]
 pub struct OraclePublicKey([u8; OPRF_ELEMENT_LEN]);
+
+impl TryFrom<[u8; OPRF_ELEMENT_LEN]> for OraclePublicKey {
+    type Error = Error;
+    fn try_from(bytes: [u8; OPRF_ELEMENT_LEN]) -> Result<Self, Error> {
+        Self::from_bytes(bytes)
+    }
+}
+
+impl From<OraclePublicKey> for [u8; OPRF_ELEMENT_LEN] {
+    fn from(pk: OraclePublicKey) -> Self {
+        pk.0
+    }
+}
 
 impl OraclePublicKey {
     /// Decodes a public key.
@@ -194,20 +212,31 @@ impl OraclePublicKey {
     }
 }
 
+/// `Name(hex)`, for the public element types.
+fn fmt_hex(f: &mut fmt::Formatter<'_>, name: &str, bytes: &[u8]) -> fmt::Result {
+    write!(f, "{name}(")?;
+    for b in bytes {
+        write!(f, "{b:02x}")?;
+    }
+    write!(f, ")")
+}
+
 impl fmt::Debug for OraclePublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "OraclePublicKey(")?;
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        write!(f, ")")
+        fmt_hex(f, "OraclePublicKey", &self.0)
     }
 }
 
 /// A blinded contact id, client to oracle (RFC 9497 `BlindedElement`): a canonical,
 /// non-identity ristretto255 element. It reveals nothing about the contact.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct BlindedElement(voprf::BlindedElement<Suite>);
+
+impl fmt::Debug for BlindedElement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_hex(f, "BlindedElement", &self.to_bytes())
+    }
+}
 
 impl BlindedElement {
     /// Decodes a blinded element.
@@ -232,8 +261,14 @@ impl BlindedElement {
 
 /// An evaluated element, oracle to client (RFC 9497 `EvaluationElement`): a canonical,
 /// non-identity ristretto255 element.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct EvaluatedElement(voprf::EvaluationElement<Suite>);
+
+impl fmt::Debug for EvaluatedElement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_hex(f, "EvaluatedElement", &self.to_bytes())
+    }
+}
 
 impl EvaluatedElement {
     /// Decodes an evaluated element.

@@ -250,6 +250,21 @@ fn secrets_are_redacted() {
     assert!(!k.to_lowercase().contains("abab"));
     let s = format!("{state:?}");
     assert_eq!(s, "BlindState { len: 1, .. }");
+    let pk = key.public_key();
+    assert_eq!(
+        format!("{pk:?}"),
+        format!("OraclePublicKey({})", hex::encode(pk.to_bytes()))
+    );
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn public_key_serde_checks_the_point() {
+    let pk = OracleKey::derive(&[7; 32], 0).unwrap().public_key();
+    let json = serde_json::to_string(&pk).unwrap();
+    assert_eq!(serde_json::from_str::<OraclePublicKey>(&json).unwrap(), pk);
+    let identity = serde_json::to_string(&[0u8; 32]).unwrap();
+    assert!(serde_json::from_str::<OraclePublicKey>(&identity).is_err());
 }
 
 proptest! {

@@ -28,8 +28,9 @@
 
 use blindrelay::codec::{Decode, Encode, Reader};
 use blindrelay::contact::{
-    self, BucketBits, BucketEntry, ContactId, ContactSalt, DiscoveryParameters, DiscoverySecret,
-    LookupRequest, LookupResponse, MatchTag, PhoneNumber, Registration, RelayId, SaltNonce,
+    self, BatchKey, BucketBits, BucketEntry, ContactId, ContactSalt, DiscoveryParameters,
+    DiscoverySecret, GenerationMark, LookupLedger, LookupRequest, LookupResponse, MatchTag,
+    PhoneNumber, Registration, RelayId, SaltNonce,
 };
 use blindrelay::crypto::{aead, dh, kdf, kem, sig};
 use blindrelay::envelope::{self, Envelope};
@@ -881,11 +882,43 @@ fn contact_ids(r: &Value) -> Result<Vec<ContactId>, String> {
         .collect()
 }
 
-fn verified_params(r: &Value) -> Result<contact::VerifiedDiscovery, Fail> {
-    Ok(
-        DiscoveryParameters::decode_exact(&bytes(r, "discoveryParameters")?)?
-            .verify(&arr(r, "relayKey")?)?,
-    )
+/// Verifies `discoveryParameters` under `relayKey` as a client at `now` whose stored
+/// generation mark for that key is `generationMark` (spec §9.6): the verified parameters
+/// and the mark after.
+fn verified_params(r: &Value) -> Result<(contact::VerifiedDiscovery, GenerationMark), Fail> {
+    let mut mark = GenerationMark::from_bytes(&bytes(r, "generationMark")?)?;
+    let now = uint(r, "now")?;
+    let v = DiscoveryParameters::decode_exact(&bytes(r, "discoveryParameters")?)?.verify(
+        &arr(r, "relayKey")?,
+        now,
+        &mut mark,
+    )?;
+    Ok((v, mark))
+}
+
+fn hex_requests(requests: &[LookupRequest]) -> Value {
+    requests.iter().map(|q| h(q.to_bytes())).collect()
+}
+
+/// The stored ledger of a request: `lookupLedger`, or a new one for `""`.
+fn ledger_of(r: &Value, v: &contact::VerifiedDiscovery) -> Result<LookupLedger, Fail> {
+    let stored = bytes(r, "lookupLedger")?;
+    Ok(if stored.is_empty() {
+        LookupLedger::new(v)
+    } else {
+        LookupLedger::from_bytes(&stored)?
+    })
+}
+
+/// The §9.7 dummy draw from a batch key's bytes. The core has no constructor of a
+/// `BatchKey` from bytes (only `BatchKey::derive`), so this applies the formula of
+/// `contact::dummy_prefix` with the core's HKDF and `BucketBits::prefix_of`.
+fn dummy_from_key(key: &[u8; 32], b: BucketBits, request: u32, index: u32) -> u32 {
+    let mut info = b"blindrelay v1 contact dummy prefix\x00".to_vec();
+    info.extend_from_slice(&request.to_be_bytes());
+    info.extend_from_slice(&index.to_be_bytes());
+    let okm: zeroize::Zeroizing<[u8; 4]> = kdf::hkdf(&[], key, &info);
+    b.prefix_of(*okm)
 }
 
 fn argon2_failed(e: argon2::Error) -> Fail {
@@ -1000,13 +1033,32 @@ fn contact_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fail
             let b = BucketBits::new(u8_field(r, "bucketBits")?)?;
             json!({ "prefix": contact::bucket_prefix(&id, b), "matchTag": h(MatchTag::of(&id).0) })
         }
-        "contact.dummy_prefix" => json!({ "prefix": contact::dummy_prefix(
-            &DiscoverySecret::from_bytes(&arr(r, "clientSecret")?),
-            &RelayId(arr(r, "relayId")?),
-            u32_field(r, "saltGeneration")?,
+        "contact.dummy_prefix" => json!({ "prefix": dummy_from_key(
+            &arr(r, "batchKey")?,
             BucketBits::new(u8_field(r, "bucketBits")?)?,
+            u32_field(r, "request")?,
             u32_field(r, "index")?,
         ) }),
+        "lookup.batch_key" => {
+            let reals = r["realPrefixes"]
+                .as_array()
+                .ok_or_else(|| "missing array `realPrefixes`".to_string())?
+                .iter()
+                .map(|p| {
+                    p.as_u64()
+                        .and_then(|p| u32::try_from(p).ok())
+                        .ok_or_else(|| "a real prefix is not a u32".to_string())
+                })
+                .collect::<Result<Vec<u32>, String>>()?;
+            let key = BatchKey::derive(
+                &DiscoverySecret::from_bytes(&arr(r, "clientSecret")?),
+                &RelayId(arr(r, "relayId")?),
+                u32_field(r, "saltGeneration")?,
+                BucketBits::new(u8_field(r, "bucketBits")?)?,
+                &reals,
+            );
+            json!({ "batchKey": h(*key.to_bytes()) })
+        }
         "discovery.sign" => {
             let relay = IdentityKeyPair::from_seed(&arr(r, "relayIdentitySeed")?);
             let max = u16::try_from(uint(r, "maxSizeClass")?)
@@ -1017,11 +1069,13 @@ fn contact_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fail
                 &SaltNonce(arr(r, "saltNonce")?),
                 BucketBits::new(u8_field(r, "bucketBits")?)?,
                 max,
+                uint(r, "issuedAt")?,
+                uint(r, "expiresAt")?,
             )?;
             json!({ "discoveryParameters": h(p.to_bytes()), "signatureInput": h(p.signature_input()) })
         }
         "discovery.verify" => {
-            let v = verified_params(r)?;
+            let (v, mark) = verified_params(r)?;
             let p = v.params();
             json!({
                 "relayId": h(v.relay_id().0),
@@ -1030,13 +1084,49 @@ fn contact_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fail
                 "saltNonce": h(p.salt_nonce()),
                 "bucketBits": p.bucket_bits().get(),
                 "maxSizeClass": p.max_size_class(),
+                "issuedAt": p.issued_at(),
+                "expiresAt": p.expires_at(),
+                "generationMarkAfter": h(mark.to_bytes()),
             })
         }
-        "lookup.request" => {
-            let v = verified_params(r)?;
+        "discovery.admit" => {
+            let mark = GenerationMark::from_bytes(&bytes(r, "generationMark")?)?
+                .admit(u32_field(r, "saltGeneration")?, uint(r, "now")?)?;
+            json!({ "generationMarkAfter": h(mark.to_bytes()) })
+        }
+        "discovery.parse_mark" => {
+            let mark = GenerationMark::from_bytes(&bytes(r, "generationMark")?)?;
+            match mark.seen() {
+                Some((generation, since)) => {
+                    json!({ "seen": true, "saltGeneration": generation, "since": since })
+                }
+                None => json!({ "seen": false }),
+            }
+        }
+        "lookup.batch" => {
+            let (v, _) = verified_params(r)?;
             let secret = DiscoverySecret::from_bytes(&arr(r, "clientSecret")?);
-            let req = v.lookup_request(&secret, &contact_ids(r)?)?;
-            json!({ "lookupRequest": h(req.to_bytes()) })
+            json!({ "lookupRequests": hex_requests(&v.lookup_batch(&secret, &contact_ids(r)?)?) })
+        }
+        "lookup.ledger_plan" => {
+            let (v, _) = verified_params(r)?;
+            let secret = DiscoverySecret::from_bytes(&arr(r, "clientSecret")?);
+            let mut ledger = ledger_of(r, &v)?;
+            let requests = ledger.plan(&v, &secret, &contact_ids(r)?)?;
+            json!({ "lookupRequests": hex_requests(&requests), "lookupLedger": h(ledger.to_bytes()) })
+        }
+        "lookup.ledger_requests" => {
+            let (v, _) = verified_params(r)?;
+            let secret = DiscoverySecret::from_bytes(&arr(r, "clientSecret")?);
+            json!({ "lookupRequests": hex_requests(&ledger_of(r, &v)?.requests(&v, &secret)?) })
+        }
+        "lookup.ledger_parse" => {
+            let ledger = LookupLedger::from_bytes(&bytes(r, "lookupLedger")?)?;
+            json!({
+                "saltGeneration": ledger.salt_generation(),
+                "batchCount": ledger.batch_count(),
+                "lookupLedger": h(ledger.to_bytes()),
+            })
         }
         "lookup.parse_request" => {
             let req = LookupRequest::decode_exact(&bytes(r, "lookupRequest")?)?;
@@ -1097,7 +1187,7 @@ fn contact_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fail
             })
         }
         "lookup.match" => {
-            let v = verified_params(r)?;
+            let (v, _) = verified_params(r)?;
             let req = LookupRequest::decode_exact(&bytes(r, "lookupRequest")?)?;
             let resp = LookupResponse::decode_exact(&bytes(r, "lookupResponse")?)?;
             let matches: Vec<Value> = v
