@@ -694,7 +694,7 @@ fn a_batch_is_order_independent_and_repeatable() {
             .len(),
         16
     );
-    assert!(v.lookup_batch(&secret, &[]).unwrap().is_empty());
+    assert!(v.lookup_batch::<ContactId>(&secret, &[]).unwrap().is_empty());
 }
 
 #[test]
