@@ -12,9 +12,10 @@
 
 use super::bucket::{bucket_prefix, BucketBits};
 use super::hash::ContactId;
+use super::oprf::Ch2Id;
 use super::params::{DiscoverySecret, VerifiedDiscovery};
 use super::salt::RelayId;
-use super::wire::{LookupRequest, SIZE_CLASSES};
+use super::wire::{LookupRequest, Suite, SIZE_CLASSES};
 use crate::codec::{Reader, Writer};
 use crate::crypto::kdf;
 use crate::Error;
@@ -22,6 +23,37 @@ use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+mod private {
+    /// Seals [`super::LookupId`]: only the two suites' id types implement it.
+    pub trait Sealed {}
+    impl Sealed for super::ContactId {}
+    impl Sealed for super::Ch2Id {}
+}
+
+/// An id a lookup or registration carries (spec §9.5): a `ch1` [`ContactId`] under `ch1`
+/// parameters, a [`Ch2Id`] under `ch2` parameters. Sealed; the type is what keeps a `ch1`
+/// id, which the relay can compute by enumeration, out of a `ch2` lookup.
+pub trait LookupId: private::Sealed {
+    /// The suite this id belongs to.
+    const SUITE: Suite;
+    /// The id's 32 bytes (its bucket prefix and match tag, spec §9.5).
+    fn contact_id(&self) -> &ContactId;
+}
+
+impl LookupId for ContactId {
+    const SUITE: Suite = Suite::Ch1;
+    fn contact_id(&self) -> &ContactId {
+        self
+    }
+}
+
+impl LookupId for Ch2Id {
+    const SUITE: Suite = Suite::Ch2;
+    fn contact_id(&self) -> &ContactId {
+        self.as_contact_id()
+    }
+}
 
 /// HKDF info prefix of a batch key (spec §9.7).
 pub(crate) const LOOKUP_BATCH_INFO: &[u8] = b"blindrelay v1 contact lookup batch";
@@ -140,15 +172,20 @@ impl VerifiedDiscovery {
     /// contacts up again in another composition lets the relay intersect the two.
     ///
     /// # Errors
+    /// [`Error::ApiMisuse`] for ids of the other suite (a `ch1` id under `ch2` parameters);
     /// [`Error::CounterExhausted`] if a request would need more than [`DUMMY_DRAW_LIMIT`]
     /// draws (unreachable: see the constant).
-    pub fn lookup_batch(
+    pub fn lookup_batch<I: LookupId>(
         &self,
         secret: &DiscoverySecret,
-        contacts: &[ContactId],
+        contacts: &[I],
     ) -> Result<Vec<LookupRequest>, Error> {
+        self.check_suite::<I>()?;
         let b = self.params().bucket_bits();
-        let reals: BTreeSet<u32> = contacts.iter().map(|id| bucket_prefix(id, b)).collect();
+        let reals: BTreeSet<u32> = contacts
+            .iter()
+            .map(|id| bucket_prefix(id.contact_id(), b))
+            .collect();
         let reals: Vec<u32> = reals.into_iter().collect();
         self.batch_requests(secret, &reals, self.params().max_size_class())
     }
@@ -162,6 +199,7 @@ impl VerifiedDiscovery {
     ) -> Result<Vec<LookupRequest>, Error> {
         let b = self.params().bucket_bits();
         let gen = self.params().salt_generation();
+        let suite = self.params().suite();
         if reals.is_empty() {
             return Ok(Vec::new());
         }
@@ -171,7 +209,7 @@ impl VerifiedDiscovery {
             let all: Vec<u32> = (0..b.bucket_count()).collect();
             return all
                 .chunks(usize::from(max_size_class))
-                .map(|chunk| LookupRequest::new(gen, b, chunk.to_vec()))
+                .map(|chunk| LookupRequest::new_in(suite, gen, b, chunk.to_vec()))
                 .collect();
         };
         let key = BatchKey::derive(secret, self.relay_id(), gen, b, reals);
@@ -191,7 +229,12 @@ impl VerifiedDiscovery {
                 }
                 i = i.checked_add(1).ok_or(Error::CounterExhausted)?;
             }
-            requests.push(LookupRequest::new(gen, b, chunk.into_iter().collect())?);
+            requests.push(LookupRequest::new_in(
+                suite,
+                gen,
+                b,
+                chunk.into_iter().collect(),
+            )?);
         }
         Ok(requests)
     }
@@ -257,8 +300,8 @@ impl LookupLedger {
 
     /// Whether `contact` was part of a planned batch.
     #[must_use]
-    pub fn covers(&self, contact: &ContactId) -> bool {
-        self.covered.contains(contact.as_bytes())
+    pub fn covers<I: LookupId>(&self, contact: &I) -> bool {
+        self.covered.contains(contact.contact_id().as_bytes())
     }
 
     fn check(&self, discovery: &VerifiedDiscovery) -> Result<(), Error> {
@@ -280,16 +323,17 @@ impl LookupLedger {
     /// (start a new ledger); [`Error::LengthOverMax`] (field `ledger.contacts`,
     /// `ledger.batches` or `ledger.prefixes`) past the ledger's bounds; as
     /// [`VerifiedDiscovery::lookup_batch`].
-    pub fn plan(
+    pub fn plan<I: LookupId>(
         &mut self,
         discovery: &VerifiedDiscovery,
         secret: &DiscoverySecret,
-        contacts: &[ContactId],
+        contacts: &[I],
     ) -> Result<Vec<LookupRequest>, Error> {
         self.check(discovery)?;
+        discovery.check_suite::<I>()?;
         let new: BTreeSet<[u8; 32]> = contacts
             .iter()
-            .map(|c| *c.as_bytes())
+            .map(|c| *c.contact_id().as_bytes())
             .filter(|c| !self.covered.contains(c))
             .collect();
         if new.is_empty() {

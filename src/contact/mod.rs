@@ -42,7 +42,7 @@ pub use bucket::{bucket_prefix, BucketBits, MatchTag};
 pub use freshness::{GenerationMark, MIN_GENERATION_LIFETIME_SECS};
 pub use hash::{contact_id, password, ContactHasher, ContactId};
 pub use identifier::{normalize_lenient, PhoneNumber};
-pub use lookup::{dummy_prefix, BatchKey, LookupLedger};
+pub use lookup::{dummy_prefix, BatchKey, LookupId, LookupLedger};
 pub use oprf::{
     BlindState, BlindedElement, Ch2Id, EvaluatedElement, Evaluation, OracleKey, OraclePublicKey,
     MAX_OPRF_BATCH,
@@ -52,6 +52,6 @@ pub use oracle_wire::{OprfRequest, OprfResponse, OracleParameters};
 pub use params::{ContactMatch, DiscoverySecret, VerifiedDiscovery, MAX_PARAMETERS_LIFETIME_SECS};
 pub use salt::{ContactSalt, RelayId, SaltNonce};
 pub use wire::{
-    Bucket, BucketEntry, DiscoveryParameters, LookupRequest, LookupResponse, Registration,
-    MIN_MAX_SIZE_CLASS,
+    Bucket, BucketEntry, DiscoveryParameters, LookupRequest, LookupResponse, OracleBinding,
+    Registration, Suite, MIN_MAX_SIZE_CLASS,
 };

@@ -109,17 +109,26 @@ impl VerifiedOracle {
         &self.public
     }
 
-    /// Blinds `contacts` (their `ch1` ids, spec §13.4) into the request to send through the
-    /// relay, and the secret state to finalize its response with.
+    /// Blinds `contacts` (their `ch1` ids under `discovery`'s salt, spec §13.4) into the
+    /// request to send through the relay, and the secret state to finalize its response
+    /// with. `discovery` must be the relay's verified `ch2` parameters, and they must name
+    /// this oracle and key epoch (spec §13.9): a relay cannot route a client to an oracle
+    /// the client did not pin.
     ///
     /// # Errors
-    /// [`Error::OprfBatchSize`] for no contacts or more than
+    /// [`Error::LookupMismatch`] if `discovery` is not `ch2` or names another oracle or key
+    /// epoch; [`Error::OprfBatchSize`] for no contacts or more than
     /// [`super::oprf::MAX_OPRF_BATCH`].
     pub fn request(
         &self,
         rng: &mut (impl CryptoRng + RngCore),
+        discovery: &super::VerifiedDiscovery,
         contacts: &[super::ContactId],
     ) -> Result<(BlindState, OprfRequest), Error> {
+        match discovery.params().oracle() {
+            Some(b) if b.oracle_key == self.oracle_key && b.key_epoch == self.key_epoch => {}
+            _ => return Err(Error::LookupMismatch),
+        }
         let (state, blinded) = super::oprf::blind(rng, contacts)?;
         let request = OprfRequest::new(
             self.key_epoch,

@@ -20,6 +20,26 @@ fn oracle() -> (IdentityKeyPair, OracleKey) {
     )
 }
 
+/// A relay's `ch2` parameters naming `identity`'s oracle at `key_epoch`, verified.
+fn relay_params(identity: &IdentityKeyPair, key_epoch: u32) -> VerifiedDiscovery {
+    let relay = IdentityKeyPair::from_seed(&[7; 32]);
+    DiscoveryParameters::sign_ch2(
+        &relay,
+        key_epoch,
+        &SaltNonce([0x22; 32]),
+        BucketBits::new(12).unwrap(),
+        1024,
+        OracleBinding {
+            oracle_key: identity.public().signing,
+            key_epoch,
+        },
+        (NOW, NOW + DAY),
+    )
+    .unwrap()
+    .verify(&relay.public().signing, NOW, &mut GenerationMark::new())
+    .unwrap()
+}
+
 fn ids(seed: u64, n: usize) -> Vec<ContactId> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     (0..n)
@@ -90,7 +110,9 @@ fn an_evaluation_through_the_relay_gives_the_oracle_keyed_ids() {
         .unwrap();
     let contacts = ids(1, 50);
     let mut rng = ChaCha20Rng::seed_from_u64(2);
-    let (state, request) = v.request(&mut rng, &contacts).unwrap();
+    let (state, request) = v
+        .request(&mut rng, &relay_params(&identity, 3), &contacts)
+        .unwrap();
     // The relay forwards bytes; the oracle decodes and answers.
     let request = OprfRequest::decode_exact(&request.to_bytes()).unwrap();
     assert_eq!(request.blinded().len(), 50);
@@ -117,9 +139,23 @@ fn a_relay_or_oracle_that_tampers_gets_no_ids() {
         .unwrap();
     let contacts = ids(3, 4);
     let mut rng = ChaCha20Rng::seed_from_u64(4);
+    // Parameters naming another oracle or epoch: the client does not even blind.
+    let other = IdentityKeyPair::from_seed(&[0x0e; 32]);
+    assert_eq!(
+        v.request(&mut rng, &relay_params(&other, 3), &contacts)
+            .unwrap_err(),
+        Error::LookupMismatch
+    );
+    assert_eq!(
+        v.request(&mut rng, &relay_params(&identity, 4), &contacts)
+            .unwrap_err(),
+        Error::LookupMismatch
+    );
     // Another epoch's key (a relay or oracle trying to tag this client with its own key).
     let rogue = OracleKey::derive(&[0x0d; 32], 4).unwrap();
-    let (state, request) = v.request(&mut rng, &contacts).unwrap();
+    let (state, request) = v
+        .request(&mut rng, &relay_params(&identity, 3), &contacts)
+        .unwrap();
     let mut forged = request.clone();
     forged = OprfRequest::new(4, forged.blinded().to_vec()).unwrap();
     let answer = rogue.answer(&mut rng, &forged).unwrap();
@@ -129,7 +165,9 @@ fn a_relay_or_oracle_that_tampers_gets_no_ids() {
     );
     // The same epoch number but another key: the proof does not verify.
     let rogue = OracleKey::derive(&[0x0f; 32], 3).unwrap();
-    let (state, request) = v.request(&mut rng, &contacts).unwrap();
+    let (state, request) = v
+        .request(&mut rng, &relay_params(&identity, 3), &contacts)
+        .unwrap();
     let answer = rogue.answer(&mut rng, &request).unwrap();
     assert_eq!(
         v.finalize(state, &answer).unwrap_err(),
@@ -185,7 +223,7 @@ proptest! {
             .verify(&identity.public().signing, NOW)
             .unwrap();
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
-        let (state, request) = v.request(&mut rng, &ids(seed, 3)).unwrap();
+        let (state, request) = v.request(&mut rng, &relay_params(&identity, 3), &ids(seed, 3)).unwrap();
         let mut bytes = key.answer(&mut rng, &request).unwrap().to_bytes();
         bytes[at] ^= 1 << bit;
         let r = OprfResponse::decode_exact(&bytes).and_then(|resp| v.finalize(state, &resp));

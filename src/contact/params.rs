@@ -5,10 +5,11 @@
 use super::bucket::{bucket_prefix, BucketBits, MatchTag};
 use super::freshness::GenerationMark;
 use super::hash::{ContactHasher, ContactId};
+use super::lookup::LookupId;
 use super::salt::{ContactSalt, RelayId, SaltNonce};
 use super::wire::{
     check_max_size_class, BucketEntry, DiscoveryParameters, LookupRequest, LookupResponse,
-    Registration,
+    OracleBinding, Registration,
 };
 use crate::crypto::{random_array, sig, CryptoRng, RngCore};
 use crate::keys::IdentityKeyPair;
@@ -56,6 +57,49 @@ impl DiscoveryParameters {
         issued_at: u64,
         expires_at: u64,
     ) -> Result<Self, Error> {
+        Self::sign_suite(
+            relay,
+            (salt_generation, salt_nonce, bucket_bits, max_size_class),
+            None,
+            (issued_at, expires_at),
+        )
+    }
+
+    /// Builds and signs the parameters of a `ch2` relay (spec §9.6, §13.9): as
+    /// [`DiscoveryParameters::sign`], naming the `oracle` whose key epoch the relay's
+    /// registry is keyed under. Clients accept them only if the oracle key is one they
+    /// pinned themselves.
+    ///
+    /// # Errors
+    /// As [`DiscoveryParameters::sign`].
+    pub fn sign_ch2(
+        relay: &IdentityKeyPair,
+        salt_generation: u32,
+        salt_nonce: &SaltNonce,
+        bucket_bits: BucketBits,
+        max_size_class: u16,
+        oracle: OracleBinding,
+        (issued_at, expires_at): (u64, u64),
+    ) -> Result<Self, Error> {
+        Self::sign_suite(
+            relay,
+            (salt_generation, salt_nonce, bucket_bits, max_size_class),
+            Some(oracle),
+            (issued_at, expires_at),
+        )
+    }
+
+    fn sign_suite(
+        relay: &IdentityKeyPair,
+        (salt_generation, salt_nonce, bucket_bits, max_size_class): (
+            u32,
+            &SaltNonce,
+            BucketBits,
+            u16,
+        ),
+        oracle: Option<OracleBinding>,
+        (issued_at, expires_at): (u64, u64),
+    ) -> Result<Self, Error> {
         check_max_size_class(max_size_class, bucket_bits)?;
         window_error(issued_at, expires_at)?;
         let mut params = Self {
@@ -63,6 +107,7 @@ impl DiscoveryParameters {
             salt_nonce: salt_nonce.0,
             bucket_bits,
             max_size_class,
+            oracle,
             issued_at,
             expires_at,
             signature: [0u8; 64],
@@ -118,10 +163,11 @@ impl DiscoveryParameters {
     /// published size classes (spec §9.7).
     ///
     /// # Errors
-    /// [`Error::LookupMismatch`] for another salt generation or bucket bits,
+    /// [`Error::LookupMismatch`] for another suite, salt generation or bucket bits,
     /// [`Error::NotASizeClass`] for more prefixes than `max_size_class`.
     pub fn check_request(&self, request: &LookupRequest) -> Result<(), Error> {
-        if request.salt_generation() != self.salt_generation
+        if request.suite() != self.suite()
+            || request.salt_generation() != self.salt_generation
             || request.bucket_bits() != self.bucket_bits
         {
             return Err(Error::LookupMismatch);
@@ -136,9 +182,11 @@ impl DiscoveryParameters {
     /// in and the entry to store there (spec §9.9). The relay stores only this pair.
     ///
     /// # Errors
-    /// [`Error::LookupMismatch`] for another salt generation.
+    /// [`Error::LookupMismatch`] for another suite or salt generation.
     pub fn bucket_entry(&self, registration: &Registration) -> Result<(u32, BucketEntry), Error> {
-        if registration.salt_generation() != self.salt_generation {
+        if registration.suite() != self.suite()
+            || registration.salt_generation() != self.salt_generation
+        {
             return Err(Error::LookupMismatch);
         }
         let id = ContactId::from_bytes(*registration.contact_id());
@@ -174,7 +222,12 @@ impl DiscoveryParameters {
                 (p, entries)
             })
             .collect();
-        LookupResponse::new(self.salt_generation, self.bucket_bits, buckets)
+        LookupResponse::new_in(
+            self.suite(),
+            self.salt_generation,
+            self.bucket_bits,
+            buckets,
+        )
     }
 }
 
@@ -263,17 +316,37 @@ impl VerifiedDiscovery {
         ContactHasher::new(self.salt)
     }
 
-    /// The explicit, opt-in registration of the caller's own contact id with an opaque
-    /// `record` (spec §9.9). Nothing registers a client implicitly.
+    /// The explicit, opt-in registration of the caller's own id with an opaque `record`
+    /// (spec §9.9): its `ch1` [`ContactId`] under `ch1` parameters, its `ch2` id
+    /// ([`super::Ch2Id`]) under `ch2` parameters (spec §13). Nothing registers a client
+    /// implicitly.
     ///
     /// # Errors
-    /// [`Error::LengthOverMax`] if `record` is too long.
-    pub fn register_discoverable(
+    /// [`Error::ApiMisuse`] for an id of the other suite; [`Error::LengthOverMax`] if
+    /// `record` is too long.
+    pub fn register_discoverable<I: LookupId>(
         &self,
-        own_id: &ContactId,
+        own_id: &I,
         record: &[u8],
     ) -> Result<Registration, Error> {
-        Registration::new(self.params.salt_generation, *own_id.as_bytes(), record)
+        self.check_suite::<I>()?;
+        Registration::new_in(
+            self.params.suite(),
+            self.params.salt_generation,
+            *own_id.contact_id().as_bytes(),
+            record,
+        )
+    }
+
+    /// `ApiMisuse` unless ids of type `I` belong to these parameters' suite.
+    pub(crate) fn check_suite<I: LookupId>(&self) -> Result<(), Error> {
+        if I::SUITE == self.params.suite() {
+            Ok(())
+        } else {
+            Err(Error::ApiMisuse {
+                reason: "ids of another discovery suite than the relay's parameters",
+            })
+        }
     }
 
     /// Matches `contacts` locally against a response to `request` (spec §9.10): for each
@@ -282,11 +355,11 @@ impl VerifiedDiscovery {
     ///
     /// # Errors
     /// As [`VerifiedDiscovery::match_responses`].
-    pub fn match_response<'r>(
+    pub fn match_response<'r, I: LookupId>(
         &self,
         request: &LookupRequest,
         response: &'r LookupResponse,
-        contacts: &[ContactId],
+        contacts: &[I],
     ) -> Result<Vec<ContactMatch<'r>>, Error> {
         self.match_responses(&[(request, response)], contacts)
     }
@@ -300,15 +373,19 @@ impl VerifiedDiscovery {
     /// [`Error::LookupMismatch`] if a request or response was made under other parameters
     /// or a response's buckets are not exactly its request's prefixes;
     /// [`Error::ApiMisuse`] if no request holds a contact's prefix.
-    pub fn match_responses<'r>(
+    pub fn match_responses<'r, I: LookupId>(
         &self,
         exchanges: &[(&LookupRequest, &'r LookupResponse)],
-        contacts: &[ContactId],
+        contacts: &[I],
     ) -> Result<Vec<ContactMatch<'r>>, Error> {
+        self.check_suite::<I>()?;
         let b = self.params.bucket_bits;
         let gen = self.params.salt_generation;
+        let suite = self.params.suite();
         for (request, response) in exchanges {
-            if request.salt_generation() != gen
+            if request.suite() != suite
+                || response.suite() != suite
+                || request.salt_generation() != gen
                 || response.salt_generation() != gen
                 || request.bucket_bits() != b
                 || response.bucket_bits() != b
@@ -323,6 +400,7 @@ impl VerifiedDiscovery {
         }
         let mut matches = Vec::new();
         for (index, id) in contacts.iter().enumerate() {
+            let id = id.contact_id();
             let prefix = bucket_prefix(id, b);
             let bucket = exchanges
                 .iter()

@@ -416,10 +416,10 @@ fn parameters_are_strict_and_signed() {
         Error::BadSignature
     );
     let mut t = bytes.clone();
-    t[2] = 0x02;
+    t[2] = 0x03;
     assert_eq!(
         DiscoveryParameters::decode_exact(&t),
-        Err(Error::UnknownSuite(2))
+        Err(Error::UnknownSuite(3))
     );
     let mut t = bytes.clone();
     t[39] = 17;
@@ -694,7 +694,10 @@ fn a_batch_is_order_independent_and_repeatable() {
             .len(),
         16
     );
-    assert!(v.lookup_batch(&secret, &[]).unwrap().is_empty());
+    assert!(v
+        .lookup_batch::<ContactId>(&secret, &[])
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -732,8 +735,8 @@ fn request_parser_rejects_each_malformation() {
     let bytes = request_bytes(12, &good);
     assert_strict::<LookupRequest>(&bytes);
     let mut t = bytes.clone();
-    t[2] = 2;
-    assert_eq!(LookupRequest::decode_exact(&t), Err(Error::UnknownSuite(2)));
+    t[2] = 3;
+    assert_eq!(LookupRequest::decode_exact(&t), Err(Error::UnknownSuite(3)));
     assert_eq!(
         LookupRequest::decode_exact(&request_bytes(7, &good)),
         Err(Error::BucketBitsOutOfRange(7))
@@ -1014,4 +1017,78 @@ proptest! {
         crate::fuzzing::lookup_request_decode(&data);
         crate::fuzzing::lookup_response_decode(&data);
     }
+}
+
+/// §9.1, §13.9: a `ch2` relay's parameters name its oracle; every message carries its
+/// suite, and a message of the other suite is refused, as is a `ch1` id where a `ch2` id
+/// belongs (it would show the relay prefixes it can compute by enumeration).
+#[test]
+fn suites_do_not_mix() {
+    let relay = relay();
+    let binding = OracleBinding {
+        oracle_key: [0x0c; 32],
+        key_epoch: 7,
+    };
+    let p = DiscoveryParameters::sign_ch2(
+        &relay,
+        7,
+        &SaltNonce([0x22; 32]),
+        BucketBits::new(12).unwrap(),
+        1024,
+        binding,
+        (NOW, NOW + DAY),
+    )
+    .unwrap();
+    let bytes = p.to_bytes();
+    assert_eq!(bytes.len(), 122 + 36);
+    assert_eq!(bytes[2], 0x02);
+    assert_eq!(&bytes[42..74], &[0x0c; 32]);
+    assert_eq!(&bytes[74..78], &7u32.to_be_bytes());
+    assert_strict::<DiscoveryParameters>(&bytes);
+    let v = DiscoveryParameters::decode_exact(&bytes)
+        .unwrap()
+        .verify(&relay.public().signing, NOW, &mut GenerationMark::new())
+        .unwrap();
+    assert_eq!(v.params().suite(), Suite::Ch2);
+    assert_eq!(v.params().oracle(), Some(binding));
+    // A ch1 id under ch2 parameters is refused before anything is built.
+    let secret = DiscoverySecret::from_bytes(&[1; 32]);
+    let ch1 = [ContactId::from_bytes([5; 32])];
+    assert!(matches!(
+        v.lookup_batch(&secret, &ch1),
+        Err(Error::ApiMisuse { .. })
+    ));
+    assert!(matches!(
+        v.register_discoverable(&ch1[0], b"m"),
+        Err(Error::ApiMisuse { .. })
+    ));
+    let mut ledger = LookupLedger::new(&v);
+    assert!(matches!(
+        ledger.plan(&v, &secret, &ch1),
+        Err(Error::ApiMisuse { .. })
+    ));
+    assert_eq!(ledger, LookupLedger::new(&v));
+    // A ch2 id is looked up and registered with suite 0x02.
+    let ch2 = [Ch2Id::from_bytes([6; 32])];
+    let req = v.lookup_batch(&secret, &ch2).unwrap().remove(0);
+    assert_eq!(req.suite(), Suite::Ch2);
+    assert_eq!(req.to_bytes()[2], 0x02);
+    let reg = v.register_discoverable(&ch2[0], b"m").unwrap();
+    assert_eq!(reg.to_bytes()[2], 0x02);
+    v.params().bucket_entry(&reg).unwrap();
+    let resp = v.params().answer(&req, |_| Vec::new()).unwrap();
+    assert_eq!(resp.suite(), Suite::Ch2);
+    assert!(v.match_response(&req, &resp, &ch2).unwrap().is_empty());
+    // The relay refuses the other suite's messages; the client the other suite's answers.
+    let c1 = verified(12, 1024, 7);
+    let req1 = c1.lookup_batch(&secret, &ch1).unwrap().remove(0);
+    let reg1 = c1.register_discoverable(&ch1[0], b"m").unwrap();
+    assert_eq!(v.params().check_request(&req1), Err(Error::LookupMismatch));
+    assert_eq!(v.params().bucket_entry(&reg1), Err(Error::LookupMismatch));
+    assert_eq!(c1.params().check_request(&req), Err(Error::LookupMismatch));
+    let resp1 = c1.params().answer(&req1, |_| Vec::new()).unwrap();
+    assert_eq!(
+        v.match_responses(&[(&req, &resp1)], &ch2).unwrap_err(),
+        Error::LookupMismatch
+    );
 }

@@ -9,11 +9,54 @@ use crate::codec::{read_header, write_header, Decode, Encode, MessageType, Reade
 use crate::Error;
 use alloc::vec::Vec;
 
-/// Suite id of `ch1`, the Argon2id suite this version implements (spec §9.1).
+/// Suite id of `ch1`, Argon2id contact ids under a per-relay salt (spec §9.1).
 pub const SUITE_CH1: u8 = 0x01;
-/// Suite id reserved for `ch2`, an RFC 9497 OPRF over the `ch1` output (spec §9.1). Not
-/// implemented: decoders reject it as unknown.
-pub const SUITE_CH2_RESERVED: u8 = 0x02;
+pub use super::oracle_wire::SUITE_CH2;
+
+/// A discovery suite (spec §9.1): the byte every discovery message carries after its
+/// header. A relay serves one suite per salt generation; every message of a lookup and a
+/// registration must carry the suite of the parameters it was made under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Suite {
+    /// `ch1` (`0x01`): Argon2id contact ids, bucketed lookups (spec §9).
+    Ch1,
+    /// `ch2` (`0x02`): an OPRF over the `ch1` id with an oracle-held key (spec §13).
+    Ch2,
+}
+
+impl Suite {
+    /// The suite's byte.
+    #[must_use]
+    pub fn id(self) -> u8 {
+        match self {
+            Self::Ch1 => SUITE_CH1,
+            Self::Ch2 => SUITE_CH2,
+        }
+    }
+
+    /// The suite of a byte.
+    ///
+    /// # Errors
+    /// [`Error::UnknownSuite`] (610) for any byte but `0x01` and `0x02`.
+    pub fn from_id(id: u8) -> Result<Self, Error> {
+        match id {
+            SUITE_CH1 => Ok(Self::Ch1),
+            SUITE_CH2 => Ok(Self::Ch2),
+            other => Err(Error::UnknownSuite(other)),
+        }
+    }
+}
+
+/// The oracle a `ch2` relay's parameters name (spec §13.9): the oracle's Ed25519 key, which
+/// the client must have pinned too, and the key epoch whose OPRF key the relay's registry
+/// is keyed under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OracleBinding {
+    /// The oracle's long-term Ed25519 public key (it signs the oracle's parameters).
+    pub oracle_key: [u8; 32],
+    /// The oracle key epoch of this salt generation.
+    pub key_epoch: u32,
+}
 
 /// The lookup size classes (spec §9.7): a request carries exactly one of these many
 /// prefixes. Fixed by the protocol; a relay publishes the largest it accepts.
@@ -30,13 +73,8 @@ pub const MAX_RECORD_LEN: usize = 512;
 /// Length of an Ed25519 signature.
 const SIGNATURE_LEN: usize = 64;
 
-fn read_suite(r: &mut Reader<'_>) -> Result<(), Error> {
-    let suite = r.u8()?;
-    if suite == SUITE_CH1 {
-        Ok(())
-    } else {
-        Err(Error::UnknownSuite(suite))
-    }
+fn read_suite(r: &mut Reader<'_>) -> Result<Suite, Error> {
+    Suite::from_id(r.u8()?)
 }
 
 fn read_bits(r: &mut Reader<'_>) -> Result<BucketBits, Error> {
@@ -94,6 +132,7 @@ pub struct DiscoveryParameters {
     pub(super) salt_nonce: [u8; SALT_NONCE_LEN],
     pub(super) bucket_bits: BucketBits,
     pub(super) max_size_class: u16,
+    pub(super) oracle: Option<OracleBinding>,
     pub(super) issued_at: u64,
     pub(super) expires_at: u64,
     pub(super) signature: [u8; SIGNATURE_LEN],
@@ -124,6 +163,22 @@ impl DiscoveryParameters {
         self.max_size_class
     }
 
+    /// The suite: `ch2` exactly when the parameters name an oracle.
+    #[must_use]
+    pub fn suite(&self) -> Suite {
+        if self.oracle.is_some() {
+            Suite::Ch2
+        } else {
+            Suite::Ch1
+        }
+    }
+
+    /// The oracle of a `ch2` relay (spec §13.9); `None` for `ch1`.
+    #[must_use]
+    pub fn oracle(&self) -> Option<OracleBinding> {
+        self.oracle
+    }
+
     /// When the relay signed these parameters (Unix seconds, spec §9.6).
     #[must_use]
     pub fn issued_at(&self) -> u64 {
@@ -152,11 +207,15 @@ impl DiscoveryParameters {
 
     fn encode_unsigned(&self, w: &mut Writer) {
         write_header(w, MessageType::DISCOVERY_PARAMETERS);
-        w.u8(SUITE_CH1);
+        w.u8(self.suite().id());
         w.u32(self.salt_generation);
         w.bytes(&self.salt_nonce);
         w.u8(self.bucket_bits.get());
         w.u16(self.max_size_class);
+        if let Some(o) = &self.oracle {
+            w.bytes(&o.oracle_key);
+            w.u32(o.key_epoch);
+        }
         w.u64(self.issued_at);
         w.u64(self.expires_at);
     }
@@ -172,12 +231,19 @@ impl Encode for DiscoveryParameters {
 impl Decode for DiscoveryParameters {
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         read_header(r, MessageType::DISCOVERY_PARAMETERS)?;
-        read_suite(r)?;
+        let suite = read_suite(r)?;
         let salt_generation = r.u32()?;
         let salt_nonce = r.array()?;
         let bucket_bits = read_bits(r)?;
         let max_size_class = r.u16()?;
         check_max_size_class(max_size_class, bucket_bits)?;
+        let oracle = match suite {
+            Suite::Ch1 => None,
+            Suite::Ch2 => Some(OracleBinding {
+                oracle_key: r.array()?,
+                key_epoch: r.u32()?,
+            }),
+        };
         let issued_at = r.u64()?;
         let expires_at = r.u64()?;
         let signature = r.array()?;
@@ -186,6 +252,7 @@ impl Decode for DiscoveryParameters {
             salt_nonce,
             bucket_bits,
             max_size_class,
+            oracle,
             issued_at,
             expires_at,
             signature,
@@ -196,11 +263,12 @@ impl Decode for DiscoveryParameters {
 /// A bucketed lookup request (spec §9.7, message type 0x11).
 ///
 /// ```text
-/// 0x01 || 0x11 || suite (u8 = 0x01) || salt_generation (u32) || bucket_bits (u8)
+/// 0x01 || 0x11 || suite (u8) || salt_generation (u32) || bucket_bits (u8)
 ///      || count (u16, a size class) || prefix (u32) × count, strictly ascending, < 2^b
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LookupRequest {
+    suite: Suite,
     salt_generation: u32,
     bucket_bits: BucketBits,
     prefixes: Vec<u32>,
@@ -218,6 +286,19 @@ impl LookupRequest {
         bucket_bits: BucketBits,
         prefixes: Vec<u32>,
     ) -> Result<Self, Error> {
+        Self::new_in(Suite::Ch1, salt_generation, bucket_bits, prefixes)
+    }
+
+    /// As [`LookupRequest::new`], for `suite`.
+    ///
+    /// # Errors
+    /// As [`LookupRequest::new`].
+    pub fn new_in(
+        suite: Suite,
+        salt_generation: u32,
+        bucket_bits: BucketBits,
+        prefixes: Vec<u32>,
+    ) -> Result<Self, Error> {
         let count = u16::try_from(prefixes.len()).map_err(|_| Error::NotASizeClass)?;
         check_size_class(count, bucket_bits)?;
         let mut prev = None;
@@ -226,10 +307,17 @@ impl LookupRequest {
             prev = Some(p);
         }
         Ok(Self {
+            suite,
             salt_generation,
             bucket_bits,
             prefixes,
         })
+    }
+
+    /// The suite the prefixes were computed under.
+    #[must_use]
+    pub fn suite(&self) -> Suite {
+        self.suite
     }
 
     /// The salt generation the prefixes were computed under.
@@ -254,7 +342,7 @@ impl LookupRequest {
 impl Encode for LookupRequest {
     fn encode(&self, w: &mut Writer) {
         write_header(w, MessageType::LOOKUP_REQUEST);
-        w.u8(SUITE_CH1);
+        w.u8(self.suite.id());
         w.u32(self.salt_generation);
         w.u8(self.bucket_bits.get());
         // Construction guarantees a size class, so the count fits a u16.
@@ -268,7 +356,7 @@ impl Encode for LookupRequest {
 impl Decode for LookupRequest {
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         read_header(r, MessageType::LOOKUP_REQUEST)?;
-        read_suite(r)?;
+        let suite = read_suite(r)?;
         let salt_generation = r.u32()?;
         let bucket_bits = read_bits(r)?;
         let count = r.count_u16(MAX_LOOKUP_PREFIXES, 4, "lookup.prefixes")?;
@@ -285,6 +373,7 @@ impl Decode for LookupRequest {
             prefixes.push(p);
         }
         Ok(Self {
+            suite,
             salt_generation,
             bucket_bits,
             prefixes,
@@ -326,13 +415,14 @@ impl Bucket {
 /// A lookup response (spec §9.8, message type 0x12).
 ///
 /// ```text
-/// 0x01 || 0x12 || suite (u8 = 0x01) || salt_generation (u32) || bucket_bits (u8)
+/// 0x01 || 0x12 || suite (u8) || salt_generation (u32) || bucket_bits (u8)
 ///      || bucket_count (u16) || bucket × bucket_count
 /// bucket = prefix (u32) || entry_count (u16) || entry × entry_count
 /// entry  = match_tag [16] || record_len (u16) || record
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LookupResponse {
+    suite: Suite,
     salt_generation: u32,
     bucket_bits: BucketBits,
     buckets: Vec<Bucket>,
@@ -348,6 +438,19 @@ impl LookupResponse {
     /// [`Error::PrefixesNotSorted`] for a repeated prefix; [`Error::InvalidEncoding`] for
     /// a repeated entry.
     pub fn new(
+        salt_generation: u32,
+        bucket_bits: BucketBits,
+        buckets: Vec<(u32, Vec<BucketEntry>)>,
+    ) -> Result<Self, Error> {
+        Self::new_in(Suite::Ch1, salt_generation, bucket_bits, buckets)
+    }
+
+    /// As [`LookupResponse::new`], for `suite`.
+    ///
+    /// # Errors
+    /// As [`LookupResponse::new`].
+    pub fn new_in(
+        suite: Suite,
         salt_generation: u32,
         bucket_bits: BucketBits,
         mut buckets: Vec<(u32, Vec<BucketEntry>)>,
@@ -382,10 +485,17 @@ impl LookupResponse {
             out.push(Bucket { prefix, entries });
         }
         Ok(Self {
+            suite,
             salt_generation,
             bucket_bits,
             buckets: out,
         })
+    }
+
+    /// The suite the relay answered under.
+    #[must_use]
+    pub fn suite(&self) -> Suite {
+        self.suite
     }
 
     /// The salt generation the relay answered under.
@@ -419,7 +529,7 @@ impl LookupResponse {
 impl Encode for LookupResponse {
     fn encode(&self, w: &mut Writer) {
         write_header(w, MessageType::LOOKUP_RESPONSE);
-        w.u8(SUITE_CH1);
+        w.u8(self.suite.id());
         w.u32(self.salt_generation);
         w.u8(self.bucket_bits.get());
         // Construction bounds both counts by 4 096, so they fit a u16.
@@ -438,7 +548,7 @@ impl Encode for LookupResponse {
 impl Decode for LookupResponse {
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         read_header(r, MessageType::LOOKUP_RESPONSE)?;
-        read_suite(r)?;
+        let suite = read_suite(r)?;
         let salt_generation = r.u32()?;
         let bucket_bits = read_bits(r)?;
         let count = r.count_u16(MAX_LOOKUP_PREFIXES, 6, "lookup.buckets")?;
@@ -464,6 +574,7 @@ impl Decode for LookupResponse {
             buckets.push(Bucket { prefix, entries });
         }
         Ok(Self {
+            suite,
             salt_generation,
             bucket_bits,
             buckets,
@@ -475,11 +586,12 @@ impl Decode for LookupResponse {
 /// its authenticated channel to the relay.
 ///
 /// ```text
-/// 0x01 || 0x13 || suite (u8 = 0x01) || salt_generation (u32) || contact_id [32]
+/// 0x01 || 0x13 || suite (u8) || salt_generation (u32) || contact_id [32]
 ///      || record_len (u16) || record
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Registration {
+    suite: Suite,
     salt_generation: u32,
     contact_id: [u8; 32],
     record: Vec<u8>,
@@ -491,16 +603,36 @@ impl Registration {
     /// # Errors
     /// [`Error::LengthOverMax`] if `record` is over [`MAX_RECORD_LEN`] bytes.
     pub fn new(salt_generation: u32, contact_id: [u8; 32], record: &[u8]) -> Result<Self, Error> {
+        Self::new_in(Suite::Ch1, salt_generation, contact_id, record)
+    }
+
+    /// As [`Registration::new`], for `suite` (a `ch2` registration carries a `ch2` id).
+    ///
+    /// # Errors
+    /// As [`Registration::new`].
+    pub fn new_in(
+        suite: Suite,
+        salt_generation: u32,
+        contact_id: [u8; 32],
+        record: &[u8],
+    ) -> Result<Self, Error> {
         if record.len() > MAX_RECORD_LEN {
             return Err(Error::LengthOverMax {
                 field: "registration.record",
             });
         }
         Ok(Self {
+            suite,
             salt_generation,
             contact_id,
             record: record.to_vec(),
         })
+    }
+
+    /// The suite the id was computed under.
+    #[must_use]
+    pub fn suite(&self) -> Suite {
+        self.suite
     }
 
     /// The salt generation the id was computed under.
@@ -525,7 +657,7 @@ impl Registration {
 impl Encode for Registration {
     fn encode(&self, w: &mut Writer) {
         write_header(w, MessageType::REGISTRATION);
-        w.u8(SUITE_CH1);
+        w.u8(self.suite.id());
         w.u32(self.salt_generation);
         w.bytes(&self.contact_id);
         w.opaque_u16(&self.record);
@@ -535,11 +667,12 @@ impl Encode for Registration {
 impl Decode for Registration {
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         read_header(r, MessageType::REGISTRATION)?;
-        read_suite(r)?;
+        let suite = read_suite(r)?;
         let salt_generation = r.u32()?;
         let contact_id = r.array()?;
         let record = r.vec_u16(MAX_RECORD_LEN, "registration.record")?;
         Ok(Self {
+            suite,
             salt_generation,
             contact_id,
             record,
