@@ -273,7 +273,7 @@ pub fn generate() -> (String, Value) {
     f.note(
         "UnknownSuite",
         "MODIFIED_PARAMETER",
-        "The suite byte is not 0x01 (ch1); 0x02 (ch2) is reserved, not implemented.",
+        "The suite byte is neither 0x01 (ch1) nor 0x02 (ch2).",
     );
     f.note("BucketBits", "EDGE_CASE", "Bucket bits outside 8..=16.");
     f.note(
@@ -743,14 +743,14 @@ pub fn generate() -> (String, Value) {
         pneg_at(f, comment, &[flag], bytes, key, NOW, UNSEEN, e);
     };
     let mut t = p_bytes.clone();
-    t[2] = 0x02;
+    t[2] = 0x03;
     pneg(
         &mut f,
-        "suite 0x02 (ch2, reserved)",
+        "suite 0x03 (reserved)",
         "UnknownSuite",
         t,
         relay_a,
-        Error::UnknownSuite(2),
+        Error::UnknownSuite(3),
     );
     let mut t = p_bytes.clone();
     t[39] = 7;
@@ -1299,13 +1299,13 @@ pub fn generate() -> (String, Value) {
         );
     };
     let mut t = req_bytes.clone();
-    t[2] = 0x02;
+    t[2] = 0x03;
     rneg(
         &mut f,
-        "suite 0x02",
+        "suite 0x03",
         "UnknownSuite",
         t,
-        Error::UnknownSuite(2),
+        Error::UnknownSuite(3),
     );
     let mut t = req_bytes.clone();
     t[7] = 17;
@@ -1504,13 +1504,13 @@ pub fn generate() -> (String, Value) {
         },
     );
     let mut t = reg_bytes.clone();
-    t[2] = 0x02;
+    t[2] = 0x03;
     f.invalid(
         "registration",
-        "suite 0x02",
+        "suite 0x03",
         &["UnknownSuite"],
         json!({ "registration": h(t) }),
-        Error::UnknownSuite(2),
+        Error::UnknownSuite(3),
     );
 
     // §9.8: a bucket is a set. The same registration filed twice (two owners, or one

@@ -1855,7 +1855,7 @@ fn negatives(
         0x2E,
         "a registration with an unknown suite",
         "WrongType",
-        with(&reg, 36, &[2]),
+        with(&reg, 36, &[3]),
         610,
     ));
     v.push((

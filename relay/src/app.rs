@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use blindrelay::codec::{Decode, Encode};
-use blindrelay::contact::{BucketEntry, LookupRequest};
+use blindrelay::contact::{BucketEntry, DiscoveryParameters, LookupRequest};
 use blindrelay::envelope::RelayEnvelope;
 use blindrelay::relay::{
     AckRequest, ClaimRequest, ClaimResponse, CountResponse, ErrorResponse, FetchRequest,
@@ -469,16 +469,30 @@ async fn ack<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Ans
     Ok(no_content())
 }
 
+impl<S: Store> Relay<S> {
+    /// The discovery parameters at this moment (spec §9.6): `ch1`, or for a relay with an
+    /// oracle `ch2` naming it at its current key epoch (spec §13.9), which needs the
+    /// oracle's parameters (cached, `Unavailable` if they cannot be fetched or verified).
+    async fn discovery_now(&self) -> Result<DiscoveryParameters, Refusal> {
+        let now = self.clock.now();
+        let binding = match &self.oracle {
+            None => None,
+            Some(link) => Some(link.binding(now).await?),
+        };
+        Ok(self.discovery.at(now, binding))
+    }
+}
+
 async fn discovery<S: Store>(State(relay): State<Arc<Relay<S>>>) -> Answer {
-    Ok(binary(relay.discovery.at(relay.clock.now()).to_bytes()))
+    Ok(binary(relay.discovery_now().await?.to_bytes()))
 }
 
 async fn register<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
     let body = read_body(req, limits::MAX_REGISTER_LEN).await?;
     let request = RegisterRequest::decode_exact(&body)?;
     let (bucket, entry) = relay
-        .discovery
-        .at(relay.clock.now())
+        .discovery_now()
+        .await?
         .bucket_entry(&request.registration)?;
     let entry = Entry {
         tag: entry.tag,
@@ -500,7 +514,7 @@ async fn deregister<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw)
 async fn lookup<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
     let body = read_body(req, limits::MAX_LOOKUP_LEN).await?;
     let request = LookupRequest::decode_exact(&body)?;
-    let params = relay.discovery.at(relay.clock.now());
+    let params = relay.discovery_now().await?;
     params.check_request(&request)?;
     let mut buckets = BTreeMap::new();
     for &prefix in request.prefixes() {

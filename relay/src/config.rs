@@ -30,7 +30,7 @@ pub struct Config {
     /// Whether each request is logged (`--quiet` turns it off).
     pub log_requests: bool,
     /// The `ch2` oracle the relay forwards OPRF evaluations to (spec §14.5):
-    /// `--oracle-url URL --oracle-credential HEX` (`BLINDRELAY_ORACLE_URL`,
+    /// `--oracle-url URL --oracle-credential HEX --oracle-key HEX` (`BLINDRELAY_ORACLE_URL`,
     /// `BLINDRELAY_ORACLE_CREDENTIAL`). Without one, `/v1/oracle` and `/v1/oprf` answer
     /// `Unavailable` (808).
     pub oracle: Option<OracleSettings>,
@@ -43,6 +43,9 @@ pub struct OracleSettings {
     pub url: String,
     /// The relay's 32-byte bearer credential at the oracle (a secret: never printed).
     pub credential: [u8; 32],
+    /// The oracle's Ed25519 public key (the one it prints at start-up and clients pin): the
+    /// relay's `ch2` parameters name it, and the oracle's parameters must verify under it.
+    pub key: [u8; 32],
 }
 
 impl core::fmt::Debug for OracleSettings {
@@ -50,6 +53,7 @@ impl core::fmt::Debug for OracleSettings {
         f.debug_struct("OracleSettings")
             .field("url", &self.url)
             .field("credential", &"<redacted>")
+            .field("key", &crate::oprf::hex(&self.key))
             .finish()
     }
 }
@@ -96,6 +100,7 @@ impl Config {
         }
         let mut oracle_url = env("BLINDRELAY_ORACLE_URL");
         let mut oracle_credential = env("BLINDRELAY_ORACLE_CREDENTIAL");
+        let mut oracle_key = env("BLINDRELAY_ORACLE_KEY");
         let mut args = args.into_iter();
         while let Some(a) = args.next() {
             let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -111,23 +116,26 @@ impl Config {
                 "--quiet" => c.log_requests = false,
                 "--oracle-url" => oracle_url = Some(value("--oracle-url")?),
                 "--oracle-credential" => oracle_credential = Some(value("--oracle-credential")?),
+                "--oracle-key" => oracle_key = Some(value("--oracle-key")?),
                 "--help" | "-h" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown argument {other}\n{USAGE}")),
             }
         }
-        c.oracle = match (oracle_url, oracle_credential) {
-            (None, None) => None,
-            (Some(url), Some(credential)) => Some(OracleSettings {
-                url,
-                credential: crate::oprf::parse_hex32(&credential)
-                    .ok_or_else(|| "--oracle-credential: expected 64 hex digits".to_owned())?,
-            }),
-            _ => {
-                return Err(
-                    "--oracle-url and --oracle-credential go together (spec §14.5)".to_owned(),
-                )
-            }
-        };
+        c.oracle =
+            match (oracle_url, oracle_credential, oracle_key) {
+                (None, None, None) => None,
+                (Some(url), Some(credential), Some(key)) => Some(OracleSettings {
+                    url,
+                    credential: crate::oprf::parse_hex32(&credential)
+                        .ok_or_else(|| "--oracle-credential: expected 64 hex digits".to_owned())?,
+                    key: crate::oprf::parse_hex32(&key)
+                        .ok_or_else(|| "--oracle-key: expected 64 hex digits".to_owned())?,
+                }),
+                _ => return Err(
+                    "--oracle-url, --oracle-credential and --oracle-key go together (spec §14.5)"
+                        .to_owned(),
+                ),
+            };
         Ok(c)
     }
 
@@ -163,7 +171,7 @@ pub(crate) fn redact_url(url: &str) -> String {
     }
 }
 
-const USAGE: &str = "usage: blindrelay-relay [--listen ADDR] [--data DIR] [--postgres URL] [--oracle-url URL --oracle-credential HEX] [--quiet]
+const USAGE: &str = "usage: blindrelay-relay [--listen ADDR] [--data DIR] [--postgres URL] [--oracle-url URL --oracle-credential HEX --oracle-key HEX] [--quiet]
 environment: BLINDRELAY_LISTEN, BLINDRELAY_DATA, BLINDRELAY_POSTGRES, BLINDRELAY_ORACLE_URL,
              BLINDRELAY_ORACLE_CREDENTIAL, BLINDRELAY_CLOCK (conformance only)";
 

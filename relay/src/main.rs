@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p blindrelay-relay -- [--listen 127.0.0.1:8780] [--data DIR] [--postgres URL]
-//!     [--oracle-url http://127.0.0.1:8790 --oracle-credential HEX]
+//!     [--oracle-url http://127.0.0.1:8790 --oracle-credential HEX --oracle-key HEX]
 //! ```
 
 use blindrelay_relay::config::{Backend, Config};
@@ -50,7 +50,7 @@ async fn main() -> ExitCode {
 async fn run<S: Store>(store: S, config: &Config) -> Result<(), String> {
     let mut relay = relay_with(store, config.clock, &config.data_dir).map_err(|e| e.to_string())?;
     if let Some(oracle) = &config.oracle {
-        relay = relay.with_oracle(OracleLink::new(&oracle.url, oracle.credential)?);
+        relay = relay.with_oracle(OracleLink::new(&oracle.url, oracle.credential, oracle.key)?);
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

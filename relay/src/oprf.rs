@@ -9,7 +9,7 @@ use crate::app::Refusal;
 use crate::limits;
 use axum::body::Bytes;
 use blindrelay::codec::{read_header, write_header, Decode, Encode, MessageType, Reader, Writer};
-use blindrelay::contact::{OprfRequest, OracleParameters};
+use blindrelay::contact::{OprfRequest, OracleBinding, OracleParameters};
 use blindrelay::relay::ErrorResponse;
 use blindrelay::route::ReadCapability;
 use blindrelay::Error;
@@ -180,6 +180,7 @@ impl From<OracleError> for Refusal {
 pub struct OracleLink {
     base: String,
     credential: [u8; 32],
+    key: [u8; 32],
     http: reqwest::Client,
     cached: Mutex<Option<(Instant, Vec<u8>)>>,
 }
@@ -195,11 +196,12 @@ impl core::fmt::Debug for OracleLink {
 
 impl OracleLink {
     /// A link to the oracle at `base` (e.g. `http://127.0.0.1:8790`) with the relay's
-    /// 32-byte bearer credential.
+    /// 32-byte bearer credential and the oracle's Ed25519 key `key`, which the relay's
+    /// `ch2` discovery parameters name (spec §13.9) and its parameters must verify under.
     ///
     /// # Errors
     /// A message if the HTTP client cannot be built.
-    pub fn new(base: &str, credential: [u8; 32]) -> Result<Self, String> {
+    pub fn new(base: &str, credential: [u8; 32], key: [u8; 32]) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(limits::ORACLE_TIMEOUT_SECS))
             .timeout(Duration::from_secs(limits::ORACLE_TIMEOUT_SECS))
@@ -208,6 +210,7 @@ impl OracleLink {
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
             credential,
+            key,
             http,
             cached: Mutex::new(None),
         })
@@ -233,6 +236,20 @@ impl OracleLink {
             .map_err(|e| OracleError::Unreachable(format!("oracle parameters: {e}")))?;
         *self.lock() = Some((Instant::now(), bytes.clone()));
         Ok(bytes)
+    }
+
+    /// The oracle binding the relay's `ch2` parameters carry at `now` (spec §13.9): the
+    /// oracle's key and the key epoch of its current parameters, which must verify under
+    /// that key (the relay names only an oracle whose parameters it checked).
+    pub(crate) async fn binding(&self, now: u64) -> Result<OracleBinding, OracleError> {
+        let bytes = self.parameters().await?;
+        let verified = OracleParameters::decode_exact(&bytes)
+            .and_then(|p| p.verify(&self.key, now))
+            .map_err(|e| OracleError::Unreachable(format!("oracle parameters: {e}")))?;
+        Ok(OracleBinding {
+            oracle_key: self.key,
+            key_epoch: verified.key_epoch(),
+        })
     }
 
     /// Forwards OPRF request bytes to `POST /v1/evaluate` with the credential; the

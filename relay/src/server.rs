@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::limits;
 use crate::store::Store;
 use blindrelay::contact::{
-    BucketBits, DiscoveryParameters, SaltNonce, MAX_PARAMETERS_LIFETIME_SECS,
+    BucketBits, DiscoveryParameters, OracleBinding, SaltNonce, MAX_PARAMETERS_LIFETIME_SECS,
 };
 use blindrelay::IdentityKeyPair;
 use std::net::SocketAddr;
@@ -59,21 +59,41 @@ impl DiscoveryKey {
         }
     }
 
-    /// The parameters signed at `now` (spec §9.6): salt generation 1, 12-bit buckets, size
-    /// classes up to 1 024, valid for [`MAX_PARAMETERS_LIFETIME_SECS`] from `now`.
+    /// The parameters signed at `now` (spec §9.6): `ch1` with salt generation 1, or, for a
+    /// relay with an oracle, `ch2` naming `oracle` with salt generation = the oracle's key
+    /// epoch (spec §13.9: the registry is keyed under one epoch, so a new epoch is a new
+    /// generation); 12-bit buckets, size classes up to 1 024, valid for
+    /// [`MAX_PARAMETERS_LIFETIME_SECS`] from `now`.
     ///
     /// # Errors
     /// Never with these constants; the core's error otherwise.
-    pub fn parameters(&self, now: u64) -> Result<DiscoveryParameters, blindrelay::Error> {
-        DiscoveryParameters::sign(
-            &self.identity,
-            1,
-            &self.salt_nonce,
-            BucketBits::new(12)?,
-            1024,
-            now,
-            now.saturating_add(MAX_PARAMETERS_LIFETIME_SECS),
-        )
+    pub fn parameters(
+        &self,
+        now: u64,
+        oracle: Option<OracleBinding>,
+    ) -> Result<DiscoveryParameters, blindrelay::Error> {
+        let window = (now, now.saturating_add(MAX_PARAMETERS_LIFETIME_SECS));
+        let b = BucketBits::new(12)?;
+        match oracle {
+            None => DiscoveryParameters::sign(
+                &self.identity,
+                1,
+                &self.salt_nonce,
+                b,
+                1024,
+                window.0,
+                window.1,
+            ),
+            Some(binding) => DiscoveryParameters::sign_ch2(
+                &self.identity,
+                binding.key_epoch,
+                &self.salt_nonce,
+                b,
+                1024,
+                binding,
+                window,
+            ),
+        }
     }
 }
 
@@ -82,19 +102,21 @@ impl DiscoveryKey {
 pub const RESIGN_AFTER_SECS: u64 = 24 * 3600;
 
 /// The discovery parameters a relay serves, re-signed as they age (spec §9.6: they carry
-/// an issue time and expire after at most 7 days, so a relay must keep signing them).
+/// an issue time and expire after at most 7 days, so a relay must keep signing them), and
+/// when the oracle binding changes (a `ch2` relay after the oracle rotated its key).
 pub struct Discovery {
     key: DiscoveryKey,
     current: std::sync::Mutex<DiscoveryParameters>,
 }
 
 impl Discovery {
-    /// Parameters signed with `key` at `now`.
+    /// `ch1` parameters signed with `key` at `now` (a relay with an oracle moves to `ch2`
+    /// at its first [`Discovery::at`] with a binding).
     ///
     /// # Errors
     /// As [`DiscoveryKey::parameters`].
     pub fn new(key: DiscoveryKey, now: u64) -> Result<Self, blindrelay::Error> {
-        let current = std::sync::Mutex::new(key.parameters(now)?);
+        let current = std::sync::Mutex::new(key.parameters(now, None)?);
         Ok(Self { key, current })
     }
 
@@ -104,18 +126,19 @@ impl Discovery {
         self.key.identity.public().signing
     }
 
-    /// The parameters to serve and check against at `now`: the current ones, or ones
-    /// signed afresh if the current ones are [`RESIGN_AFTER_SECS`] old (or from a clock
-    /// that went back). Re-signing changes only the two times and the signature: requests
-    /// and registrations made under the previous ones stay valid.
-    pub fn at(&self, now: u64) -> DiscoveryParameters {
+    /// The parameters to serve and check against at `now` for `oracle` (`None` for a `ch1`
+    /// relay): the current ones, or ones signed afresh if the current ones are
+    /// [`RESIGN_AFTER_SECS`] old, from a clock that went back, or for another binding.
+    /// Re-signing for age changes only the two times and the signature: requests and
+    /// registrations made under the previous ones stay valid.
+    pub fn at(&self, now: u64, oracle: Option<OracleBinding>) -> DiscoveryParameters {
         let mut current = self
             .current
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let issued = current.issued_at();
-        if now < issued || now - issued >= RESIGN_AFTER_SECS {
-            if let Ok(fresh) = self.key.parameters(now) {
+        if now < issued || now - issued >= RESIGN_AFTER_SECS || current.oracle() != oracle {
+            if let Ok(fresh) = self.key.parameters(now, oracle) {
                 *current = fresh;
             }
         }

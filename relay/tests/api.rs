@@ -483,15 +483,19 @@ async fn discovery_parameters_carry_fresh_times_and_are_re_signed() {
     )
     .unwrap();
     let key = relay.discovery.relay_key();
-    let first = relay.discovery.at(NOW);
+    let first = relay.discovery.at(NOW, None);
     assert_eq!(first.issued_at(), NOW);
     assert_eq!(
         first.expires_at(),
         NOW + blindrelay::contact::MAX_PARAMETERS_LIFETIME_SECS
     );
-    assert_eq!(relay.discovery.at(NOW + 3600), first, "kept within a day");
+    assert_eq!(
+        relay.discovery.at(NOW + 3600, None),
+        first,
+        "kept within a day"
+    );
     let later = NOW + blindrelay_relay::server::RESIGN_AFTER_SECS;
-    let second = relay.discovery.at(later);
+    let second = relay.discovery.at(later, None);
     assert_eq!(second.issued_at(), later);
     assert_eq!(second.salt_generation(), first.salt_generation());
     assert_eq!(second.salt_nonce(), first.salt_nonce());

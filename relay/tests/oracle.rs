@@ -10,12 +10,17 @@
 )]
 
 use blindrelay::codec::{Decode, Encode};
-use blindrelay::contact::{ContactId, OprfRequest, OracleParameters, VerifiedOracle};
+use blindrelay::contact::{
+    BucketBits, ContactId, DiscoveryParameters, GenerationMark, OprfRequest, OracleBinding,
+    OracleParameters, SaltNonce, Suite, VerifiedDiscovery, VerifiedOracle,
+};
 use blindrelay::relay::ErrorResponse;
 use blindrelay::route::ReadCapability;
+use blindrelay::IdentityKeyPair;
 use blindrelay_relay::limits::{MAX_OPRF_LEN, MAX_OPRF_REQUEST_LEN};
 use blindrelay_relay::oracle::store::{OracleStore, SqliteOracleStore};
 use blindrelay_relay::oracle::{self, oracle_with, Oracle, OracleKeyFile, RelayCredential};
+use blindrelay_relay::server::DiscoveryKey;
 use blindrelay_relay::store::sqlite::SqliteStore;
 use blindrelay_relay::{
     relay_with, start, ClientError, Clock, OracleClient, OracleLink, RateLimits, Relay,
@@ -77,7 +82,11 @@ impl TestOracle {
 
 /// A relay at the fixed clock, forwarding to `oracle_url` (if any) with `CREDENTIAL`,
 /// with a per-account quota of `quota` elements per day.
-async fn start_relay(dir: &Path, oracle_url: Option<&str>, quota: u64) -> (Running, RelayClient) {
+async fn start_relay(
+    dir: &Path,
+    oracle: Option<(&str, [u8; 32])>,
+    quota: u64,
+) -> (Running, RelayClient) {
     blindrelay_relay::log::set_enabled(false);
     let discovery = relay_with(
         SqliteStore::open(&dir.join("scratch.db")).unwrap(),
@@ -92,8 +101,8 @@ async fn start_relay(dir: &Path, oracle_url: Option<&str>, quota: u64) -> (Runni
     };
     let store = SqliteStore::open(&dir.join("relay.db")).unwrap();
     let mut relay = Relay::with_rate_limits(store, Clock::Fixed(NOW), discovery, rates);
-    if let Some(url) = oracle_url {
-        relay = relay.with_oracle(OracleLink::new(url, CREDENTIAL).unwrap());
+    if let Some((url, key)) = oracle {
+        relay = relay.with_oracle(OracleLink::new(url, CREDENTIAL, key).unwrap());
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let running = start(Arc::new(relay), listener).unwrap();
@@ -111,8 +120,30 @@ fn ids(n: usize) -> Vec<ContactId> {
         .collect()
 }
 
+/// `ch2` discovery parameters of some relay naming `v`'s oracle and epoch, verified: what
+/// a client needs before it blinds (tests of the forwarding path do not need the serving
+/// relay's own, which `a_client_evaluates_through_its_relay_…` checks).
+fn naming(v: &VerifiedOracle) -> VerifiedDiscovery {
+    let relay = IdentityKeyPair::from_seed(&[3; 32]);
+    DiscoveryParameters::sign_ch2(
+        &relay,
+        v.key_epoch(),
+        &SaltNonce([4; 32]),
+        BucketBits::new(12).unwrap(),
+        1024,
+        OracleBinding {
+            oracle_key: *v.oracle_key(),
+            key_epoch: v.key_epoch(),
+        },
+        (NOW, NOW + 3600),
+    )
+    .unwrap()
+    .verify(&relay.public().signing, NOW, &mut GenerationMark::new())
+    .unwrap()
+}
+
 fn request(v: &VerifiedOracle, n: usize) -> OprfRequest {
-    v.request(&mut OsRng, &ids(n)).unwrap().1
+    v.request(&mut OsRng, &naming(v), &ids(n)).unwrap().1
 }
 
 fn refused(e: &ClientError) -> (u16, u16) {
@@ -134,7 +165,8 @@ async fn a_client_evaluates_through_its_relay_and_gets_the_oracles_prf() {
     let odir = tempfile::tempdir().unwrap();
     let rdir = tempfile::tempdir().unwrap();
     let o = start_oracle(odir.path(), 1_000_000).await;
-    let (relay, client) = start_relay(rdir.path(), Some(&o.url), 5_000).await;
+    let (relay, client) =
+        start_relay(rdir.path(), Some((&o.url, o.oracle.oracle_key())), 5_000).await;
     // The client pins the oracle's key and verifies what its relay serves.
     let served = client.oracle_parameters().await.unwrap();
     assert_eq!(
@@ -153,8 +185,33 @@ async fn a_client_evaluates_through_its_relay_and_gets_the_oracles_prf() {
         .verify(&other, NOW)
         .is_err());
 
+    // The relay's discovery parameters are ch2 and name this oracle at its key epoch, with
+    // the salt generation = the key epoch (spec §13.9).
+    let params = client.discovery().await.unwrap();
+    assert_eq!(params.suite(), Suite::Ch2);
+    assert_eq!(
+        params.oracle(),
+        Some(OracleBinding {
+            oracle_key: pinned,
+            key_epoch: 1
+        })
+    );
+    assert_eq!(params.salt_generation(), 1);
+    let stranger = OracleKeyFile::from_seeds(&[9; 32], &[9; 32]).oracle_key();
+    assert!(params
+        .clone()
+        .verify(&stranger, NOW, &mut GenerationMark::new())
+        .is_err());
+    let discovery = DiscoveryKey::load_or_create(&rdir.path().join("discovery.key"))
+        .map(|k| k.identity.public().signing)
+        .map(|key| {
+            params
+                .verify(&key, NOW, &mut GenerationMark::new())
+                .unwrap()
+        })
+        .unwrap();
     let contacts = ids(25);
-    let (state, req) = v.request(&mut OsRng, &contacts).unwrap();
+    let (state, req) = v.request(&mut OsRng, &discovery, &contacts).unwrap();
     let account = ReadCapability::generate(&mut OsRng);
     let response = client.oprf(&account, &req).await.unwrap();
     let ch2 = v.finalize(state, &response).unwrap();
@@ -177,7 +234,12 @@ async fn a_client_evaluates_through_its_relay_and_gets_the_oracles_prf() {
     );
     // The largest request passes the relay's and the oracle's bounds.
     let big = request(&v, 4096);
-    let quota = start_relay(tempfile::tempdir().unwrap().path(), Some(&o.url), 5_000).await;
+    let quota = start_relay(
+        tempfile::tempdir().unwrap().path(),
+        Some((&o.url, o.oracle.oracle_key())),
+        5_000,
+    )
+    .await;
     quota.1.oprf(&account, &big).await.unwrap();
     quota.0.stop().await;
     relay.stop().await;
@@ -271,7 +333,7 @@ async fn the_relay_refuses_past_an_accounts_quota_without_contacting_the_oracle(
     let odir = tempfile::tempdir().unwrap();
     let rdir = tempfile::tempdir().unwrap();
     let o = start_oracle(odir.path(), 1_000).await;
-    let (relay, client) = start_relay(rdir.path(), Some(&o.url), 5).await;
+    let (relay, client) = start_relay(rdir.path(), Some((&o.url, o.oracle.oracle_key())), 5).await;
     let v = o.verified().await;
     let alice = ReadCapability::generate(&mut OsRng);
     client.oprf(&alice, &request(&v, 3)).await.unwrap();
@@ -328,7 +390,8 @@ async fn oversize_bodies_are_refused_before_they_are_read() {
     let odir = tempfile::tempdir().unwrap();
     let rdir = tempfile::tempdir().unwrap();
     let o = start_oracle(odir.path(), 1_000_000).await;
-    let (relay, _client) = start_relay(rdir.path(), Some(&o.url), 5_000).await;
+    let (relay, _client) =
+        start_relay(rdir.path(), Some((&o.url, o.oracle.oracle_key())), 5_000).await;
     // Declared too long: refused from the head alone, the body never sent.
     let line = declare_only(
         o.running.addr,
@@ -376,7 +439,8 @@ async fn key_rotation_changes_the_epoch_and_key_and_retires_old_requests() {
     let odir = tempfile::tempdir().unwrap();
     let rdir = tempfile::tempdir().unwrap();
     let o = start_oracle(odir.path(), 1_000).await;
-    let (relay, client) = start_relay(rdir.path(), Some(&o.url), 5_000).await;
+    let (relay, client) =
+        start_relay(rdir.path(), Some((&o.url, o.oracle.oracle_key())), 5_000).await;
     let pinned = o.oracle.oracle_key();
     let old = client
         .oracle_parameters()
@@ -407,7 +471,9 @@ async fn key_rotation_changes_the_epoch_and_key_and_retires_old_requests() {
         .unwrap();
     assert_eq!(served, new);
     let contacts = ids(4);
-    let (state, req) = served.request(&mut OsRng, &contacts).unwrap();
+    let (state, req) = served
+        .request(&mut OsRng, &naming(&served), &contacts)
+        .unwrap();
     let ch2 = served
         .finalize(state, &client.oprf(&account, &req).await.unwrap())
         .unwrap();
@@ -456,7 +522,7 @@ async fn a_relay_without_a_reachable_oracle_answers_unavailable() {
     let url = format!("http://{}", gone.local_addr().unwrap());
     drop(gone);
     let dir = tempfile::tempdir().unwrap();
-    let (relay, client) = start_relay(dir.path(), Some(&url), 5).await;
+    let (relay, client) = start_relay(dir.path(), Some((&url, [9; 32])), 5).await;
     let e = client.oracle_parameters().await.unwrap_err();
     assert_eq!(refused(&e), (503, 808));
     // Twice the whole quota: refused as unavailable both times, never as rate limited
@@ -473,7 +539,8 @@ async fn the_oprf_request_is_decoded_strictly_and_elements_are_the_oracles_busin
     let odir = tempfile::tempdir().unwrap();
     let rdir = tempfile::tempdir().unwrap();
     let o = start_oracle(odir.path(), 1_000).await;
-    let (relay, client) = start_relay(rdir.path(), Some(&o.url), 5_000).await;
+    let (relay, client) =
+        start_relay(rdir.path(), Some((&o.url, o.oracle.oracle_key())), 5_000).await;
     let v = o.verified().await;
     let cap = ReadCapability::generate(&mut OsRng);
     let good = wrapped(&cap, &request(&v, 2));
