@@ -6,7 +6,9 @@
 //! 1. The relay publishes [`DiscoveryParameters`] signed by its long-term Ed25519 key. The
 //!    client verifies them under the key it pinned ([`DiscoveryParameters::verify`]) and
 //!    derives the relay id and the 16-byte salt itself ([`RelayId`], [`ContactSalt`]).
-//! 2. Each number is parsed strictly ([`PhoneNumber::parse_canonical`]) and hashed with
+//! 2. Each number is parsed strictly ([`PhoneNumber::parse_canonical`]; the informative
+//!    helpers [`normalize_lenient`] and, with feature `phonenumber`,
+//!    `PhoneNumber::parse_with_region` clean up what users type) and hashed with
 //!    Argon2id (19 MiB, 2 passes) into a [`ContactId`] ([`ContactHasher`], one reused
 //!    buffer for a whole address book).
 //! 3. A [`LookupRequest`] carries only `b`-bit bucket prefixes, padded with deterministic
@@ -23,6 +25,8 @@ pub mod bucket;
 pub mod hash;
 pub mod identifier;
 pub mod params;
+#[cfg(feature = "phonenumber")]
+pub mod region;
 pub mod salt;
 pub mod wire;
 
@@ -33,6 +37,8 @@ pub use bucket::{bucket_prefix, BucketBits, MatchTag};
 pub use hash::{contact_id, password, ContactHasher, ContactId};
 pub use identifier::{normalize_lenient, PhoneNumber};
 pub use params::{dummy_prefix, ContactMatch, DiscoverySecret, VerifiedDiscovery};
+#[cfg(feature = "phonenumber")]
+pub use region::METADATA_VERSION;
 pub use salt::{ContactSalt, RelayId, SaltNonce};
 pub use wire::{
     Bucket, BucketEntry, DiscoveryParameters, LookupRequest, LookupResponse, Registration,
