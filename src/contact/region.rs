@@ -226,6 +226,15 @@ mod tests {
         assert_eq!(parse(&fits, "DE").as_deref(), Ok("+49301234567"));
     }
 
+    /// The spec (§9.2.1) and [`METADATA_VERSION`] name the metadata release: a `cargo
+    /// update` to another one must update them too.
+    #[test]
+    fn the_locked_metadata_release_is_the_documented_one() {
+        let lock = include_str!("../../Cargo.lock");
+        let want = format!("name = \"phonenumber\"\nversion = \"0.3.10+{METADATA_VERSION}\"");
+        assert!(lock.contains(&want), "Cargo.lock: {want:?} not found");
+    }
+
     /// Extensions are rejected, never stripped (spec §9.2): stripping would match the
     /// switchboard.
     #[test]
