@@ -87,6 +87,9 @@ pub enum Error {
     IdentifierExtension,
     /// 607: a contact identifier is `+` with no digits.
     IdentifierNoDigits,
+    /// 608: the region-aware parser (feature `phonenumber`, spec §9.2.1) found no phone
+    /// number in the input.
+    IdentifierUnparsable,
     /// 610: a discovery suite identifier is unknown.
     UnknownSuite(u8),
     /// 611: bucket bits outside `8..=16`.
@@ -185,6 +188,7 @@ impl Error {
             Self::IdentifierNonAscii => 605,
             Self::IdentifierExtension => 606,
             Self::IdentifierNoDigits => 607,
+            Self::IdentifierUnparsable => 608,
             Self::UnknownSuite(_) => 610,
             Self::BucketBitsOutOfRange(_) => 611,
             Self::PrefixesNotSorted => 612,
@@ -245,6 +249,7 @@ impl Error {
             Self::IdentifierNonAscii => "IdentifierNonAscii",
             Self::IdentifierExtension => "IdentifierExtension",
             Self::IdentifierNoDigits => "IdentifierNoDigits",
+            Self::IdentifierUnparsable => "IdentifierUnparsable",
             Self::UnknownSuite(_) => "UnknownSuite",
             Self::BucketBitsOutOfRange(_) => "BucketBitsOutOfRange",
             Self::PrefixesNotSorted => "PrefixesNotSorted",
@@ -304,6 +309,7 @@ impl Error {
         (605, "IdentifierNonAscii"),
         (606, "IdentifierExtension"),
         (607, "IdentifierNoDigits"),
+        (608, "IdentifierUnparsable"),
         (610, "UnknownSuite"),
         (611, "BucketBitsOutOfRange"),
         (612, "PrefixesNotSorted"),
@@ -391,6 +397,7 @@ mod tests {
             Error::IdentifierNonAscii,
             Error::IdentifierExtension,
             Error::IdentifierNoDigits,
+            Error::IdentifierUnparsable,
             Error::UnknownSuite(9),
             Error::BucketBitsOutOfRange(9),
             Error::PrefixesNotSorted,

@@ -29,6 +29,8 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("envelope_open", envelope_open),
     ("contact_parse", contact_parse),
     ("contact_normalize", contact_normalize),
+    #[cfg(feature = "phonenumber")]
+    ("contact_region", contact_region),
     ("lookup_request_decode", lookup_request_decode),
     ("lookup_response_decode", lookup_response_decode),
     ("discovery_state_decode", discovery_state_decode),
@@ -265,6 +267,49 @@ pub fn contact_normalize(data: &[u8]) {
     if let Ok(n) = crate::contact::normalize_lenient(&s) {
         if crate::contact::PhoneNumber::parse_canonical(n.as_str()) != Ok(n) {
             broken("helper returned a number the strict parser does not reproduce");
+        }
+    }
+}
+
+/// The region-aware parser (feature `phonenumber`, spec §9.2.1) on an arbitrary (region,
+/// input) pair: never panics (the metadata parser is third-party code), returns only the
+/// strict parser's output, refuses an unknown region with 900 and anything else with an
+/// error from 600 to 608. The first two bytes are the region: if both are ASCII, letters
+/// stay as they are and other bytes map to `A`..`Z` (so every two-letter region is
+/// reachable from any input); otherwise the bytes are used as they are.
+#[cfg(feature = "phonenumber")]
+pub fn contact_region(data: &[u8]) {
+    let (head, input) = data.split_at(data.len().min(2));
+    let region: String = if head.len() == 2 && head.iter().all(u8::is_ascii) {
+        head.iter()
+            .map(|&b| {
+                if b.is_ascii_alphabetic() {
+                    char::from(b)
+                } else {
+                    char::from(b'A' + b % 26)
+                }
+            })
+            .collect()
+    } else {
+        String::from_utf8_lossy(head).into_owned()
+    };
+    let input = String::from_utf8_lossy(input);
+    match crate::contact::PhoneNumber::parse_with_region(&input, &region) {
+        Ok(n) => {
+            if crate::contact::PhoneNumber::parse_canonical(n.as_str()) != Ok(n) {
+                broken(
+                    "region-aware parser returned a number the strict parser does not reproduce",
+                );
+            }
+            // The 64-byte cap counts mapped digits, each at least one byte.
+            if input.chars().count() > 64 {
+                broken("region-aware parser read an input over its length cap");
+            }
+        }
+        Err(e) => {
+            if !(600..=608).contains(&e.code()) && e.code() != 900 {
+                broken("region-aware parser used a foreign error");
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::Error;
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 
 /// The most digits an E.164 number has (ITU-T E.164 §6.1): the canonical form is `+`
@@ -22,8 +23,9 @@ const EXTENSION_MARKERS: &[u8] = b";,#xXpPwW";
 
 /// A phone number in canonical E.164 form: the ASCII string `+` then 1 to 15 digits, the
 /// first of which is 1 to 9 (spec §9.2). The only way to build one is
-/// [`PhoneNumber::parse_canonical`] (or the helper [`normalize_lenient`], which ends in it),
-/// so every value holds exactly the bytes that are hashed.
+/// [`PhoneNumber::parse_canonical`] (or the helpers [`normalize_lenient`] and, with feature
+/// `phonenumber`, `PhoneNumber::parse_with_region`, which end in it), so every value holds
+/// exactly the bytes that are hashed.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(
     feature = "serde",
@@ -129,7 +131,7 @@ fn is_separator(c: char) -> bool {
 }
 
 /// Maps a Unicode decimal digit from the supported blocks (spec §9.2.1) to ASCII.
-fn ascii_digit(c: char) -> Option<char> {
+pub(super) fn ascii_digit(c: char) -> Option<char> {
     let base = match c {
         '0'..='9' => return Some(c),
         '\u{FF10}'..='\u{FF19}' => 0xFF10,
@@ -141,11 +143,49 @@ fn ascii_digit(c: char) -> Option<char> {
     char::from_digit(offset, 10)
 }
 
+/// The spaces allowed inside a trunk-zero group `( 0 )` (spec §9.2.1, step 2): U+0020
+/// space, U+00A0 no-break space, U+202F narrow no-break space, U+2009 thin space.
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\u{00A0}' | '\u{202F}' | '\u{2009}')
+}
+
+/// If `chars` starts with a trunk-zero group, `(`, optional spaces, `0`, optional spaces,
+/// `)`, returns its length in characters.
+fn trunk_zero_group(chars: &[char]) -> Option<usize> {
+    let (&open, rest) = chars.split_first()?;
+    if open != '(' {
+        return None;
+    }
+    let lead = rest.iter().take_while(|&&c| is_space(c)).count();
+    let rest = rest.get(lead..)?;
+    let (&zero, rest) = rest.split_first()?;
+    if zero != '0' {
+        return None;
+    }
+    let trail = rest.iter().take_while(|&&c| is_space(c)).count();
+    let rest = rest.get(trail..)?;
+    let (&close, _) = rest.split_first()?;
+    (close == ')').then_some(lead + trail + 3)
+}
+
 /// **Non-normative** clean-up of a number as a user typed it, for client convenience
-/// (spec §9.2.1). Removes visual separators, maps full-width, Arabic-Indic and Extended
-/// Arabic-Indic digits and the full-width plus sign to ASCII, then runs the strict
-/// parser. It never guesses a trunk prefix (`0`), an international call prefix (`00`,
-/// `011`) or a country code: a number without `+` is rejected, not completed.
+/// (spec §9.2.1). In this order:
+///
+/// 1. Maps the full-width plus sign to `+` and full-width, Arabic-Indic and Extended
+///    Arabic-Indic digits to ASCII.
+/// 2. If the first character that is not a visual separator is `+`, removes every
+///    trunk-zero group `(0)` (optionally with spaces inside, `( 0 )`): the convention
+///    `+44 (0)20 7946 0000` marks a trunk `0` that is not dialled from abroad. Without a
+///    leading `+` nothing is removed, and the strict parser rejects the number anyway
+///    ([`Error::IdentifierMissingPlus`]).
+/// 3. Removes visual separators.
+/// 4. Runs the strict parser.
+///
+/// It never guesses a trunk prefix (`0`), an international call prefix (`00`, `011`) or a
+/// country code: a number without `+` is rejected, not completed. A number that keeps its
+/// `0` internationally (Italy, `+39 06 …`) but was written `+39 (0)6 …` loses that `0`:
+/// the writer used the convention wrongly, and only metadata could tell (the
+/// `phonenumber` feature's `PhoneNumber::parse_with_region`).
 ///
 /// A difference between two clients' helpers only causes missed matches, never false
 /// ones, because both sides hash the output of [`PhoneNumber::parse_canonical`].
@@ -153,18 +193,30 @@ fn ascii_digit(c: char) -> Option<char> {
 /// # Errors
 /// Any error of [`PhoneNumber::parse_canonical`] on the cleaned string.
 pub fn normalize_lenient(input: &str) -> Result<PhoneNumber, Error> {
+    let mapped: Vec<char> = input
+        .chars()
+        .map(|c| {
+            if c == '\u{FF0B}' {
+                '+'
+            } else {
+                ascii_digit(c).unwrap_or(c)
+            }
+        })
+        .collect();
+    let international = mapped.iter().find(|&&c| !is_separator(c)) == Some(&'+');
     let mut out = String::with_capacity(input.len().min(4 * MAX_CANONICAL_LEN));
-    for c in input.chars() {
-        if is_separator(c) {
-            continue;
+    let mut rest = mapped.as_slice();
+    while let Some((&c, tail)) = rest.split_first() {
+        if international {
+            if let Some(skip) = trunk_zero_group(rest) {
+                rest = rest.get(skip..).unwrap_or_default();
+                continue;
+            }
         }
-        if c == '\u{FF0B}' {
-            out.push('+');
-        } else if let Some(d) = ascii_digit(c) {
-            out.push(d);
-        } else {
+        if !is_separator(c) {
             out.push(c);
         }
+        rest = tail;
     }
     PhoneNumber::parse_canonical(&out)
 }

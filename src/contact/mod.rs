@@ -6,7 +6,9 @@
 //! 1. The relay publishes [`DiscoveryParameters`] signed by its long-term Ed25519 key. The
 //!    client verifies them under the key it pinned ([`DiscoveryParameters::verify`]) and
 //!    derives the relay id and the 16-byte salt itself ([`RelayId`], [`ContactSalt`]).
-//! 2. Each number is parsed strictly ([`PhoneNumber::parse_canonical`]) and hashed with
+//! 2. Each number is parsed strictly ([`PhoneNumber::parse_canonical`]; the informative
+//!    helpers [`normalize_lenient`] and, with feature `phonenumber`,
+//!    `PhoneNumber::parse_with_region` clean up what users type) and hashed with
 //!    Argon2id (19 MiB, 2 passes) into a [`ContactId`] ([`ContactHasher`], one reused
 //!    buffer for a whole address book).
 //! 3. A [`LookupRequest`] carries only `b`-bit bucket prefixes, padded with deterministic
@@ -28,6 +30,8 @@ pub mod oprf;
 pub mod oracle;
 pub mod oracle_wire;
 pub mod params;
+#[cfg(feature = "phonenumber")]
+pub mod region;
 pub mod salt;
 pub mod wire;
 
@@ -50,6 +54,8 @@ pub use oprf::{
 pub use oracle::VerifiedOracle;
 pub use oracle_wire::{OprfRequest, OprfResponse, OracleParameters};
 pub use params::{ContactMatch, DiscoverySecret, VerifiedDiscovery, MAX_PARAMETERS_LIFETIME_SECS};
+#[cfg(feature = "phonenumber")]
+pub use region::METADATA_VERSION;
 pub use salt::{ContactSalt, RelayId, SaltNonce};
 pub use wire::{
     Bucket, BucketEntry, DiscoveryParameters, LookupRequest, LookupResponse, OracleBinding,

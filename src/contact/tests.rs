@@ -123,6 +123,30 @@ proptest! {
             prop_assert!(matches_regex(n.as_str()));
         }
     }
+
+    #[test]
+    fn helper_on_a_phone_alphabet_only_yields_canonical_numbers(s in "[+0-9 ()\u{FF10}\u{FF0B}-]{0,30}") {
+        if let Ok(n) = normalize_lenient(&s) {
+            prop_assert!(matches_regex(n.as_str()));
+        }
+    }
+
+    /// Spec §9.2.1, step 2: a trunk-zero group inserted anywhere after the first digit of
+    /// an international number (written `+` then digits, with or without spaces around
+    /// the group) never changes the result.
+    #[test]
+    fn trunk_zero_group_anywhere_after_the_first_digit_is_dropped(
+        digits in "[1-9][0-9]{0,14}",
+        split in any::<prop::sample::Index>(),
+        group in prop::sample::select(vec!["(0)", " (0) ", "( 0 )", "(\u{00A0}0)", "(\u{FF10})"]),
+    ) {
+        let at = 1 + split.index(digits.len());
+        let (head, tail) = digits.split_at(at);
+        let input = format!("+{head}{group}{tail}");
+        let want = PhoneNumber::parse_canonical(&format!("+{digits}"));
+        prop_assert!(want.is_ok());
+        prop_assert_eq!(normalize_lenient(&input), want, "{:?}", input);
+    }
 }
 
 #[test]
@@ -155,9 +179,39 @@ fn helper_strips_separators_and_maps_digits_but_never_guesses() {
         normalize_lenient("0049 30 1234567"),
         Err(Error::IdentifierMissingPlus)
     );
+    // A parenthesised trunk zero after `+` is dropped (spec §9.2.1, step 2) ...
+    for (input, want) in [
+        ("+49 (0)30 1234567", "+49301234567"),
+        ("+44 (0)20 7946 0000", "+442079460000"),
+        ("+44 ( 0 ) 20 7946 0000", "+442079460000"),
+        ("+44(0)2079460000", "+442079460000"),
+        ("+44 (\u{00A0}0\u{2009}) 20 7946 0000", "+442079460000"),
+        ("\u{FF0B}44 (\u{FF10})20 7946 0000", "+442079460000"),
+        (" +44 (0)20 7946 0000", "+442079460000"),
+        ("+44 20 (0) 7946 0000", "+442079460000"),
+        ("+44 (0)(0)20 7946 0000", "+442079460000"),
+        // ... but nothing else in parentheses is: only the single digit 0.
+        ("+1 (201) 555-0123", "+12015550123"),
+        ("+44 (00)20 7946 0000", "+4400207946 0000"),
+        ("+44 (0-)20 7946 0000", "+440207946 0000"),
+        ("+44 (0 20 7946 0000", "+440207946 0000"),
+    ] {
+        let want = want.replace(' ', "");
+        assert_eq!(normalize_lenient(input), Ok(pn(&want)), "{input:?}");
+    }
+    // Without `+` the group is not special and the strict parser rejects the number.
     assert_eq!(
-        normalize_lenient("+49 (0)30 1234567"),
-        Ok(pn("+490301234567"))
+        normalize_lenient("(0)30 1234567"),
+        Err(Error::IdentifierMissingPlus)
+    );
+    assert_eq!(
+        normalize_lenient("49 (0)30 1234567"),
+        Err(Error::IdentifierMissingPlus)
+    );
+    assert_eq!(normalize_lenient("+(0)"), Err(Error::IdentifierNoDigits));
+    assert_eq!(
+        normalize_lenient("+ ( 0 ) "),
+        Err(Error::IdentifierNoDigits)
     );
     assert_eq!(
         normalize_lenient("+1 201 555 0123 ext. 12"),
