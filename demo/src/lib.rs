@@ -17,10 +17,13 @@
 //! 5. the relay itself stops with envelopes waiting, reopens the same file on a new port,
 //!    and Alice fetches them; Carol discovers Bob and leaves him an unread message;
 //! 6. the relay stops; its tables are listed and the relay-view check ([`view::check`])
-//!    scans the raw files, every row and the relay's log.
+//!    scans the raw files, every row and the relay's log;
+//! 7. contact discovery again with suite `ch2`, through a relay wired to an oracle in its
+//!    own process ([`ch2::run`]).
 
 #![forbid(unsafe_code)]
 
+pub mod ch2;
 pub mod view;
 
 use blindrelay::contact::{
@@ -194,7 +197,7 @@ impl Member {
     }
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -10,6 +10,22 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // `relay_demo --serve-oracle DIR CREDENTIAL`: the oracle child process of the ch2 part.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(blindrelay_demo::ch2::SERVE_ORACLE) {
+        let (Some(dir), Some(credential)) = (args.get(2), args.get(3)) else {
+            eprintln!("relay_demo: --serve-oracle DIR CREDENTIAL");
+            return ExitCode::from(2);
+        };
+        return match blindrelay_demo::ch2::serve_oracle(std::path::Path::new(dir), credential).await
+        {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("relay_demo (oracle): {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let dir = match tempfile::Builder::new()
         .prefix("blindrelay-demo-")
         .tempdir()
@@ -23,6 +39,20 @@ async fn main() -> ExitCode {
     let mut out = std::io::stdout().lock();
     let result = blindrelay_demo::run(dir.path(), &mut out).await;
     let _ = out.flush();
+    let ch2 = match (&result, std::env::current_exe()) {
+        (Ok(report), Ok(exe)) if report.findings.is_empty() => {
+            blindrelay_demo::ch2::run(dir.path(), &mut out, &exe).await
+        }
+        (_, Err(e)) => Err(blindrelay_demo::DemoError(format!(
+            "this binary's path: {e}"
+        ))),
+        _ => Ok(()),
+    };
+    let _ = out.flush();
+    if let Err(e) = ch2 {
+        eprintln!("relay_demo: ch2: {e}");
+        return ExitCode::FAILURE;
+    }
     match result {
         Ok(report) if report.findings.is_empty() => ExitCode::SUCCESS,
         Ok(report) => {
