@@ -38,6 +38,7 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("pairwise_open", pairwise_open),
     ("relay_api_decode", relay_api_decode),
     ("oprf_finalize", oprf_finalize),
+    ("oracle_decode", oracle_decode),
 ];
 
 /// A fixed session state for [`session_decrypt`]: Bob's starting state in the second
@@ -469,6 +470,37 @@ pub fn relay_api_decode(data: &[u8]) {
     }
     if let Ok(r) = ErrorResponse::decode_exact(data) {
         assert_canonical(&r, data, "error response");
+    }
+}
+
+/// The `ch2` wire (spec §13.9): oracle parameters, OPRF requests and OPRF responses decode
+/// strictly and re-encode to the same bytes; verifying any decoded parameters, and a fixed
+/// oracle key answering any decoded request (spec §14.3), never panic, and an answer is
+/// always one evaluated element per blinded element under the request's epoch.
+pub fn oracle_decode(data: &[u8]) {
+    use crate::contact::{OprfRequest, OprfResponse, OracleKey, OracleParameters};
+    if let Ok(p) = OracleParameters::decode_exact(data) {
+        assert_canonical(&p, data, "oracle parameters");
+        let _ = p.verify(&[0x42; 32], 1_800_000_000);
+    }
+    if let Ok(r) = OprfRequest::decode_exact(data) {
+        assert_canonical(&r, data, "OPRF request");
+        let mut rng = FixedRng {
+            seed: [0x07; 32],
+            block: 0,
+        };
+        if let Ok(key) = OracleKey::derive(&[0x42; 32], r.key_epoch()) {
+            if let Ok(answer) = key.answer(&mut rng, &r) {
+                if answer.evaluated().len() != r.blinded().len()
+                    || answer.key_epoch() != r.key_epoch()
+                {
+                    broken("an oracle answer does not match its request");
+                }
+            }
+        }
+    }
+    if let Ok(r) = OprfResponse::decode_exact(data) {
+        assert_canonical(&r, data, "OPRF response");
     }
 }
 
