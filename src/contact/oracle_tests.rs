@@ -241,3 +241,47 @@ proptest! {
         }
     }
 }
+
+/// §13.8's traffic figures, from the encodings: one OPRF round trip for 1 000 contacts
+/// through the relay (the `0x30` wrapper adds 34 bytes), and the lookup request of their
+/// `ch2` ids at b = 14 under a 4 096 maximum (one request of 4 096 prefixes).
+#[test]
+fn traffic_for_1000_contacts() {
+    let (identity, key) = oracle();
+    let v = OracleParameters::sign(&identity, &key, NOW, NOW + DAY)
+        .unwrap()
+        .verify(&identity.public().signing, NOW)
+        .unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let contacts = ids(10, 1000);
+    let (state, request) = v
+        .request(&mut rng, &relay_params(&identity, 3), &contacts)
+        .unwrap();
+    let response = key.answer(&mut rng, &request).unwrap();
+    let up = 34 + request.to_bytes().len();
+    let down = response.to_bytes().len();
+    assert_eq!((up, down), (2 + 32 + 9 + 32_000, 9 + 32_000 + 64));
+    assert_eq!(up + down, 64_116);
+    let ch2 = v.finalize(state, &response).unwrap();
+    let relay = IdentityKeyPair::from_seed(&[7; 32]);
+    let d = DiscoveryParameters::sign_ch2(
+        &relay,
+        3,
+        &SaltNonce([0x22; 32]),
+        BucketBits::new(14).unwrap(),
+        4096,
+        OracleBinding {
+            oracle_key: identity.public().signing,
+            key_epoch: 3,
+        },
+        (NOW, NOW + DAY),
+    )
+    .unwrap()
+    .verify(&relay.public().signing, NOW, &mut GenerationMark::new())
+    .unwrap();
+    let requests = d
+        .lookup_batch(&DiscoverySecret::from_bytes(&[1; 32]), &ch2)
+        .unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].to_bytes().len(), 10 + 4 * 4096);
+}
