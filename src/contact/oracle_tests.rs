@@ -285,3 +285,45 @@ fn traffic_for_1000_contacts() {
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].to_bytes().len(), 10 + 4 * 4096);
 }
+
+/// §13.10, played by the relay: with its whole registry (prefix, tag, record of every `ch2`
+/// registration) and the public salt, it computes the `ch1` id of each number it wants to
+/// test, and keys it under an OPRF key of its own: no tag matches. Only the oracle's key
+/// (an online evaluation, §14.4) finds the registrant.
+#[test]
+fn a_relay_with_its_whole_registry_cannot_test_a_number_offline() {
+    let (identity, key) = oracle();
+    let v = OracleParameters::sign(&identity, &key, NOW, NOW + DAY)
+        .unwrap()
+        .verify(&identity.public().signing, NOW)
+        .unwrap();
+    let discovery = relay_params(&identity, 3);
+    let registrants = ids(20, 50);
+    let mut rng = ChaCha20Rng::seed_from_u64(21);
+    let (state, request) = v.request(&mut rng, &discovery, &registrants).unwrap();
+    let ch2 = v
+        .finalize(state, &key.answer(&mut rng, &request).unwrap())
+        .unwrap();
+    let mut registry = std::collections::BTreeMap::new();
+    for (i, id) in ch2.iter().enumerate() {
+        let reg = discovery
+            .register_discoverable(id, &[u8::try_from(i).unwrap()])
+            .unwrap();
+        let (prefix, entry) = discovery.params().bucket_entry(&reg).unwrap();
+        registry.insert((prefix, entry.tag), entry.record);
+    }
+    let b = discovery.params().bucket_bits();
+    let own_key = OracleKey::derive(&[0x99; 32], 3).unwrap();
+    for guess in &registrants {
+        // The ch1 id, which the salt lets anyone compute, is not what is stored...
+        let hit = registry.contains_key(&(bucket_prefix(guess, b), MatchTag::of(guess).0));
+        assert!(!hit, "a ch1 id is in the ch2 registry");
+        // ...nor its evaluation under any key but the oracle's.
+        let keyed = own_key.evaluate_unblinded(guess).unwrap();
+        let hit = registry.contains_key(&(bucket_prefix(&keyed, b), MatchTag::of(&keyed).0));
+        assert!(!hit, "another key's evaluation is in the registry");
+        // The oracle's evaluation is.
+        let real = key.evaluate_unblinded(guess).unwrap();
+        assert!(registry.contains_key(&(bucket_prefix(&real, b), MatchTag::of(&real).0)));
+    }
+}
