@@ -3,18 +3,16 @@
 //! against [`VerifiedDiscovery::lookup_batch`] and [`LookupLedger`] (where it recovers
 //! nothing beyond what §9.11.3 states); and the ledger's persistence.
 
+use super::test_util::{ids, NOW};
 use super::*;
 use crate::codec::Encode;
 use crate::contact::lookup::batch_shape;
 use crate::keys::IdentityKeyPair;
 use crate::Error;
 use proptest::prelude::*;
-use rand_chacha::ChaCha20Rng;
-use rand_core::{RngCore, SeedableRng};
+
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-
-const NOW: u64 = 1_796_256_000;
 
 fn verified(b: u8, max_class: u16, generation: u32) -> VerifiedDiscovery {
     let relay = IdentityKeyPair::from_seed(&[7; 32]);
@@ -30,17 +28,6 @@ fn verified(b: u8, max_class: u16, generation: u32) -> VerifiedDiscovery {
     .unwrap()
     .verify(&relay.public().signing, NOW, &mut GenerationMark::new())
     .unwrap()
-}
-
-fn ids(seed: u64, n: usize) -> Vec<ContactId> {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    (0..n)
-        .map(|_| {
-            let mut b = [0u8; 32];
-            rng.fill_bytes(&mut b);
-            ContactId::from_bytes(b)
-        })
-        .collect()
 }
 
 fn reals_of(contacts: &[ContactId], b: BucketBits) -> BTreeSet<u32> {

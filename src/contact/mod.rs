@@ -40,6 +40,8 @@ mod lookup_tests;
 #[cfg(test)]
 mod oracle_tests;
 #[cfg(test)]
+mod test_util;
+#[cfg(test)]
 mod tests;
 
 pub use bucket::{bucket_prefix, BucketBits, MatchTag};

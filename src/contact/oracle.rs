@@ -7,10 +7,9 @@ use super::oprf::{
     BlindState, BlindedElement, Ch2Id, EvaluatedElement, Evaluation, OracleKey, OraclePublicKey,
 };
 use super::oracle_wire::{OprfRequest, OprfResponse, OracleParameters};
-use super::params::MAX_PARAMETERS_LIFETIME_SECS;
+use super::params::{check_window, window_error};
 use crate::crypto::{sig, CryptoRng, RngCore};
 use crate::keys::IdentityKeyPair;
-use crate::relay::MAX_CLOCK_SKEW_SECS;
 use crate::Error;
 use alloc::vec::Vec;
 
@@ -24,14 +23,14 @@ impl OracleParameters {
     ///
     /// # Errors
     /// [`Error::Expired`] if the window is empty or longer than
-    /// [`MAX_PARAMETERS_LIFETIME_SECS`].
+    /// [`MAX_PARAMETERS_LIFETIME_SECS`](super::MAX_PARAMETERS_LIFETIME_SECS).
     pub fn sign(
         oracle: &IdentityKeyPair,
         key: &OracleKey,
         issued_at: u64,
         expires_at: u64,
     ) -> Result<Self, Error> {
-        window(issued_at, expires_at)?;
+        window_error(issued_at, expires_at)?;
         let mut params = Self {
             key_epoch: key.key_epoch(),
             oprf_public_key: key.public_key().to_bytes(),
@@ -61,23 +60,13 @@ impl OracleParameters {
     /// that is not a canonical, non-identity ristretto255 element.
     pub fn verify(self, oracle_key: &[u8; 32], now: u64) -> Result<VerifiedOracle, Error> {
         sig::verify(oracle_key, &self.signature_input(), &self.signature)?;
-        window(self.issued_at, self.expires_at)?;
-        if self.issued_at > now.saturating_add(MAX_CLOCK_SKEW_SECS) || now >= self.expires_at {
-            return Err(Error::Expired);
-        }
+        check_window(self.issued_at, self.expires_at, now)?;
         let public = OraclePublicKey::from_bytes(self.oprf_public_key)?;
         Ok(VerifiedOracle {
             oracle_key: *oracle_key,
             key_epoch: self.key_epoch,
             public,
         })
-    }
-}
-
-fn window(issued_at: u64, expires_at: u64) -> Result<(), Error> {
-    match expires_at.checked_sub(issued_at) {
-        Some(len) if len > 0 && len <= MAX_PARAMETERS_LIFETIME_SECS => Ok(()),
-        _ => Err(Error::Expired),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The oracle's parameters and one evaluation on the wire (spec §13.6, §13.7), played by
 //! the oracle, the relay in the middle, and the client.
 
+use super::test_util::{ids, DAY, NOW};
 use super::*;
 use crate::codec::testing::assert_strict;
 use crate::codec::{Decode, Encode};
@@ -8,10 +9,7 @@ use crate::keys::IdentityKeyPair;
 use crate::Error;
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
-use rand_core::{RngCore, SeedableRng};
-
-const NOW: u64 = 1_796_256_000;
-const DAY: u64 = 86_400;
+use rand_core::SeedableRng;
 
 fn oracle() -> (IdentityKeyPair, OracleKey) {
     (
@@ -38,17 +36,6 @@ fn relay_params(identity: &IdentityKeyPair, key_epoch: u32) -> VerifiedDiscovery
     .unwrap()
     .verify(&relay.public().signing, NOW, &mut GenerationMark::new())
     .unwrap()
-}
-
-fn ids(seed: u64, n: usize) -> Vec<ContactId> {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    (0..n)
-        .map(|_| {
-            let mut b = [0u8; 32];
-            rng.fill_bytes(&mut b);
-            ContactId::from_bytes(b)
-        })
-        .collect()
 }
 
 #[test]

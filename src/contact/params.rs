@@ -29,11 +29,22 @@ pub(crate) const DISCOVERY_PARAMETERS_CONTEXT: &[u8] = b"blindrelay v1 discovery
 pub const MAX_PARAMETERS_LIFETIME_SECS: u64 = 7 * 24 * 3600;
 
 /// `Err(Expired)` if the window is empty or longer than [`MAX_PARAMETERS_LIFETIME_SECS`].
-fn window_error(issued_at: u64, expires_at: u64) -> Result<(), Error> {
+pub(super) fn window_error(issued_at: u64, expires_at: u64) -> Result<(), Error> {
     match expires_at.checked_sub(issued_at) {
         Some(len) if len > 0 && len <= MAX_PARAMETERS_LIFETIME_SECS => Ok(()),
         _ => Err(Error::Expired),
     }
+}
+
+/// The verifier's checks of a signed window at its clock `now` (spec §9.6 steps 3 and 4,
+/// §13.9): the window itself, then `issued_at ≤ now + MAX_CLOCK_SKEW_SECS` and
+/// `now < expires_at`; `Err(Expired)` otherwise.
+pub(super) fn check_window(issued_at: u64, expires_at: u64, now: u64) -> Result<(), Error> {
+    window_error(issued_at, expires_at)?;
+    if issued_at > now.saturating_add(MAX_CLOCK_SKEW_SECS) || now >= expires_at {
+        return Err(Error::Expired);
+    }
+    Ok(())
 }
 
 impl DiscoveryParameters {
@@ -45,8 +56,8 @@ impl DiscoveryParameters {
     /// re-signs them before they expire, and clients refuse them afterwards.
     ///
     /// # Errors
-    /// [`Error::NotASizeClass`] if `max_size_class` is not one of [`SIZE_CLASSES`], is
-    /// above `2^b` or below [`MIN_MAX_SIZE_CLASS`]; [`Error::Expired`] if the window is
+    /// [`Error::NotASizeClass`] if `max_size_class` is not one of [`SIZE_CLASSES`](super::wire::SIZE_CLASSES), is
+    /// above `2^b` or below [`MIN_MAX_SIZE_CLASS`](super::MIN_MAX_SIZE_CLASS); [`Error::Expired`] if the window is
     /// empty or longer than [`MAX_PARAMETERS_LIFETIME_SECS`].
     pub fn sign(
         relay: &IdentityKeyPair,
@@ -144,10 +155,7 @@ impl DiscoveryParameters {
         mark: &mut GenerationMark,
     ) -> Result<VerifiedDiscovery, Error> {
         sig::verify(relay_key, &self.signature_input(), &self.signature)?;
-        window_error(self.issued_at, self.expires_at)?;
-        if self.issued_at > now.saturating_add(MAX_CLOCK_SKEW_SECS) || now >= self.expires_at {
-            return Err(Error::Expired);
-        }
+        check_window(self.issued_at, self.expires_at, now)?;
         *mark = mark.admit(self.salt_generation, now)?;
         let relay_id = RelayId::from_relay_key(relay_key);
         let salt =

@@ -3,6 +3,7 @@
 //! Python `hashlib`/`hmac` recomputations of the SHA-256 and HKDF derivations, and
 //! hand-written byte strings.
 
+use super::test_util::{DAY, NOW};
 use super::*;
 use crate::codec::testing::assert_strict;
 use crate::codec::{Decode, Encode};
@@ -26,10 +27,6 @@ fn random_id(rng: &mut ChaCha20Rng) -> ContactId {
 fn relay() -> IdentityKeyPair {
     IdentityKeyPair::from_seed(&[7; 32])
 }
-
-/// The tests' clock: 2026-12-03T00:00:00Z.
-const NOW: u64 = 1_796_256_000;
-const DAY: u64 = 86_400;
 
 fn signed(b: u8, max_class: u16, generation: u32) -> DiscoveryParameters {
     DiscoveryParameters::sign(

@@ -277,7 +277,7 @@ pub struct LookupRequest {
 impl LookupRequest {
     /// A request for exactly `prefixes`, which must already be padded to a size class,
     /// sorted and distinct (the client builds requests with
-    /// [`super::params::VerifiedDiscovery::lookup_request`]).
+    /// [`super::params::VerifiedDiscovery::lookup_batch`]).
     ///
     /// # Errors
     /// [`Error::NotASizeClass`], [`Error::PrefixOutOfRange`], [`Error::PrefixesNotSorted`].
