@@ -1194,10 +1194,439 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             "an HTTP transcript: replay it against a running relay with `relay-conformance URL`"
                 .into(),
         )),
+        // ch2.json (§13, §14)
+        k if drive_ch2(a, case, k)?.is_some() => Ok(()),
         other => Err(Stop::Skip(format!(
             "the runner has no translation for kind `{other}`"
         ))),
     }
+}
+
+/// The fields of a client's verification of oracle parameters (spec §13.9).
+const ORACLE: &[&str] = &["oracleKey", "oracleParameters", "now"];
+
+/// Calls `op` with `args` and requires the case's outcome: the error of an invalid case, or
+/// success.
+fn outcome(a: &mut Adapter, case: &Value, op: &str, args: Value) -> Result<Value, Stop> {
+    if is_valid(case) {
+        a.ok(op, args)
+    } else {
+        a.err(case, op, args).map(|()| Value::Null)
+    }
+}
+
+/// The kinds of `ch2.json`: `Some(())` when `k` is one of them and passed, `None` for any
+/// other kind.
+fn drive_ch2(a: &mut Adapter, case: &Value, k: &str) -> Result<Option<()>, Stop> {
+    match k {
+        "rfc9497-voprf" => {
+            let r = a.ok(
+                "oprf.derive_key",
+                json!({ "seed": case["seed"], "info": case["keyInfo"] }),
+            )?;
+            same("oprf.derive_key", case, "pkSm", &r, "publicKey")?;
+            let r = a.ok("oprf.key_from_scalar", json!({ "secretKey": case["skSm"] }))?;
+            same("oprf.key_from_scalar", case, "pkSm", &r, "publicKey")?;
+            let r = a.ok("oprf.blind", pick(case, &["inputs", "blinds"]))?;
+            same_json("oprf.blind", case, &r, "blindedElements")?;
+            let mut args = pick(case, &["seed", "blindedElements", "proofRandomScalar"]);
+            args["info"] = case["keyInfo"].clone();
+            let r = a.ok("oprf.evaluate", args)?;
+            same_json("oprf.evaluate", case, &r, "evaluationElements")?;
+            all_same("oprf.evaluate", case, &r, &["proof"])?;
+            let mut args = pick(case, &["inputs", "blinds", "evaluationElements", "proof"]);
+            args["publicKey"] = case["pkSm"].clone();
+            let r = a.ok("oprf.finalize", args)?;
+            same_json("oprf.finalize", case, &r, "outputs")?;
+        }
+        "ch2-oracle-key" => {
+            let r = a.ok("ch2.oracle_key", pick(case, &["oracleSeed", "keyEpoch"]))?;
+            all_same("ch2.oracle_key", case, &r, &["info", "publicKey"])?;
+            let r = a.ok(
+                "oprf.derive_key",
+                json!({ "seed": case["oracleSeed"], "info": case["info"] }),
+            )?;
+            all_same("oprf.derive_key", case, &r, &["publicKey"])?;
+            let r = a.ok("oprf.key_from_scalar", pick(case, &["secretKey"]))?;
+            all_same("oprf.key_from_scalar", case, &r, &["publicKey"])?;
+        }
+        "ch2-id" => {
+            let r = a.ok("ch2.oracle_key", pick(case, &["oracleSeed", "keyEpoch"]))?;
+            all_same("ch2.oracle_key", case, &r, &["publicKey"])?;
+            let one = |key: &str| Ok::<Value, Stop>(json!([case[key].clone()]));
+            let args = json!({ "inputs": one("contactId")?, "blinds": one("blind")? });
+            let r = a.ok("oprf.blind", args)?;
+            same_json(
+                "oprf.blind",
+                &json!({ "blindedElements": one("blindedElement")? }),
+                &r,
+                "blindedElements",
+            )?;
+            let args = json!({
+                "seed": case["oracleSeed"], "info": r_info(a, case)?,
+                "blindedElements": one("blindedElement")?, "proofRandomScalar": case["proofRandomScalar"],
+            });
+            let r = a.ok("oprf.evaluate", args)?;
+            same_json(
+                "oprf.evaluate",
+                &json!({ "evaluationElements": one("evaluationElement")? }),
+                &r,
+                "evaluationElements",
+            )?;
+            all_same("oprf.evaluate", case, &r, &["proof"])?;
+            let args = json!({
+                "inputs": one("contactId")?, "blinds": one("blind")?, "publicKey": case["publicKey"],
+                "evaluationElements": one("evaluationElement")?, "proof": case["proof"],
+            });
+            let r = a.ok("oprf.finalize", args)?;
+            same_json(
+                "oprf.finalize",
+                &json!({ "outputs": one("output")? }),
+                &r,
+                "outputs",
+            )?;
+            let r = a.ok("ch2.id", pick(case, &["output", "keyEpoch"]))?;
+            all_same("ch2.id", case, &r, &["ch2Id"])?;
+            let r = a.ok(
+                "ch2.evaluate_unblinded",
+                pick(case, &["oracleSeed", "keyEpoch", "contactId"]),
+            )?;
+            all_same("ch2.evaluate_unblinded", case, &r, &["ch2Id"])?;
+            drive_prefixes(a, case, "ch2Id")?;
+        }
+        "ch2-evaluation" => drive_ch2_evaluation(a, case)?,
+        "ch2-discovery-parameters" => a.err(case, "discovery.verify", pick(case, VERIFY))?,
+        "oracle-parameters" => {
+            let r = outcome(a, case, "oracle.verify", pick(case, ORACLE))?;
+            if is_valid(case) {
+                all_same("oracle.verify", case, &r, &["publicKey"])?;
+                all_equal(
+                    "oracle.verify",
+                    case,
+                    &r,
+                    &["keyEpoch", "issuedAt", "expiresAt"],
+                )?;
+                if case.get("oracleSeed").is_some() {
+                    let mut args = pick(
+                        case,
+                        &[
+                            "oracleIdentitySeed",
+                            "oracleSeed",
+                            "keyEpoch",
+                            "issuedAt",
+                            "expiresAt",
+                        ],
+                    );
+                    args["keyEpoch"] = case["keyEpoch"].clone();
+                    let r = a.ok("oracle.sign", args)?;
+                    all_same(
+                        "oracle.sign",
+                        case,
+                        &r,
+                        &["oracleParameters", "signatureInput"],
+                    )?;
+                }
+            }
+        }
+        "oprf-request" => {
+            let r = outcome(a, case, "oprf.parse_request", pick(case, &["oprfRequest"]))?;
+            if is_valid(case) {
+                all_equal(
+                    "oprf.parse_request",
+                    case,
+                    &r,
+                    &["keyEpoch", "blindedElements"],
+                )?;
+            }
+        }
+        "oprf-response" => {
+            let r = outcome(
+                a,
+                case,
+                "oprf.parse_response",
+                pick(case, &["oprfResponse"]),
+            )?;
+            if is_valid(case) {
+                all_equal(
+                    "oprf.parse_response",
+                    case,
+                    &r,
+                    &["keyEpoch", "evaluationElements"],
+                )?;
+                all_same("oprf.parse_response", case, &r, &["proof"])?;
+            }
+        }
+        "oprf-relay-request" => {
+            let r = outcome(
+                a,
+                case,
+                "oprf.parse_relay_request",
+                pick(case, &["oprfRelayRequest"]),
+            )?;
+            if is_valid(case) {
+                all_same(
+                    "oprf.parse_relay_request",
+                    case,
+                    &r,
+                    &["capability", "oprfRequest"],
+                )?;
+                let r = a.ok(
+                    "oprf.relay_request",
+                    pick(case, &["capability", "oprfRequest"]),
+                )?;
+                all_same("oprf.relay_request", case, &r, &["oprfRelayRequest"])?;
+            }
+        }
+        "oprf-finalize" => a.err(
+            case,
+            "oprf.finalize_response",
+            pick(
+                case,
+                &[ORACLE, &["contactIds", "blinds", "oprfResponse"]].concat(),
+            ),
+        )?,
+        "oracle-answer" => a.err(
+            case,
+            "oracle.answer",
+            pick(
+                case,
+                &["oracleSeed", "keyEpoch", "oprfRequest", "proofRandomScalar"],
+            ),
+        )?,
+        "oprf-request-discovery" => a.err(
+            case,
+            "oprf.request",
+            pick(case, &[VERIFY, ORACLE, &["contactIds", "blinds"]].concat()),
+        )?,
+        "ch2-suite-misuse" => {
+            let op = string(case, "op")?;
+            let mut args = pick(
+                case,
+                &[VERIFY, &["clientSecret", "record", "contactIds", "ch2Ids"]].concat(),
+            );
+            if op.ends_with("register") {
+                let (list, one) = if op.starts_with("ch2.") {
+                    ("ch2Ids", "ch2Id")
+                } else {
+                    ("contactIds", "contactId")
+                };
+                args[one] = case[list][0].clone();
+            }
+            a.err(case, &op, args)?
+        }
+        "ch2-lookup-check" => {
+            outcome(
+                a,
+                case,
+                "lookup.check",
+                pick(case, &["discoveryParameters", "lookupRequest"]),
+            )?;
+        }
+        "ch2-registration-check" => a.err(
+            case,
+            "registration.check",
+            pick(case, &["discoveryParameters", "registration"]),
+        )?,
+        _ => return Ok(None),
+    }
+    Ok(Some(()))
+}
+
+/// The `DeriveKeyPair` info of a case's key epoch, from the implementation.
+fn r_info(a: &mut Adapter, case: &Value) -> Result<Value, Stop> {
+    Ok(a.ok("ch2.oracle_key", pick(case, &["oracleSeed", "keyEpoch"]))?["info"].clone())
+}
+
+/// The §9.5 prefixes (b = 12, 16) and match tag of the case's id field `key`.
+fn drive_prefixes(a: &mut Adapter, case: &Value, key: &str) -> Result<(), Stop> {
+    let prefixes = case["prefixes"]
+        .as_object()
+        .ok_or_else(|| Stop::Fail("case without prefixes".into()))?;
+    for (name, prefix) in prefixes {
+        let b: u64 = name
+            .strip_prefix('b')
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| Stop::Fail(format!("prefix key {name} is not bN")))?;
+        let r = a.ok(
+            "contact.bucket",
+            json!({ "contactId": case[key], "bucketBits": b }),
+        )?;
+        all_same("contact.bucket", case, &r, &["matchTag"])?;
+        all_equal(
+            "contact.bucket",
+            &json!({ "prefix": prefix }),
+            &r,
+            &["prefix"],
+        )?;
+    }
+    Ok(())
+}
+
+/// One `ch2` run end to end (spec §13, §14): both parameters, the ch1 ids, the request and
+/// its relay wrapper, the oracle's answer, finalize, and discovery with the `ch2` ids.
+fn drive_ch2_evaluation(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
+    let id = a.ok(
+        "identity.derive",
+        json!({ "seed": case["relayIdentitySeed"] }),
+    )?;
+    same("identity.derive", case, "relayKey", &id, "signingPublic")?;
+    let id = a.ok(
+        "identity.derive",
+        json!({ "seed": case["oracleIdentitySeed"] }),
+    )?;
+    same("identity.derive", case, "oracleKey", &id, "signingPublic")?;
+    let args = pick(
+        case,
+        &[
+            "relayIdentitySeed",
+            "saltGeneration",
+            "saltNonce",
+            "bucketBits",
+            "maxSizeClass",
+            "oracleKey",
+            "keyEpoch",
+            "issuedAt",
+            "expiresAt",
+        ],
+    );
+    let r = a.ok("discovery.sign_ch2", args)?;
+    all_same(
+        "discovery.sign_ch2",
+        case,
+        &r,
+        &["discoveryParameters", "signatureInput"],
+    )?;
+    let v = verify_discovery(a, case)?;
+    all_same("discovery.verify", case, &v, &["salt", "oracleKey"])?;
+    all_equal(
+        "discovery.verify",
+        case,
+        &v,
+        &["saltGeneration", "keyEpoch"],
+    )?;
+    all_equal("discovery.verify", &json!({ "suite": 2 }), &v, &["suite"])?;
+    let r = a.ok(
+        "ch2.oracle_key",
+        json!({ "oracleSeed": case["oracleSeed"], "keyEpoch": case["keyEpoch"] }),
+    )?;
+    same("ch2.oracle_key", case, "oraclePublicKey", &r, "publicKey")?;
+    let args = json!({
+        "oracleIdentitySeed": case["oracleIdentitySeed"], "oracleSeed": case["oracleSeed"],
+        "keyEpoch": case["keyEpoch"], "issuedAt": case["oracleIssuedAt"], "expiresAt": case["oracleExpiresAt"],
+    });
+    let r = a.ok("oracle.sign", args)?;
+    all_same("oracle.sign", case, &r, &["oracleParameters"])?;
+    same(
+        "oracle.sign",
+        case,
+        "oracleSignatureInput",
+        &r,
+        "signatureInput",
+    )?;
+    let r = a.ok("oracle.verify", pick(case, ORACLE))?;
+    same("oracle.verify", case, "oraclePublicKey", &r, "publicKey")?;
+    all_equal("oracle.verify", case, &r, &["keyEpoch"])?;
+    // The ch1 ids of the numbers under the relay's salt.
+    let numbers = case["e164"].as_array().cloned().unwrap_or_default();
+    let ids = case["contactIds"].as_array().cloned().unwrap_or_default();
+    if numbers.len() != ids.len() {
+        return Err(Stop::Fail("e164 and contactIds differ in length".into()));
+    }
+    for (n, want) in numbers.iter().zip(&ids) {
+        let r = a.ok("contact.id", json!({ "salt": case["salt"], "e164": n }))?;
+        same(
+            "contact.id",
+            &json!({ "contactId": want }),
+            "contactId",
+            &r,
+            "contactId",
+        )?;
+    }
+    let args = pick(case, &[VERIFY, ORACLE, &["contactIds", "blinds"]].concat());
+    let r = a.ok("oprf.request", args)?;
+    all_same("oprf.request", case, &r, &["oprfRequest"])?;
+    let r = a.ok("oprf.parse_request", pick(case, &["oprfRequest"]))?;
+    all_equal(
+        "oprf.parse_request",
+        case,
+        &r,
+        &["keyEpoch", "blindedElements"],
+    )?;
+    let r = a.ok(
+        "oprf.relay_request",
+        pick(case, &["capability", "oprfRequest"]),
+    )?;
+    all_same("oprf.relay_request", case, &r, &["oprfRelayRequest"])?;
+    let r = a.ok(
+        "oprf.parse_relay_request",
+        pick(case, &["oprfRelayRequest"]),
+    )?;
+    all_same(
+        "oprf.parse_relay_request",
+        case,
+        &r,
+        &["capability", "oprfRequest"],
+    )?;
+    let r = a.ok(
+        "oracle.answer",
+        pick(
+            case,
+            &["oracleSeed", "keyEpoch", "oprfRequest", "proofRandomScalar"],
+        ),
+    )?;
+    all_same("oracle.answer", case, &r, &["oprfResponse"])?;
+    let r = a.ok("oprf.parse_response", pick(case, &["oprfResponse"]))?;
+    all_equal(
+        "oprf.parse_response",
+        case,
+        &r,
+        &["keyEpoch", "evaluationElements"],
+    )?;
+    all_same("oprf.parse_response", case, &r, &["proof"])?;
+    let args = pick(
+        case,
+        &[ORACLE, &["contactIds", "blinds", "oprfResponse"]].concat(),
+    );
+    let r = a.ok("oprf.finalize_response", args)?;
+    same_json("oprf.finalize_response", case, &r, "ch2Ids")?;
+    let mut args = pick(case, &["blinds", "evaluationElements", "proof"]);
+    args["inputs"] = case["contactIds"].clone();
+    args["publicKey"] = case["oraclePublicKey"].clone();
+    let r = a.ok("oprf.finalize", args)?;
+    same_json("oprf.finalize", case, &r, "outputs")?;
+    let outputs = case["outputs"].as_array().cloned().unwrap_or_default();
+    let want_ids = case["ch2Ids"].as_array().cloned().unwrap_or_default();
+    for (o, want) in outputs.iter().zip(&want_ids) {
+        let r = a.ok(
+            "ch2.id",
+            json!({ "output": o, "keyEpoch": case["keyEpoch"] }),
+        )?;
+        same("ch2.id", &json!({ "ch2Id": want }), "ch2Id", &r, "ch2Id")?;
+    }
+    // Discovery with the ch2 ids.
+    let args = pick(case, &[VERIFY, &["clientSecret", "ch2Ids"]].concat());
+    let r = a.ok("ch2.lookup_batch", args)?;
+    same_json("ch2.lookup_batch", case, &r, "lookupRequests")?;
+    let regs = case["registrations"]
+        .as_array()
+        .ok_or_else(|| Stop::Fail("ch2-evaluation case without registrations".into()))?;
+    for reg in regs {
+        let mut args = pick(case, VERIFY);
+        args["ch2Id"] = reg["ch2Id"].clone();
+        args["record"] = reg["record"].clone();
+        let r = a.ok("ch2.register", args)?;
+        all_same("ch2.register", reg, &r, &["registration"])?;
+    }
+    let mut args = pick(case, &["discoveryParameters", "lookupRequest"]);
+    args["registrations"] = regs.iter().map(|r| r["registration"].clone()).collect();
+    let r = a.ok("lookup.answer", args)?;
+    all_same("lookup.answer", case, &r, &["lookupResponse"])?;
+    let args = pick(
+        case,
+        &[VERIFY, &["lookupRequest", "lookupResponse", "ch2Ids"]].concat(),
+    );
+    let r = a.ok("ch2.match", args)?;
+    all_equal("ch2.match", case, &r, &["matches"])
 }
 
 /// Replays a §8.15 pairwise transcript: restore both states, check the watched mailboxes,

@@ -4,6 +4,7 @@
 //! adapter (`driver`). See `test-vectors/README.md`.
 
 pub mod bundles;
+pub mod ch2;
 pub mod contact;
 pub mod driver;
 pub mod envelope;
@@ -34,6 +35,7 @@ pub const FILES: &[(Generator, Verifier)] = &[
     (envelope::generate, envelope::verify),
     (route::generate, route::verify),
     (contact::generate, contact::verify),
+    (ch2::generate, ch2::verify),
     (relay::generate, relay::verify),
 ];
 
@@ -116,6 +118,10 @@ pub const CORPUS_FIELDS: &[(&str, &[&str])] = &[
     ("pairwise_decode", &["envelope"]),
     ("lookup_request_decode", &["lookupRequest"]),
     ("lookup_response_decode", &["lookupResponse"]),
+    (
+        "oracle_decode",
+        &["oracleParameters", "oprfRequest", "oprfResponse"],
+    ),
     (
         "discovery_state_decode",
         &["lookupLedger", "generationMark"],

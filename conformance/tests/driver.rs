@@ -38,6 +38,7 @@ const DRIVEN: &[&str] = &[
     "envelope.json",
     "route.json",
     "contact.json",
+    "ch2.json",
     "relay.json",
 ];
 
@@ -211,6 +212,28 @@ fn broken_check_order_is_caught() {
         1,
         &["expected error 100 (Truncated), got error 105"],
     );
+}
+
+#[test]
+fn broken_ch2_id_truncation_is_caught() {
+    // The ch2 id taken as the first 32 bytes of the RFC 9497 output instead of its HKDF
+    // with the key epoch (§13.2): every derivation of an id fails, nothing else.
+    let reports = drive(&["--broken=ch2-id"]);
+    let r = file(&reports, "ch2.json");
+    assert_eq!(r.fail, 4, "{:#?}", r.failures);
+    for f in &r.failures {
+        assert!(
+            (f.contains("[ch2-id]") && f.contains("ch2.id: `ch2Id` mismatch"))
+                || (f.contains("[ch2-evaluation]")
+                    && f.contains("oprf.finalize_response: `ch2Ids` mismatch")),
+            "{f}"
+        );
+    }
+    assert_eq!(
+        r.failures.iter().filter(|f| f.contains("[ch2-id]")).count(),
+        3
+    );
+    assert_eq!(totals(&reports).1, r.fail, "fails elsewhere too");
 }
 
 #[test]

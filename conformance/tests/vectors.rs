@@ -32,3 +32,23 @@ fn a_corrupted_vector_is_caught() {
     );
     assert_eq!(fail, 1);
 }
+
+#[test]
+fn a_wrong_rfc9497_proof_or_ch2_id_is_caught() {
+    // The RFC 9497 vectors and the ch2 ids are recomputed, not only compared.
+    let (name, value) = blindrelay_conformance::ch2::generate();
+    let tests = value["tests"].as_array().expect("tests");
+    let rfc = tests
+        .iter()
+        .position(|c| c["kind"] == "rfc9497-voprf")
+        .expect("an RFC case");
+    let id = tests
+        .iter()
+        .position(|c| c["kind"] == "ch2-id")
+        .expect("a ch2-id case");
+    let mut bad = value.clone();
+    bad["tests"][rfc]["proof"] = serde_json::json!("00".repeat(64));
+    bad["tests"][id]["ch2Id"] = serde_json::json!("00".repeat(32));
+    let (_, fail) = verify_file(&name, &render(&bad), blindrelay_conformance::ch2::verify);
+    assert_eq!(fail, 2);
+}

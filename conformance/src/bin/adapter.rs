@@ -22,6 +22,9 @@
 //! - `mlkem`: the ML-KEM modulus check is off by one (a coefficient equal to q passes);
 //! - `check-order`: the envelope decoder checks the ciphertext length's value before the
 //!   remaining input (§2.3's order reversed).
+//! - `ch2-id`: a `ch2` contact id is the first 32 bytes of the RFC 9497 output instead of
+//!   its HKDF with the key epoch (§13.2), in `ch2.id`, `ch2.evaluate_unblinded` and
+//!   `oprf.finalize_response`.
 //!
 //! `--unsupported PREFIX` answers `unsupported` for every operation whose name starts with
 //! PREFIX (to exercise the runner's skip path).
@@ -100,6 +103,8 @@ enum Broken {
     /// The envelope decoder checks a ciphertext length's value (a padded length) before
     /// the remaining input, so a cut envelope reports `InvalidEncoding`.
     CheckOrder,
+    /// A `ch2` id is `output[0..32]`, not `HKDF(output, key epoch)` (spec §13.2).
+    Ch2Id,
 }
 
 /// The bare Ed25519 equation of [`Broken::Ed25519`]: decompress A (reducing y, any order),
@@ -612,7 +617,10 @@ impl Adapter {
             _ => {
                 return envelope_op(op, r, self.broken).or_else(|f| match f {
                     Fail::Unsupported => contact_op(op, r, self.broken).or_else(|f| match f {
-                        Fail::Unsupported => relay_op(op, r),
+                        Fail::Unsupported => ch2_op(op, r, self.broken).or_else(|f| match f {
+                            Fail::Unsupported => relay_op(op, r),
+                            other => Err(other),
+                        }),
                         other => Err(other),
                     }),
                     other => Err(other),
@@ -654,7 +662,7 @@ fn main() -> std::process::ExitCode {
             _ => match a.strip_prefix("--broken=") {
                 Some(m) => modes.push(m.into()),
                 None => {
-                    eprintln!("usage: blindrelay-adapter [--broken[=encrypt|error-code|store|mailbox|e164|ed25519|state|mlkem|check-order]] [--unsupported OP-PREFIX]");
+                    eprintln!("usage: blindrelay-adapter [--broken[=encrypt|error-code|store|mailbox|e164|ed25519|state|mlkem|check-order|ch2-id]] [--unsupported OP-PREFIX]");
                     return std::process::ExitCode::from(2);
                 }
             },
@@ -671,6 +679,7 @@ fn main() -> std::process::ExitCode {
             "state" => Broken::State,
             "mlkem" => Broken::MlKem,
             "check-order" => Broken::CheckOrder,
+            "ch2-id" => Broken::Ch2Id,
             other => {
                 eprintln!("blindrelay-adapter: unknown --broken mode {other}");
                 return std::process::ExitCode::from(2);
@@ -1087,6 +1096,9 @@ fn contact_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fail
                 "issuedAt": p.issued_at(),
                 "expiresAt": p.expires_at(),
                 "generationMarkAfter": h(mark.to_bytes()),
+                "suite": p.suite().id(),
+                "oracleKey": p.oracle().map(|o| h(o.oracle_key)).unwrap_or(Value::Null),
+                "keyEpoch": p.oracle().map(|o| json!(o.key_epoch)).unwrap_or(Value::Null),
             })
         }
         "discovery.admit" => {
@@ -1192,6 +1204,288 @@ fn contact_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fail
             let resp = LookupResponse::decode_exact(&bytes(r, "lookupResponse")?)?;
             let matches: Vec<Value> = v
                 .match_response(&req, &resp, &contact_ids(r)?)?
+                .iter()
+                .map(|m| json!({ "contact": m.contact, "records": m.records.iter().map(h).collect::<Vec<_>>() }))
+                .collect();
+            json!({ "matches": matches })
+        }
+        _ => return Err(Fail::Unsupported),
+    })
+}
+
+fn list32(r: &Value, key: &str) -> Result<Vec<[u8; 32]>, String> {
+    r[key]
+        .as_array()
+        .ok_or_else(|| format!("missing array `{key}`"))?
+        .iter()
+        .map(|x| {
+            hex::decode(x.as_str().ok_or("not a hex string")?)
+                .map_err(|e| e.to_string())?
+                .try_into()
+                .map_err(|_| format!("`{key}`: an item is not 32 bytes"))
+        })
+        .collect()
+}
+
+fn list_bytes(r: &Value, key: &str) -> Result<Vec<Vec<u8>>, String> {
+    r[key]
+        .as_array()
+        .ok_or_else(|| format!("missing array `{key}`"))?
+        .iter()
+        .map(|x| hex::decode(x.as_str().ok_or("not a hex string")?).map_err(|e| e.to_string()))
+        .collect()
+}
+
+fn ch2_ids(r: &Value) -> Result<Vec<contact::Ch2Id>, String> {
+    Ok(list32(r, "ch2Ids")?
+        .into_iter()
+        .map(contact::Ch2Id::from_bytes)
+        .collect())
+}
+
+fn verified_oracle(r: &Value) -> Result<contact::VerifiedOracle, Fail> {
+    Ok(
+        contact::OracleParameters::decode_exact(&bytes(r, "oracleParameters")?)?
+            .verify(&arr(r, "oracleKey")?, uint(r, "now")?)?,
+    )
+}
+
+/// The `ch2` id of an RFC 9497 output (spec §13.2). The core exposes no entry point from
+/// an output to a `Ch2Id` (only `BlindState::finalize` and `OracleKey::evaluate_unblinded`),
+/// so the reference adapter applies the formula with the core's HKDF.
+fn ch2_id_of(output: &[u8], key_epoch: u32, broken: Option<Broken>) -> [u8; 32] {
+    if broken == Some(Broken::Ch2Id) {
+        let mut id = [0u8; 32];
+        id.copy_from_slice(output.get(..32).unwrap_or(&[0u8; 32]));
+        return id;
+    }
+    let mut info = b"blindrelay v1 ch2 contact id\x00".to_vec();
+    info.extend_from_slice(&key_epoch.to_be_bytes());
+    *kdf::hkdf::<32>(&[], output, &info)
+}
+
+/// The operations of suite `ch2` (spec §13, §14): RFC 9497, the oracle, the OPRF messages
+/// and discovery with `ch2` ids.
+fn ch2_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fail> {
+    use blindrelay_conformance::ch2::{relay_request_decode, relay_request_encode, ScalarTape};
+    use contact::{
+        BlindedElement, Ch2Id, EvaluatedElement, Evaluation, OprfRequest, OprfResponse, OracleKey,
+        OracleParameters, OraclePublicKey,
+    };
+    Ok(match op {
+        "oprf.derive_key" => {
+            let key = hazmat::oprf_oracle_key_with_info(&bytes(r, "seed")?, &bytes(r, "info")?, 0)?;
+            json!({ "publicKey": h(key.public_key().to_bytes()) })
+        }
+        "oprf.key_from_scalar" => {
+            let key = hazmat::oprf_oracle_key_from_scalar(&arr(r, "secretKey")?, 0)?;
+            json!({ "publicKey": h(key.public_key().to_bytes()) })
+        }
+        "oprf.blind" => {
+            let inputs = list_bytes(r, "inputs")?;
+            let refs: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
+            let (_, blinded) = hazmat::oprf_blind_with(&refs, &list32(r, "blinds")?)?;
+            json!({ "blindedElements": blinded.iter().map(|b| h(b.to_bytes())).collect::<Vec<_>>() })
+        }
+        "oprf.evaluate" => {
+            let key = hazmat::oprf_oracle_key_with_info(&bytes(r, "seed")?, &bytes(r, "info")?, 0)?;
+            let blinded = list32(r, "blindedElements")?
+                .iter()
+                .map(BlindedElement::from_bytes)
+                .collect::<Result<Vec<_>, _>>()?;
+            let ev = hazmat::oprf_evaluate_with_proof_scalar(
+                &key,
+                &blinded,
+                &arr(r, "proofRandomScalar")?,
+            )?;
+            json!({
+                "evaluationElements": ev.elements.iter().map(|e| h(e.to_bytes())).collect::<Vec<_>>(),
+                "proof": h(ev.proof),
+            })
+        }
+        "oprf.finalize" => {
+            let inputs = list_bytes(r, "inputs")?;
+            let refs: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
+            let (state, _) = hazmat::oprf_blind_with(&refs, &list32(r, "blinds")?)?;
+            let ev = Evaluation {
+                elements: list32(r, "evaluationElements")?
+                    .iter()
+                    .map(EvaluatedElement::from_bytes)
+                    .collect::<Result<_, _>>()?,
+                proof: arr(r, "proof")?,
+            };
+            let pk = OraclePublicKey::from_bytes(arr(r, "publicKey")?)?;
+            let outs = hazmat::oprf_finalize_outputs(state, &pk, &ev)?;
+            json!({ "outputs": outs.iter().map(|o| h(o.as_slice())).collect::<Vec<_>>() })
+        }
+        "ch2.oracle_key" => {
+            let epoch = u32_field(r, "keyEpoch")?;
+            let key = OracleKey::derive(&arr(r, "oracleSeed")?, epoch)?;
+            json!({
+                "info": h(contact::oprf::oracle_key_info(epoch)),
+                "publicKey": h(key.public_key().to_bytes()),
+            })
+        }
+        "ch2.id" => {
+            json!({ "ch2Id": h(ch2_id_of(&bytes(r, "output")?, u32_field(r, "keyEpoch")?, broken)) })
+        }
+        "ch2.evaluate_unblinded" => {
+            let epoch = u32_field(r, "keyEpoch")?;
+            let key = OracleKey::derive(&arr(r, "oracleSeed")?, epoch)?;
+            let contact: [u8; 32] = arr(r, "contactId")?;
+            let id = if broken == Some(Broken::Ch2Id) {
+                // Through the output: any blind gives the same one.
+                let mut one = [0u8; 32];
+                one[0] = 1;
+                let (state, blinded) = hazmat::oprf_blind_with(&[contact.as_slice()], &[one])?;
+                let ev = hazmat::oprf_evaluate_with_proof_scalar(&key, &blinded, &one)?;
+                let outs = hazmat::oprf_finalize_outputs(state, &key.public_key(), &ev)?;
+                ch2_id_of(
+                    outs.first().map(|o| o.as_slice()).unwrap_or(&[]),
+                    epoch,
+                    broken,
+                )
+            } else {
+                *key.evaluate_unblinded(&ContactId::from_bytes(contact))?
+                    .as_bytes()
+            };
+            json!({ "ch2Id": h(id) })
+        }
+        "discovery.sign_ch2" => {
+            let relay = IdentityKeyPair::from_seed(&arr(r, "relayIdentitySeed")?);
+            let max = u16::try_from(uint(r, "maxSizeClass")?)
+                .map_err(|_| "`maxSizeClass` out of range".to_string())?;
+            let p = DiscoveryParameters::sign_ch2(
+                &relay,
+                u32_field(r, "saltGeneration")?,
+                &SaltNonce(arr(r, "saltNonce")?),
+                BucketBits::new(u8_field(r, "bucketBits")?)?,
+                max,
+                contact::OracleBinding {
+                    oracle_key: arr(r, "oracleKey")?,
+                    key_epoch: u32_field(r, "keyEpoch")?,
+                },
+                (uint(r, "issuedAt")?, uint(r, "expiresAt")?),
+            )?;
+            json!({ "discoveryParameters": h(p.to_bytes()), "signatureInput": h(p.signature_input()) })
+        }
+        "oracle.sign" => {
+            let key = OracleKey::derive(&arr(r, "oracleSeed")?, u32_field(r, "keyEpoch")?)?;
+            let p = OracleParameters::sign(
+                &IdentityKeyPair::from_seed(&arr(r, "oracleIdentitySeed")?),
+                &key,
+                uint(r, "issuedAt")?,
+                uint(r, "expiresAt")?,
+            )?;
+            json!({ "oracleParameters": h(p.to_bytes()), "signatureInput": h(p.signature_input()) })
+        }
+        "oracle.verify" => {
+            let p = OracleParameters::decode_exact(&bytes(r, "oracleParameters")?)?;
+            let (issued_at, expires_at) = (p.issued_at(), p.expires_at());
+            let v = p.verify(&arr(r, "oracleKey")?, uint(r, "now")?)?;
+            json!({
+                "keyEpoch": v.key_epoch(),
+                "publicKey": h(v.public_key().to_bytes()),
+                "issuedAt": issued_at,
+                "expiresAt": expires_at,
+            })
+        }
+        "oprf.request" => {
+            let (v, _) = verified_params(r)?;
+            let vo = verified_oracle(r)?;
+            let mut tape = ScalarTape::new(&list32(r, "blinds")?);
+            let (_, req) = vo.request(&mut tape, &v, &contact_ids(r)?)?;
+            json!({ "oprfRequest": h(req.to_bytes()) })
+        }
+        "oprf.parse_request" => {
+            let req = OprfRequest::decode_exact(&bytes(r, "oprfRequest")?)?;
+            json!({ "keyEpoch": req.key_epoch(), "blindedElements": req.blinded().iter().map(h).collect::<Vec<_>>() })
+        }
+        "oprf.parse_response" => {
+            let resp = OprfResponse::decode_exact(&bytes(r, "oprfResponse")?)?;
+            json!({
+                "keyEpoch": resp.key_epoch(),
+                "evaluationElements": resp.evaluated().iter().map(h).collect::<Vec<_>>(),
+                "proof": h(resp.proof()),
+            })
+        }
+        "oprf.relay_request" => {
+            let req = OprfRequest::decode_exact(&bytes(r, "oprfRequest")?)?;
+            json!({ "oprfRelayRequest": h(relay_request_encode(&arr(r, "capability")?, &req)) })
+        }
+        "oprf.parse_relay_request" => {
+            let (capability, req) = relay_request_decode(&bytes(r, "oprfRelayRequest")?)?;
+            json!({ "capability": h(capability), "oprfRequest": h(req.to_bytes()) })
+        }
+        "oracle.answer" => {
+            let key = OracleKey::derive(&arr(r, "oracleSeed")?, u32_field(r, "keyEpoch")?)?;
+            let req = OprfRequest::decode_exact(&bytes(r, "oprfRequest")?)?;
+            let mut tape = ScalarTape::new(&[arr(r, "proofRandomScalar")?]);
+            json!({ "oprfResponse": h(key.answer(&mut tape, &req)?.to_bytes()) })
+        }
+        "oprf.finalize_response" => {
+            let vo = verified_oracle(r)?;
+            let contacts = list32(r, "contactIds")?;
+            let refs: Vec<&[u8]> = contacts.iter().map(|c| c.as_slice()).collect();
+            let (state, _) = hazmat::oprf_blind_with(&refs, &list32(r, "blinds")?)?;
+            let resp = OprfResponse::decode_exact(&bytes(r, "oprfResponse")?)?;
+            let ids: Vec<[u8; 32]> = if broken == Some(Broken::Ch2Id) {
+                if resp.key_epoch() != vo.key_epoch() {
+                    return Err(Error::LookupMismatch.into());
+                }
+                let ev = Evaluation {
+                    elements: resp
+                        .evaluated()
+                        .iter()
+                        .map(EvaluatedElement::from_bytes)
+                        .collect::<Result<_, _>>()?,
+                    proof: *resp.proof(),
+                };
+                hazmat::oprf_finalize_outputs(state, vo.public_key(), &ev)?
+                    .iter()
+                    .map(|o| ch2_id_of(o.as_slice(), vo.key_epoch(), broken))
+                    .collect()
+            } else {
+                vo.finalize(state, &resp)?
+                    .iter()
+                    .map(|i| *i.as_bytes())
+                    .collect()
+            };
+            json!({ "ch2Ids": ids.iter().map(h).collect::<Vec<_>>() })
+        }
+        "ch2.lookup_batch" => {
+            let (v, _) = verified_params(r)?;
+            let secret = DiscoverySecret::from_bytes(&arr(r, "clientSecret")?);
+            json!({ "lookupRequests": hex_requests(&v.lookup_batch(&secret, &ch2_ids(r)?)?) })
+        }
+        "ch2.register" => {
+            let (v, _) = verified_params(r)?;
+            let reg = v.register_discoverable(
+                &Ch2Id::from_bytes(arr(r, "ch2Id")?),
+                &bytes(r, "record")?,
+            )?;
+            json!({ "registration": h(reg.to_bytes()) })
+        }
+        "discovery.register" => {
+            let (v, _) = verified_params(r)?;
+            let reg = v.register_discoverable(
+                &ContactId::from_bytes(arr(r, "contactId")?),
+                &bytes(r, "record")?,
+            )?;
+            json!({ "registration": h(reg.to_bytes()) })
+        }
+        "registration.check" => {
+            let p = DiscoveryParameters::decode_exact(&bytes(r, "discoveryParameters")?)?;
+            let (prefix, entry) =
+                p.bucket_entry(&Registration::decode_exact(&bytes(r, "registration")?)?)?;
+            json!({ "prefix": prefix, "matchTag": h(entry.tag), "record": h(entry.record) })
+        }
+        "ch2.match" => {
+            let (v, _) = verified_params(r)?;
+            let req = LookupRequest::decode_exact(&bytes(r, "lookupRequest")?)?;
+            let resp = LookupResponse::decode_exact(&bytes(r, "lookupResponse")?)?;
+            let matches: Vec<Value> = v
+                .match_response(&req, &resp, &ch2_ids(r)?)?
                 .iter()
                 .map(|m| json!({ "contact": m.contact, "records": m.records.iter().map(h).collect::<Vec<_>>() }))
                 .collect();
