@@ -126,9 +126,10 @@ impl VerifiedOracle {
         Ok((state, request))
     }
 
-    /// Finalizes the oracle's `response` to the batch `state` was blinded for (spec §13.4):
-    /// the epoch must be this one, every element must decode, and the batch proof must
-    /// verify under the pinned public key before any id is derived.
+    /// Finalizes the oracle's `response` to the batch `state` was blinded for (spec §13.4,
+    /// §13.9), in this order: the epoch must be this one (615), the count the batch's
+    /// (622), every element must decode (620), and the batch proof must verify under the
+    /// pinned public key (621) before any id is derived.
     ///
     /// # Errors
     /// [`Error::LookupMismatch`] for a response under another key epoch;
@@ -141,6 +142,9 @@ impl VerifiedOracle {
     ) -> Result<Vec<Ch2Id>, Error> {
         if response.key_epoch() != self.key_epoch {
             return Err(Error::LookupMismatch);
+        }
+        if response.evaluated().len() != state.len() {
+            return Err(Error::OprfBatchSize);
         }
         let elements = response
             .evaluated()
