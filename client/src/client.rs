@@ -1,6 +1,8 @@
 //! The client: one transaction per step over a [`Store`], routing of incoming envelopes,
 //! prekey management, and recovery from rolled-back or desynchronised sessions.
 
+mod discovery;
+
 use crate::core;
 use crate::store::{
     LocalRecord, PeerRecord, Route, SignedPrekeyRecord, Store, StoreTx, MAX_INDEXED_MAILBOXES,

@@ -12,7 +12,9 @@ mod common;
 
 use blindrelay::route::ReadCapability;
 use blindrelay::IdentityPublicKey;
-use blindrelay_client::store::{LocalRecord, PeerRecord, Route, SignedPrekeyRecord, KEM_SEED_LEN};
+use blindrelay_client::store::{
+    DiscoveryRecord, LocalRecord, PeerRecord, Route, SignedPrekeyRecord, KEM_SEED_LEN,
+};
 use blindrelay_client::{Error, MemoryStore, SqliteStore, Store, StoreTx};
 use common::TempDb;
 use zeroize::Zeroizing;
@@ -248,6 +250,44 @@ fn suite<S: Store>(mut store: S) {
             Ok(())
         })
         .unwrap();
+
+    // Contact-discovery state: keyed by relay key, replaced as a whole (a ledger can be
+    // dropped); a failed transaction leaves it as it was.
+    store
+        .transaction(|tx| {
+            assert!(tx.discovery(&[1; 32])?.is_none());
+            tx.put_discovery(&[1; 32], &discovery(1, None))?;
+            tx.put_discovery(&[2; 32], &discovery(2, Some(vec![2; 40])))?;
+            assert!(tx.discovery(&[1; 32])? == Some(discovery(1, None)));
+            assert!(tx.discovery(&[2; 32])? == Some(discovery(2, Some(vec![2; 40]))));
+            tx.put_discovery(&[1; 32], &discovery(3, Some(vec![3; 7])))?;
+            assert!(tx.discovery(&[1; 32])? == Some(discovery(3, Some(vec![3; 7]))));
+            tx.put_discovery(&[2; 32], &discovery(2, None))?;
+            assert!(tx.discovery(&[2; 32])? == Some(discovery(2, None)));
+            assert!(tx.discovery(&[3; 32])?.is_none());
+            Ok(())
+        })
+        .unwrap();
+    let _ = store.transaction(|tx| {
+        tx.put_discovery(&[1; 32], &discovery(4, None))?;
+        tx.put_discovery(&[5; 32], &discovery(5, None))?;
+        Err::<(), _>(Error::ApiMisuse("abort"))
+    });
+    store
+        .transaction(|tx| {
+            assert!(tx.discovery(&[1; 32])? == Some(discovery(3, Some(vec![3; 7]))));
+            assert!(tx.discovery(&[5; 32])?.is_none());
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn discovery(n: u8, ledger: Option<Vec<u8>>) -> DiscoveryRecord {
+    DiscoveryRecord {
+        secret: Zeroizing::new([n; 32]),
+        mark: [n; 13],
+        ledger,
+    }
 }
 
 #[test]
@@ -322,6 +362,8 @@ fn memory_store_undoes_every_write_on_error_and_on_panic() {
         tx.put_mailboxes(&id(1), &[ReadCapability::from_bytes([3; 32])])?;
         tx.put_mailboxes(&id(2), &[])?;
         tx.put_mailboxes(&id(6), &[ReadCapability::from_bytes([1; 32])])?;
+        tx.put_discovery(&[1; 32], &discovery(9, None))?;
+        tx.put_discovery(&[7; 32], &discovery(7, Some(vec![7])))?;
         Ok(())
     };
     suite_state(&mut store);
@@ -382,6 +424,7 @@ fn suite_state(store: &mut MemoryStore) {
                 ],
             )?;
             tx.put_mailboxes(&id(2), &[ReadCapability::from_bytes([4; 32])])?;
+            tx.put_discovery(&[1; 32], &discovery(1, Some(vec![1; 10])))?;
             Ok(())
         })
         .unwrap();

@@ -2,7 +2,7 @@
 //! commits.
 
 use super::{
-    LocalRecord, PeerRecord, SignedPrekeyRecord, Store, StoreTx, KEM_SEED_LEN,
+    DiscoveryRecord, LocalRecord, PeerRecord, SignedPrekeyRecord, Store, StoreTx, KEM_SEED_LEN,
     MAX_DELIVERED_DIGESTS,
 };
 use crate::Error;
@@ -29,6 +29,8 @@ struct State {
     mailboxes: BTreeMap<[u8; 32], (Zeroizing<[u8; 32]>, IdentityPublicKey)>,
     /// The mailbox ids of each peer's entries, to replace them without a scan.
     peer_mailboxes: BTreeMap<IdKey, Vec<[u8; 32]>>,
+    /// Contact-discovery state by pinned relay key.
+    discovery: BTreeMap<[u8; 32], DiscoveryRecord>,
 }
 
 /// A [`Store`] in memory. `Clone` takes a snapshot of everything (a whole-store backup);
@@ -91,6 +93,7 @@ enum Undo {
     Replay((u32, [u8; 32]), Option<IdentityPublicKey>),
     Mailbox([u8; 32], Option<(Zeroizing<[u8; 32]>, IdentityPublicKey)>),
     PeerMailboxes(IdKey, Option<Vec<[u8; 32]>>),
+    Discovery([u8; 32], Option<DiscoveryRecord>),
     DeliveredPushed([u8; 32]),
     DeliveredEvicted([u8; 32]),
 }
@@ -124,6 +127,7 @@ impl Drop for MemoryTx<'_> {
                 Undo::Replay(k, old) => restore(&mut s.replay, k, old),
                 Undo::Mailbox(k, old) => restore(&mut s.mailboxes, k, old),
                 Undo::PeerMailboxes(k, old) => restore(&mut s.peer_mailboxes, k, old),
+                Undo::Discovery(k, old) => restore(&mut s.discovery, k, old),
                 Undo::DeliveredPushed(d) => {
                     s.delivered.remove(&d);
                     s.delivered_order.pop_back();
@@ -420,5 +424,18 @@ impl StoreTx for MemoryTx<'_> {
             .values()
             .map(|(c, _)| ReadCapability::from_bytes(**c))
             .collect())
+    }
+
+    fn discovery(&mut self, relay_key: &[u8; 32]) -> Result<Option<DiscoveryRecord>, Error> {
+        Ok(self.state.discovery.get(relay_key).cloned())
+    }
+    fn put_discovery(
+        &mut self,
+        relay_key: &[u8; 32],
+        record: &DiscoveryRecord,
+    ) -> Result<(), Error> {
+        let old = self.state.discovery.insert(*relay_key, record.clone());
+        self.undo.push(Undo::Discovery(*relay_key, old));
+        Ok(())
     }
 }

@@ -16,8 +16,9 @@
 //! # Secrets at rest
 //! Sessions are stored **sealed** under the storage key (XChaCha20-Poly1305, bound to the
 //! two identities, the row's slot and the peer's epoch). In this version the identity
-//! seed, the sealing-key seed, the storage key itself and the prekey secrets are stored
-//! **raw**: protect the database file with the platform (file-based encryption, an app
+//! seed, the sealing-key seed, the storage key itself, the prekey secrets and the
+//! contact-discovery state ([`DiscoveryRecord`]: discovery secret, generation mark and
+//! lookup ledger) are stored **raw**: protect the database file with the platform (file-based encryption, an app
 //! sandbox), or keep the storage key and the high-water marks
 //! ([`Client::high_water_mark`](crate::Client::high_water_mark)) in a keystore.
 
@@ -165,6 +166,39 @@ impl core::fmt::Debug for SignedPrekeyRecord {
     }
 }
 
+/// A client's contact-discovery state for one pinned relay key (spec §9.6.1, §9.7,
+/// §9.7.1): what must survive restarts and must not be rolled back.
+///
+/// Stored **raw** in this version, like the other secrets (see "Secrets at rest" above).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DiscoveryRecord {
+    /// The discovery secret ([`blindrelay::contact::DiscoverySecret::from_bytes`]): the key
+    /// the dummy prefixes of every lookup batch are derived from (spec §9.7).
+    pub secret: Zeroizing<[u8; 32]>,
+    /// The generation mark ([`blindrelay::contact::GenerationMark::to_bytes`]): the highest
+    /// salt generation accepted from this relay key and when it was first accepted (spec
+    /// §9.6.1).
+    pub mark: [u8; 13],
+    /// The lookup ledger of the current salt generation
+    /// ([`blindrelay::contact::LookupLedger::to_bytes`], spec §9.7.1), if a lookup was
+    /// planned. It names the user's contacts by their contact ids.
+    pub ledger: Option<Vec<u8>>,
+}
+
+impl core::fmt::Debug for DiscoveryRecord {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let Self {
+            secret: _,
+            mark,
+            ledger,
+        } = self;
+        f.debug_struct("DiscoveryRecord")
+            .field("mark", mark)
+            .field("ledger_len", &ledger.as_ref().map(Vec::len))
+            .finish_non_exhaustive()
+    }
+}
+
 /// A storage backend: runs one transaction at a time.
 pub trait Store {
     /// The transaction handle the closure receives.
@@ -294,6 +328,16 @@ pub trait StoreTx {
     fn peer_mailboxes(&mut self, peer: &IdentityPublicKey) -> Result<Vec<ReadCapability>, Error>;
     /// Every capability of the mailbox index, ordered by mailbox id.
     fn mailbox_capabilities(&mut self) -> Result<Vec<ReadCapability>, Error>;
+
+    /// The contact-discovery state of the pinned relay key `relay_key` (its Ed25519
+    /// public key).
+    fn discovery(&mut self, relay_key: &[u8; 32]) -> Result<Option<DiscoveryRecord>, Error>;
+    /// Creates or replaces the contact-discovery state of `relay_key`.
+    fn put_discovery(
+        &mut self,
+        relay_key: &[u8; 32],
+        record: &DiscoveryRecord,
+    ) -> Result<(), Error>;
 }
 
 #[cfg(test)]
@@ -319,9 +363,15 @@ mod tests {
             created_at: 0,
             superseded_at: None,
         };
+        let discovery = DiscoveryRecord {
+            secret: Zeroizing::new([0xc1; 32]),
+            mark: [0; 13],
+            ledger: Some(vec![0xc2; 64]),
+        };
         for (text, secrets) in [
             (format!("{local:?}"), [0xa1u8, 0xa2, 0xa3, 0xa5]),
             (format!("{spk:?}"), [0xb1, 0xb2, 0xb2, 0xb2]),
+            (format!("{discovery:?}"), [0xc1, 0xc2, 0xc2, 0xc2]),
         ] {
             for b in secrets {
                 // Debug prints arrays as decimal lists.

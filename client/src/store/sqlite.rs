@@ -3,8 +3,8 @@
 //! step, schema versioned with `PRAGMA user_version`.
 
 use super::{
-    LocalRecord, PeerRecord, Route, SignedPrekeyRecord, Store, StoreTx, KEM_SEED_LEN,
-    MAX_DELIVERED_DIGESTS,
+    DiscoveryRecord, LocalRecord, PeerRecord, Route, SignedPrekeyRecord, Store, StoreTx,
+    KEM_SEED_LEN, MAX_DELIVERED_DIGESTS,
 };
 use crate::Error;
 use blindrelay::route::ReadCapability;
@@ -19,8 +19,9 @@ use zeroize::Zeroizing;
 /// an older version gets the migrations after its version, in one transaction with the
 /// version bump; a file at a newer version is refused. History: 1, the first schema;
 /// 2, the public mailbox's read capability (`local.public_capability`, `NULL` for a
-/// party created at schema 1) and the mailbox index (`mailboxes`).
-pub const SCHEMA_VERSION: u32 = 2;
+/// party created at schema 1) and the mailbox index (`mailboxes`); 3, the
+/// contact-discovery state per pinned relay key (`discovery`, empty after migration).
+pub const SCHEMA_VERSION: u32 = 3;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE local (
@@ -83,8 +84,20 @@ CREATE TABLE mailboxes (
 CREATE INDEX mailboxes_by_peer ON mailboxes (peer, rank);
 ";
 
+/// Schema 2 → 3: the contact-discovery state per pinned relay key (spec §9.6.1, §9.7.1):
+/// discovery secret, generation mark, lookup ledger. A migrated file has none: the first
+/// verification under each relay key starts a fresh mark and secret.
+const MIGRATE_V3: &str = "
+CREATE TABLE discovery (
+    relay_key BLOB PRIMARY KEY,
+    secret BLOB NOT NULL,
+    mark BLOB NOT NULL,
+    ledger BLOB
+);
+";
+
 /// The migrations, in order: `MIGRATIONS[i]` brings a file from version `i + 1` to `i + 2`.
-const MIGRATIONS: &[&str] = &[MIGRATE_V2];
+const MIGRATIONS: &[&str] = &[MIGRATE_V2, MIGRATE_V3];
 
 /// Every table, for [`SqliteStore::dump`].
 const TABLES: &[&str] = &[
@@ -98,6 +111,7 @@ const TABLES: &[&str] = &[
     "replay",
     "delivered",
     "mailboxes",
+    "discovery",
 ];
 
 /// A [`Store`] in one SQLite database file.
@@ -279,6 +293,7 @@ type PeerRow = (
     Option<Vec<u8>>,
 );
 type SpkRow = (u32, Vec<u8>, u32, Vec<u8>, i64, Option<i64>);
+type DiscoveryRow = (Vec<u8>, Vec<u8>, Option<Vec<u8>>);
 
 impl SqliteTx<'_> {
     fn peer_where(
@@ -771,5 +786,32 @@ impl StoreTx for SqliteTx<'_> {
             out.push(ReadCapability::from_bytes(*bytes));
         }
         Ok(out)
+    }
+
+    fn discovery(&mut self, relay_key: &[u8; 32]) -> Result<Option<DiscoveryRecord>, Error> {
+        let row: Option<DiscoveryRow> = self
+            .tx
+            .query_row(
+                "SELECT secret, mark, ledger FROM discovery WHERE relay_key = ?1",
+                [&relay_key[..]],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((s, mark, ledger)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(DiscoveryRecord {
+            secret: secret(s, "discovery secret")?,
+            mark: array(mark, "generation mark")?,
+            ledger,
+        }))
+    }
+    fn put_discovery(&mut self, relay_key: &[u8; 32], r: &DiscoveryRecord) -> Result<(), Error> {
+        self.tx.execute(
+            "INSERT OR REPLACE INTO discovery (relay_key, secret, mark, ledger) \
+             VALUES (?1, ?2, ?3, ?4)",
+            params![&relay_key[..], &r.secret[..], &r.mark[..], r.ledger],
+        )?;
+        Ok(())
     }
 }
