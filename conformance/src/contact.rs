@@ -132,6 +132,10 @@ const LENIENT: &[(&str, Option<&str>)] = &[
         Some("+12015550123"),
     ),
     ("030 1234567", None),
+    // §9.2.1 step 2: a trunk zero in parentheses after `+` is dropped, not kept as a digit.
+    ("+44 (0)20 7946 0000", Some("+442079460000")),
+    ("+49 ( 0 ) 30 123-4567", Some("+49301234567")),
+    ("(0)30 1234567", None),
 ];
 
 const BUCKET_BITS: [u8; 4] = [8, 12, 13, 16];
