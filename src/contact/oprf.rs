@@ -227,69 +227,54 @@ impl fmt::Debug for OraclePublicKey {
     }
 }
 
-/// A blinded contact id, client to oracle (RFC 9497 `BlindedElement`): a canonical,
-/// non-identity ristretto255 element. It reveals nothing about the contact.
-#[derive(Clone, PartialEq, Eq)]
-pub struct BlindedElement(voprf::BlindedElement<Suite>);
+/// A wire element wrapping one of `voprf`'s decoded element types: `from_bytes` checks the
+/// encoding once (620), `to_bytes` re-encodes, `Debug` shows the hex.
+macro_rules! wire_element {
+    ($(#[$doc:meta])* $name:ident($inner:ident)) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name(voprf::$inner<Suite>);
 
-impl fmt::Debug for BlindedElement {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt_hex(f, "BlindedElement", &self.to_bytes())
-    }
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt_hex(f, stringify!($name), &self.to_bytes())
+            }
+        }
+
+        impl $name {
+            /// Decodes the element.
+            ///
+            /// # Errors
+            /// [`Error::OprfInvalidElement`] (620) unless `bytes` is a canonical,
+            /// non-identity ristretto255 encoding.
+            pub fn from_bytes(bytes: &[u8; OPRF_ELEMENT_LEN]) -> Result<Self, Error> {
+                voprf::$inner::deserialize(bytes)
+                    .map(Self)
+                    .map_err(|_| Error::OprfInvalidElement)
+            }
+
+            /// The 32-byte encoding.
+            #[must_use]
+            pub fn to_bytes(&self) -> [u8; OPRF_ELEMENT_LEN] {
+                let mut out = [0u8; OPRF_ELEMENT_LEN];
+                out.copy_from_slice(&self.0.serialize());
+                out
+            }
+        }
+    };
 }
 
-impl BlindedElement {
-    /// Decodes a blinded element.
-    ///
-    /// # Errors
-    /// [`Error::OprfInvalidElement`] (620) unless `bytes` is a canonical, non-identity
-    /// ristretto255 encoding.
-    pub fn from_bytes(bytes: &[u8; OPRF_ELEMENT_LEN]) -> Result<Self, Error> {
-        voprf::BlindedElement::deserialize(bytes)
-            .map(Self)
-            .map_err(|_| Error::OprfInvalidElement)
-    }
+wire_element!(
+    /// A blinded contact id, client to oracle (RFC 9497 `BlindedElement`): a canonical,
+    /// non-identity ristretto255 element. It reveals nothing about the contact.
+    BlindedElement(BlindedElement)
+);
 
-    /// The 32-byte encoding.
-    #[must_use]
-    pub fn to_bytes(&self) -> [u8; OPRF_ELEMENT_LEN] {
-        let mut out = [0u8; OPRF_ELEMENT_LEN];
-        out.copy_from_slice(&self.0.serialize());
-        out
-    }
-}
-
-/// An evaluated element, oracle to client (RFC 9497 `EvaluationElement`): a canonical,
-/// non-identity ristretto255 element.
-#[derive(Clone, PartialEq, Eq)]
-pub struct EvaluatedElement(voprf::EvaluationElement<Suite>);
-
-impl fmt::Debug for EvaluatedElement {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt_hex(f, "EvaluatedElement", &self.to_bytes())
-    }
-}
-
-impl EvaluatedElement {
-    /// Decodes an evaluated element.
-    ///
-    /// # Errors
-    /// [`Error::OprfInvalidElement`] (620) unless `bytes` is a canonical, non-identity
-    /// ristretto255 encoding.
-    pub fn from_bytes(bytes: &[u8; OPRF_ELEMENT_LEN]) -> Result<Self, Error> {
-        voprf::EvaluationElement::deserialize(bytes)
-            .map(Self)
-            .map_err(|_| Error::OprfInvalidElement)
-    }
-
-    /// The 32-byte encoding.
-    #[must_use]
-    pub fn to_bytes(&self) -> [u8; OPRF_ELEMENT_LEN] {
-        let mut out = [0u8; OPRF_ELEMENT_LEN];
-        out.copy_from_slice(&self.0.serialize());
-        out
-    }
-}
+wire_element!(
+    /// An evaluated element, oracle to client (RFC 9497 `EvaluationElement`): a canonical,
+    /// non-identity ristretto255 element.
+    EvaluatedElement(EvaluationElement)
+);
 
 /// The oracle's answer to one batch (spec §13.5): one evaluated element per blinded
 /// element, in the same order, and one batch DLEQ proof `(c, s)` that every element was
