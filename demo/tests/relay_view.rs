@@ -237,18 +237,30 @@ impl Store for Leaky {
     fn register(
         &self,
         owner: Id,
+        generation: u32,
         bucket: u32,
         entry: Entry,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.inner.register(owner, bucket, entry)
+        self.inner.register(owner, generation, bucket, entry)
     }
 
     fn deregister(&self, owner: Id) -> impl Future<Output = Result<u64, StoreError>> + Send {
         self.inner.deregister(owner)
     }
 
-    fn bucket(&self, bucket: u32) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send {
-        self.inner.bucket(bucket)
+    fn bucket(
+        &self,
+        generation: u32,
+        bucket: u32,
+    ) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send {
+        self.inner.bucket(generation, bucket)
+    }
+
+    fn drop_generations_before(
+        &self,
+        generation: u32,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        self.inner.drop_generations_before(generation)
     }
 
     fn dump(&self) -> impl Future<Output = Result<Vec<Table>, StoreError>> + Send {

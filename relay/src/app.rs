@@ -481,6 +481,35 @@ impl<S: Store> Relay<S> {
         };
         Ok(self.discovery.at(now, binding))
     }
+
+    /// One retention pass (spec §12.9, §12.8), what the relay's sweeper runs every
+    /// [`limits::SWEEP_INTERVAL_SECS`]: [`Store::sweep`] at the clock's `now`, then
+    /// [`Store::drop_generations_before`] the current salt generation, which deletes the
+    /// registrations made under earlier discovery parameters (for a `ch2` relay: before
+    /// the oracle's last key rotation). The second is skipped when the current parameters
+    /// cannot be had (an unreachable oracle): lookups never return another generation's
+    /// entries anyway, the deletion only frees their rows. Failures are logged, not
+    /// returned (the next pass tries again); returns how many rows were deleted.
+    pub async fn sweep(&self) -> u64 {
+        let mut deleted = 0;
+        match self.store.sweep(self.clock.now()).await {
+            Ok(n) => deleted += n,
+            Err(e) => crate::log::line(&format!("relay: sweep failed: {e}")),
+        }
+        if let Ok(params) = self.discovery_now().await {
+            match self
+                .store
+                .drop_generations_before(params.salt_generation())
+                .await
+            {
+                Ok(n) => deleted += n,
+                Err(e) => crate::log::line(&format!(
+                    "relay: deleting earlier generations' registrations failed: {e}"
+                )),
+            }
+        }
+        deleted
+    }
 }
 
 async fn discovery<S: Store>(State(relay): State<Arc<Relay<S>>>) -> Answer {
@@ -490,6 +519,8 @@ async fn discovery<S: Store>(State(relay): State<Arc<Relay<S>>>) -> Answer {
 async fn register<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
     let body = read_body(req, limits::MAX_REGISTER_LEN).await?;
     let request = RegisterRequest::decode_exact(&body)?;
+    // `bucket_entry` refuses a registration of another salt generation than the current
+    // parameters' (615), so the generation stored with the entry is the current one.
     let (bucket, entry) = relay
         .discovery_now()
         .await?
@@ -500,7 +531,12 @@ async fn register<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -
     };
     relay
         .store
-        .register(request.capability.mailbox(), bucket, entry)
+        .register(
+            request.capability.mailbox(),
+            request.registration.salt_generation(),
+            bucket,
+            entry,
+        )
         .await?;
     Ok(no_content())
 }
@@ -518,7 +554,9 @@ async fn lookup<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> 
     params.check_request(&request)?;
     let mut buckets = BTreeMap::new();
     for &prefix in request.prefixes() {
-        let entries = relay.store.bucket(prefix).await?;
+        // Only the current generation's entries: earlier ones (not yet dropped by the
+        // sweeper) were derived under another salt and are useless to this lookup.
+        let entries = relay.store.bucket(params.salt_generation(), prefix).await?;
         buckets.insert(
             prefix,
             entries

@@ -185,8 +185,8 @@ impl Running {
     }
 }
 
-/// Serves `relay` on `listener` until [`Running::stop`], sweeping expired data every
-/// [`limits::SWEEP_INTERVAL_SECS`].
+/// Serves `relay` on `listener` until [`Running::stop`], sweeping expired data
+/// ([`Relay::sweep`]) every [`limits::SWEEP_INTERVAL_SECS`].
 ///
 /// # Errors
 /// The listener's address cannot be read.
@@ -196,9 +196,7 @@ pub fn start<S: Store>(relay: Arc<Relay<S>>, listener: TcpListener) -> std::io::
         let mut tick = tokio::time::interval(Duration::from_secs(limits::SWEEP_INTERVAL_SECS));
         loop {
             tick.tick().await;
-            if let Err(e) = relay.store.sweep(relay.clock.now()).await {
-                crate::log::line(&format!("relay: sweep failed: {e}"));
-            }
+            relay.sweep().await;
         }
     })
 }

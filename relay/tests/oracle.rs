@@ -11,17 +11,19 @@
 
 use blindrelay::codec::{Decode, Encode};
 use blindrelay::contact::{
-    BucketBits, ContactId, DiscoveryParameters, GenerationMark, OprfRequest, OracleBinding,
-    OracleParameters, SaltNonce, Suite, VerifiedDiscovery, VerifiedOracle,
+    BucketBits, Ch2Id, ContactId, DiscoveryParameters, DiscoverySecret, GenerationMark,
+    OprfRequest, OracleBinding, OracleParameters, SaltNonce, Suite, VerifiedDiscovery,
+    VerifiedOracle,
 };
-use blindrelay::relay::ErrorResponse;
+use blindrelay::relay::{ErrorResponse, RegisterRequest};
 use blindrelay::route::ReadCapability;
 use blindrelay::IdentityKeyPair;
-use blindrelay_relay::limits::{MAX_OPRF_LEN, MAX_OPRF_REQUEST_LEN};
+use blindrelay_relay::limits::{self, MAX_OPRF_LEN, MAX_OPRF_REQUEST_LEN};
 use blindrelay_relay::oracle::store::{OracleStore, SqliteOracleStore};
 use blindrelay_relay::oracle::{self, oracle_with, Oracle, OracleKeyFile, RelayCredential};
 use blindrelay_relay::server::DiscoveryKey;
 use blindrelay_relay::store::sqlite::SqliteStore;
+use blindrelay_relay::store::{Store, Value};
 use blindrelay_relay::{
     relay_with, start, ClientError, Clock, OracleClient, OracleLink, RateLimits, Relay,
     RelayClient, Running,
@@ -353,7 +355,7 @@ async fn the_relay_refuses_past_an_accounts_quota_without_contacting_the_oracle(
     // The default quota is OPRF_ELEMENTS_PER_DAY.
     assert_eq!(
         RateLimits::default().oprf_elements_per_day,
-        blindrelay_relay::limits::OPRF_ELEMENTS_PER_DAY
+        limits::OPRF_ELEMENTS_PER_DAY
     );
     relay.stop().await;
     o.running.stop().await;
@@ -491,6 +493,152 @@ async fn key_rotation_changes_the_epoch_and_key_and_retires_old_requests() {
     // but only the 4 evaluated elements count at the oracle.
     assert_eq!(o.used().await, 4);
     relay.stop().await;
+    o.running.stop().await;
+}
+
+/// The `ch2` ids of `contacts` under `v` (the oracle's key at one epoch), evaluated through
+/// the relay for `account`, as a client derives them for `discovery`.
+async fn ch2_ids(
+    client: &RelayClient,
+    account: &ReadCapability,
+    v: &VerifiedOracle,
+    discovery: &VerifiedDiscovery,
+    contacts: &[ContactId],
+) -> Vec<Ch2Id> {
+    let (state, req) = v.request(&mut OsRng, discovery, contacts).unwrap();
+    v.finalize(state, &client.oprf(account, &req).await.unwrap())
+        .unwrap()
+}
+
+/// Every entry the relay answers for a lookup of `ids` under `discovery`, and how many of
+/// `ids` it matches.
+async fn look_up(
+    client: &RelayClient,
+    discovery: &VerifiedDiscovery,
+    ids: &[Ch2Id],
+) -> (usize, usize) {
+    let (mut entries, mut matched) = (0, 0);
+    let secret = DiscoverySecret::generate(&mut OsRng);
+    for request in discovery.lookup_batch(&secret, ids).unwrap() {
+        let response = client.lookup(&request).await.unwrap();
+        entries += response
+            .buckets()
+            .iter()
+            .map(|b| b.entries().len())
+            .sum::<usize>();
+        matched += discovery
+            .match_response(&request, &response, ids)
+            .unwrap()
+            .len();
+    }
+    (entries, matched)
+}
+
+/// Spec §9.9, §12.7, §12.8: the oracle's key rotation is a new salt generation for a `ch2`
+/// relay. The registrations of the old one are dead: a lookup right after the rotation does
+/// not return them (before the fix it did, and they kept counting toward the owner's
+/// maximum, so the owner's re-registration was `TooManyRegistrations`), the owner registers
+/// again, and the relay's sweep deletes the old rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_key_rotation_old_registrations_are_gone_and_owners_register_again() {
+    let odir = tempfile::tempdir().unwrap();
+    let rdir = tempfile::tempdir().unwrap();
+    let o = start_oracle(odir.path(), 1_000).await;
+    let relay = Arc::new(
+        relay_with(
+            SqliteStore::open(&rdir.path().join("relay.db")).unwrap(),
+            Clock::Fixed(NOW),
+            rdir.path(),
+        )
+        .unwrap()
+        .with_oracle(OracleLink::new(&o.url, CREDENTIAL, o.oracle.oracle_key()).unwrap()),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = start(Arc::clone(&relay), listener).unwrap();
+    let client = RelayClient::new(&format!("http://{}", running.addr));
+    let relay_key = relay.discovery.relay_key();
+    // Each verification with a fresh mark: a client's 30-day minimum per generation
+    // (§9.6.1) is not what this test is about, and the relay's clock is fixed.
+    let discovery = || async {
+        client
+            .discovery()
+            .await
+            .unwrap()
+            .verify(&relay_key, NOW, &mut GenerationMark::new())
+            .unwrap()
+    };
+    let carol = ReadCapability::generate(&mut OsRng);
+    let record = carol.mailbox();
+    let contacts = ids(usize::try_from(limits::MAX_REGISTRATIONS_PER_OWNER).unwrap());
+    let register = |discovery: &VerifiedDiscovery, id: &Ch2Id| RegisterRequest {
+        capability: ReadCapability::from_bytes(carol.to_bytes()),
+        registration: discovery.register_discoverable(id, &record).unwrap(),
+    };
+
+    // Generation 1 (key epoch 1): Carol registers as many ids as an owner may.
+    let old_oracle = o.verified().await;
+    let first = discovery().await;
+    assert_eq!(first.params().salt_generation(), 1);
+    let old_ids = ch2_ids(&client, &carol, &old_oracle, &first, &contacts).await;
+    for id in &old_ids {
+        client.register(&register(&first, id)).await.unwrap();
+    }
+    assert_eq!(look_up(&client, &first, &old_ids).await.1, old_ids.len());
+
+    // The oracle rotates; the relay learns it (the 615 of a request under the old epoch
+    // drops its cached oracle parameters) and serves generation 2.
+    assert_eq!(o.oracle.store.rotate().await.unwrap(), 2);
+    let e = client
+        .oprf(&carol, &request(&old_oracle, 1))
+        .await
+        .unwrap_err();
+    assert_eq!(refused(&e), (400, 615));
+    let second = discovery().await;
+    assert_eq!(second.params().salt_generation(), 2);
+
+    // Right after the rotation, before any sweep: a lookup of the old ids' buckets under
+    // generation 2 gets none of generation 1's entries.
+    assert_eq!(look_up(&client, &second, &old_ids).await, (0, 0));
+    // A registration made under generation 1's parameters is refused (615).
+    let e = client
+        .register(&register(&first, &old_ids[0]))
+        .await
+        .unwrap_err();
+    assert_eq!(refused(&e), (400, 615));
+
+    // Carol registers again under generation 2, all four: the old four do not count.
+    let new_oracle = client
+        .oracle_parameters()
+        .await
+        .unwrap()
+        .verify(&o.oracle.oracle_key(), NOW)
+        .unwrap();
+    assert_eq!(new_oracle.key_epoch(), 2);
+    let new_ids = ch2_ids(&client, &carol, &new_oracle, &second, &contacts).await;
+    for id in &new_ids {
+        client.register(&register(&second, id)).await.unwrap();
+    }
+    assert_eq!(look_up(&client, &second, &new_ids).await.1, new_ids.len());
+
+    // The sweep deletes generation 1's rows, and only them.
+    let rows = |generation: i64| {
+        let relay = Arc::clone(&relay);
+        async move {
+            let dump = relay.store.dump().await.unwrap();
+            let t = dump.iter().find(|t| t.name == "registrations").unwrap();
+            let g = t.columns.iter().position(|c| c == "generation").unwrap();
+            t.rows
+                .iter()
+                .filter(|r| r[g] == Value::Int(generation))
+                .count()
+        }
+    };
+    assert_eq!(rows(1).await, contacts.len());
+    assert_eq!(relay.sweep().await, contacts.len() as u64);
+    assert_eq!(rows(1).await, 0);
+    assert_eq!(rows(2).await, contacts.len());
+    assert_eq!(look_up(&client, &second, &new_ids).await.1, new_ids.len());
+    running.stop().await;
     o.running.stop().await;
 }
 

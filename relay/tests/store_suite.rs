@@ -24,6 +24,9 @@ use blindrelay_relay::store::{
 /// A time far from zero and from the limits of `i64`.
 const T0: u64 = 1_700_000_000;
 const R: u64 = limits::ENVELOPE_RETENTION_SECS;
+/// Salt generations (spec §9.6): the reference relay's `ch1` one, and the next.
+const G1: u32 = 1;
+const G2: u32 = 2;
 
 fn id(n: u8) -> Id {
     let mut id = [0xA0; 32];
@@ -437,6 +440,7 @@ async fn check_delete_owner<S: Store>(s: &Arc<S>) {
             .unwrap();
         s.register(
             o,
+            G1,
             5,
             Entry {
                 tag: [o[0]; 16],
@@ -449,7 +453,7 @@ async fn check_delete_owner<S: Store>(s: &Arc<S>) {
     assert!(s.delete_owner(a).await.unwrap());
     assert_eq!(s.get_bundle(a).await.unwrap(), None);
     assert_eq!(s.pool_counts(a).await.unwrap(), counts(0, 0));
-    assert_eq!(s.bucket(5).await.unwrap().len(), 1);
+    assert_eq!(s.bucket(G1, 5).await.unwrap().len(), 1);
     assert!(!s.delete_owner(a).await.unwrap());
     // The other owner is untouched.
     assert_eq!(s.pool_counts(b).await.unwrap(), counts(0, 3));
@@ -731,25 +735,25 @@ fn entry(tag: u8, record: &str) -> Entry {
 async fn check_registrations<S: Store>(s: &Arc<S>) {
     let (a, b) = (id(1), id(2));
     for t in [0x40, 0x10, 0x30, 0x20] {
-        s.register(a, 7, entry(t, "a")).await.unwrap();
+        s.register(a, G1, 7, entry(t, "a")).await.unwrap();
     }
     assert_eq!(
-        s.register(a, 7, entry(0x50, "a")).await,
+        s.register(a, G1, 7, entry(0x50, "a")).await,
         Err(StoreError::TooManyRegistrations)
     );
     assert_eq!(
-        s.register(a, 9, entry(0x50, "a")).await,
+        s.register(a, G1, 9, entry(0x50, "a")).await,
         Err(StoreError::TooManyRegistrations),
         "the maximum is per owner, not per bucket"
     );
     // Same tag again: replaced in place (new bucket, new record), not counted twice.
-    s.register(a, 8, entry(0x20, "a2")).await.unwrap();
-    s.register(b, 7, entry(0x30, "0-b sorts before a"))
+    s.register(a, G1, 8, entry(0x20, "a2")).await.unwrap();
+    s.register(b, G1, 7, entry(0x30, "0-b sorts before a"))
         .await
         .unwrap();
-    s.register(b, 7, entry(0x05, "b")).await.unwrap();
+    s.register(b, G1, 7, entry(0x05, "b")).await.unwrap();
 
-    let bucket7 = s.bucket(7).await.unwrap();
+    let bucket7 = s.bucket(G1, 7).await.unwrap();
     assert_eq!(
         bucket7,
         vec![
@@ -760,21 +764,23 @@ async fn check_registrations<S: Store>(s: &Arc<S>) {
             entry(0x40, "a"),
         ]
     );
-    assert_eq!(s.bucket(8).await.unwrap(), vec![entry(0x20, "a2")]);
-    assert!(s.bucket(9).await.unwrap().is_empty());
+    assert_eq!(s.bucket(G1, 8).await.unwrap(), vec![entry(0x20, "a2")]);
+    assert!(s.bucket(G1, 9).await.unwrap().is_empty());
 
     assert_eq!(s.deregister(a).await.unwrap(), 4);
     assert_eq!(s.deregister(a).await.unwrap(), 0);
     assert_eq!(
-        s.bucket(7).await.unwrap(),
+        s.bucket(G1, 7).await.unwrap(),
         vec![entry(0x05, "b"), entry(0x30, "0-b sorts before a")]
     );
-    assert!(s.bucket(8).await.unwrap().is_empty());
+    assert!(s.bucket(G1, 8).await.unwrap().is_empty());
     // Room again after deregistering.
     for t in 1..=4 {
-        s.register(a, u32::MAX, entry(t, "again")).await.unwrap();
+        s.register(a, G1, u32::MAX, entry(t, "again"))
+            .await
+            .unwrap();
     }
-    assert_eq!(s.bucket(u32::MAX).await.unwrap().len(), 4);
+    assert_eq!(s.bucket(G1, u32::MAX).await.unwrap().len(), 4);
 }
 
 // ---- Dump ----
@@ -782,21 +788,142 @@ async fn check_registrations<S: Store>(s: &Arc<S>) {
 async fn check_a_full_bucket_refuses_registrations_not_lookups<S: Store>(s: &Arc<S>) {
     // Limit 3 entries per bucket (see `three_per_bucket`).
     for owner in 1..=3u8 {
-        s.register(id(owner), 7, entry(owner, "r")).await.unwrap();
+        s.register(id(owner), G1, 7, entry(owner, "r"))
+            .await
+            .unwrap();
     }
     assert_eq!(
-        s.register(id(4), 7, entry(4, "r")).await,
+        s.register(id(4), G1, 7, entry(4, "r")).await,
         Err(StoreError::BucketFull)
     );
     // Nothing stored; the bucket still answers, and other buckets are open.
-    assert_eq!(s.bucket(7).await.unwrap().len(), 3);
-    s.register(id(4), 8, entry(4, "r")).await.unwrap();
+    assert_eq!(s.bucket(G1, 7).await.unwrap().len(), 3);
+    s.register(id(4), G1, 8, entry(4, "r")).await.unwrap();
     // An owner already in the bucket may replace its own entry.
-    s.register(id(1), 7, entry(1, "new")).await.unwrap();
-    assert_eq!(s.bucket(7).await.unwrap().len(), 3);
+    s.register(id(1), G1, 7, entry(1, "new")).await.unwrap();
+    assert_eq!(s.bucket(G1, 7).await.unwrap().len(), 3);
     // Space freed by a deregistration admits a new entry.
     s.deregister(id(2)).await.unwrap();
-    s.register(id(4), 7, entry(9, "r")).await.unwrap();
+    s.register(id(4), G1, 7, entry(9, "r")).await.unwrap();
+}
+
+// ---- Salt generations (spec §9.9: a new generation means registering again) ----
+
+async fn check_generations_are_separate<S: Store>(s: &Arc<S>) {
+    let (a, b) = (id(1), id(2));
+    for t in 1..=4 {
+        s.register(a, G1, 7, entry(t, "a, generation 1"))
+            .await
+            .unwrap();
+    }
+    s.register(b, G1, 7, entry(0x30, "b")).await.unwrap();
+    assert_eq!(s.bucket(G1, 7).await.unwrap().len(), 5);
+    // Generation 1's entries are not generation 2's: a lookup under the new parameters gets
+    // none of them.
+    assert!(s.bucket(G2, 7).await.unwrap().is_empty());
+    assert_eq!(
+        s.register(a, G1, 7, entry(5, "a")).await,
+        Err(StoreError::TooManyRegistrations)
+    );
+    // The owner's four registrations of generation 1 do not count in generation 2.
+    for t in 1..=4 {
+        s.register(a, G2, 7, entry(t, "a, generation 2"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        s.register(a, G2, 8, entry(5, "a")).await,
+        Err(StoreError::TooManyRegistrations),
+        "the maximum still holds within a generation"
+    );
+    // The same tag in two generations is two entries: neither replaces the other.
+    assert_eq!(
+        s.bucket(G2, 7).await.unwrap(),
+        (1..=4)
+            .map(|t| entry(t, "a, generation 2"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        s.bucket(G1, 7).await.unwrap(),
+        (1..=4)
+            .map(|t| entry(t, "a, generation 1"))
+            .chain([entry(0x30, "b")])
+            .collect::<Vec<_>>()
+    );
+    // Replacing within a generation stays within it.
+    s.register(a, G2, 9, entry(1, "moved")).await.unwrap();
+    assert_eq!(s.bucket(G2, 9).await.unwrap(), vec![entry(1, "moved")]);
+    assert_eq!(s.bucket(G1, 7).await.unwrap().len(), 5);
+    // Deregistering deletes the owner's registrations of every generation.
+    assert_eq!(s.deregister(a).await.unwrap(), 8);
+    assert_eq!(s.bucket(G1, 7).await.unwrap(), vec![entry(0x30, "b")]);
+    assert!(s.bucket(G2, 7).await.unwrap().is_empty());
+    assert!(s.bucket(G2, 9).await.unwrap().is_empty());
+}
+
+async fn check_a_bucket_full_in_one_generation_accepts_the_next<S: Store>(s: &Arc<S>) {
+    // Limit 3 entries per bucket (see `three_per_bucket`).
+    for owner in 1..=3u8 {
+        s.register(id(owner), G1, 7, entry(owner, "r"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        s.register(id(4), G1, 7, entry(4, "r")).await,
+        Err(StoreError::BucketFull)
+    );
+    for owner in 1..=3u8 {
+        s.register(id(owner), G2, 7, entry(owner + 0x10, "g2"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        s.register(id(4), G2, 7, entry(4, "g2")).await,
+        Err(StoreError::BucketFull),
+        "the bound holds within the new generation"
+    );
+    assert_eq!(s.bucket(G1, 7).await.unwrap().len(), 3);
+    assert_eq!(s.bucket(G2, 7).await.unwrap().len(), 3);
+    // Once generation 1 is dropped, generation 2 keeps its own entries, no more room.
+    assert_eq!(s.drop_generations_before(G2).await.unwrap(), 3);
+    assert_eq!(
+        s.register(id(4), G2, 7, entry(4, "g2")).await,
+        Err(StoreError::BucketFull)
+    );
+}
+
+async fn check_drop_generations_before<S: Store>(s: &Arc<S>) {
+    const G3: u32 = 3;
+    let (a, b, c) = (id(1), id(2), id(3));
+    s.register(a, G1, 7, entry(1, "a1")).await.unwrap();
+    s.register(b, G1, 8, entry(2, "b1")).await.unwrap();
+    s.register(a, G2, 7, entry(3, "a2")).await.unwrap();
+    s.register(c, G3, 7, entry(4, "c3")).await.unwrap();
+    assert_eq!(s.drop_generations_before(G1).await.unwrap(), 0);
+    assert_eq!(s.drop_generations_before(G2).await.unwrap(), 2);
+    assert_eq!(s.drop_generations_before(G2).await.unwrap(), 0);
+    assert!(s.bucket(G1, 7).await.unwrap().is_empty());
+    assert!(s.bucket(G1, 8).await.unwrap().is_empty());
+    // Newer generations than the one named are kept (a node still serving generation 2
+    // while another already serves 3 must not delete generation 3's registrations).
+    assert_eq!(s.bucket(G2, 7).await.unwrap(), vec![entry(3, "a2")]);
+    assert_eq!(s.bucket(G3, 7).await.unwrap(), vec![entry(4, "c3")]);
+    // Nothing of generation 1 is left for an operator to hand over; the others are listed
+    // with their generation.
+    let dump = s.dump().await.unwrap();
+    assert!(!dump_holds(&dump, b"a1") && !dump_holds(&dump, b"b1"));
+    let registrations = table(&dump, "registrations");
+    let g = column(registrations, "generation");
+    let mut generations: Vec<&Value> = registrations.rows.iter().map(|r| &r[g]).collect();
+    generations.sort_by_key(|v| format!("{v:?}"));
+    assert_eq!(generations, [&Value::Int(2), &Value::Int(3)]);
+    assert_eq!(s.drop_generations_before(u32::MAX).await.unwrap(), 2);
+    assert!(s
+        .dump()
+        .await
+        .unwrap()
+        .iter()
+        .all(|t| t.name != "registrations" || t.rows.is_empty()));
 }
 
 async fn check_dump_shows_every_table<S: Store>(s: &Arc<S>) {
@@ -814,7 +941,7 @@ async fn check_dump_shows_every_table<S: Store>(s: &Arc<S>) {
     .await
     .unwrap();
     s.deposit(m, b"sealed envelope".to_vec(), T0).await.unwrap();
-    s.register(owner, 3, entry(0x77, "discoverable"))
+    s.register(owner, G1, 3, entry(0x77, "discoverable"))
         .await
         .unwrap();
 
@@ -859,6 +986,15 @@ async fn check_dump_shows_every_table<S: Store>(s: &Arc<S>) {
     assert!(dump_holds(&dump, b"sealed envelope"));
     assert!(dump_holds(&dump, &[0x77; 16]));
     assert!(dump_holds(&dump, b"discoverable"));
+    let registrations = table(&dump, "registrations");
+    assert_eq!(
+        registrations.rows[0][column(registrations, "generation")],
+        Value::Int(i64::from(G1))
+    );
+    assert_eq!(
+        registrations.rows[0][column(registrations, "bucket")],
+        Value::Int(3)
+    );
 }
 
 // ---- Running the checks on every backend ----
@@ -944,7 +1080,131 @@ suite! {
     check_sweep_keeps_busy_mailboxes => Limits::default();
     check_registrations => Limits::default();
     check_a_full_bucket_refuses_registrations_not_lookups => three_per_bucket();
+    check_generations_are_separate => Limits::default();
+    check_a_bucket_full_in_one_generation_accepts_the_next => three_per_bucket();
+    check_drop_generations_before => Limits::default();
     check_dump_shows_every_table => Limits::default();
+}
+
+// ---- Migrations: registrations written before they carried their generation ----
+
+/// `registrations` as schema 1 had it (no generation; primary key `(owner, tag)`).
+const REGISTRATIONS_V1: &str = "
+CREATE TABLE registrations (
+    owner BLOB NOT NULL,
+    tag BLOB NOT NULL,
+    bucket INTEGER NOT NULL,
+    record BLOB NOT NULL,
+    PRIMARY KEY (owner, tag)
+);
+CREATE INDEX registrations_by_bucket ON registrations (bucket, tag);
+";
+
+/// What a migrated store must show: the old rows in generation 1, nothing in generation
+/// 2, the owner free to register again in generation 2, and the old rows droppable.
+async fn check_migrated<S: Store>(s: &S) {
+    assert_eq!(
+        s.bucket(G1, 7).await.unwrap(),
+        vec![entry(1, "old a"), entry(2, "old b")]
+    );
+    assert!(s.bucket(G2, 7).await.unwrap().is_empty());
+    let registrations = s
+        .dump()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "registrations")
+        .unwrap();
+    let g = column(&registrations, "generation");
+    assert!(registrations.rows.iter().all(|r| r[g] == Value::Int(1)));
+    for t in 1..=4 {
+        s.register(id(1), G2, 7, entry(t, "new")).await.unwrap();
+    }
+    assert_eq!(s.bucket(G2, 7).await.unwrap().len(), 4);
+    assert_eq!(s.drop_generations_before(G2).await.unwrap(), 2);
+    assert_eq!(s.bucket(G2, 7).await.unwrap().len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_migrates_registrations_to_generation_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("relay.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(REGISTRATIONS_V1).unwrap();
+        for (owner, tag, record) in [(1u8, 1u8, "old a"), (2, 2, "old b")] {
+            conn.execute(
+                "INSERT INTO registrations (owner, tag, bucket, record) VALUES (?1, ?2, 7, ?3)",
+                rusqlite::params![id(owner), [tag; 16], record.as_bytes()],
+            )
+            .unwrap();
+        }
+    }
+    check_migrated(&SqliteStore::open(&path).unwrap()).await;
+    // Reopening a migrated database changes nothing.
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.bucket(G2, 7).await.unwrap().len(), 4);
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, blindrelay_relay::store::sqlite::SCHEMA_VERSION);
+    // A database of a newer schema than this relay knows is refused, not written.
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let refused = SqliteStore::open(&path).unwrap_err();
+    assert!(
+        matches!(&refused, StoreError::Backend(m) if m.contains("schema version 99")),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_migrates_registrations_to_generation_1() {
+    let Ok(url) = std::env::var("BLINDRELAY_TEST_POSTGRES") else {
+        eprintln!("skipped postgres_migrates_registrations_to_generation_1: no database");
+        return;
+    };
+    let schema = format!("t{}_migrate_generation", std::process::id());
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let connection = tokio::spawn(connection);
+    client
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};
+             SET search_path = {schema};
+             {}",
+            REGISTRATIONS_V1
+                .replace("BLOB", "BYTEA")
+                .replace("INTEGER", "BIGINT")
+        ))
+        .await
+        .unwrap();
+    for (owner, tag, record) in [(1u8, 1u8, "old a"), (2, 2, "old b")] {
+        client
+            .execute(
+                "INSERT INTO registrations (owner, tag, bucket, record) VALUES ($1, $2, 7, $3)",
+                &[
+                    &id(owner).as_slice(),
+                    &[tag; 16].as_slice(),
+                    &record.as_bytes(),
+                ],
+            )
+            .await
+            .unwrap();
+    }
+    drop(client);
+    connection.await.unwrap().unwrap();
+    let store = PostgresStore::connect_with_schema(&url, &schema)
+        .await
+        .unwrap();
+    check_migrated(&store).await;
+    // Creating the schema again (another relay process starting) changes nothing.
+    store.create_schema().await.unwrap();
+    assert_eq!(store.bucket(G2, 7).await.unwrap().len(), 4);
+    store.drop_schema().await.unwrap();
 }
 
 // ---- SQLite only: durability and a model-based property ----

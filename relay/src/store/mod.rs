@@ -4,9 +4,9 @@
 //!
 //! Everything the store holds is what spec §11 allows a relay to hold: opaque mailbox ids,
 //! signed bundles as their owners published them, one-time public keys, sealed envelopes
-//! (already padded by the sender), 16-byte match tags with their opaque records, and the
-//! times the retention rules need. No store operation takes a sender, an address or a clock
-//! reading other than the `now` its caller passes.
+//! (already padded by the sender), 16-byte match tags with their opaque records and salt
+//! generations, and the times the retention rules need. No store operation takes a sender,
+//! an address or a clock reading other than the `now` its caller passes.
 //!
 //! Backends: [`sqlite`] (the default: embedded, WAL, one writer thread with group commit)
 //! and [`postgres`] (scale-out). Both pass the same suite (`tests/store_suite.rs`).
@@ -231,23 +231,47 @@ pub trait Store: Send + Sync + 'static {
     /// period. Returns how many rows were deleted.
     fn sweep(&self, now: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Registers `owner` as discoverable under `entry.tag` in bucket `bucket`, replacing a
-    /// registration of the same owner and tag. Refused with
-    /// [`StoreError::TooManyRegistrations`] beyond the per-owner maximum, and with
-    /// [`StoreError::BucketFull`] when the bucket would hold more entries than a lookup
-    /// response carries (so filling a bucket can block registrations in it, never lookups).
+    /// Registers `owner` as discoverable under `entry.tag` in bucket `bucket` of salt
+    /// generation `generation` (spec §9.9: the generation of the parameters the registration
+    /// was made and checked under), replacing a registration of the same owner and tag in
+    /// that generation. Refused with [`StoreError::TooManyRegistrations`] beyond the
+    /// per-owner maximum, and with [`StoreError::BucketFull`] when the bucket would hold
+    /// more entries than a lookup response carries (so filling a bucket can block
+    /// registrations in it, never lookups). Both counts are of `generation` only: entries of
+    /// another generation are useless to its lookups (their tags were derived under another
+    /// salt) and must not keep an owner from registering again (spec §9.9) or fill a
+    /// bucket.
     fn register(
         &self,
         owner: Id,
+        generation: u32,
         bucket: u32,
         entry: Entry,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Deletes every registration of `owner`; returns how many.
+    /// Deletes every registration of `owner`, of every generation; returns how many.
     fn deregister(&self, owner: Id) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Every entry of bucket `bucket`, ordered by tag then record (deterministic).
-    fn bucket(&self, bucket: u32) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
+    /// Every entry of bucket `bucket` in salt generation `generation`, ordered by tag then
+    /// record (deterministic). Entries of other generations are never returned, whether or
+    /// not [`drop_generations_before`](Self::drop_generations_before) has removed them yet.
+    fn bucket(
+        &self,
+        generation: u32,
+        bucket: u32,
+    ) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
+
+    /// Retention of discovery registrations (spec §12.8): deletes every registration of a
+    /// salt generation below `generation`; returns how many. The relay calls it with its
+    /// current generation from its periodic sweeper, so registrations made under earlier
+    /// parameters are gone within one sweep interval of a new generation. Generations only
+    /// grow (clients refuse a rollback, spec §9.6.1), so only lower ones are dead; a newer
+    /// one is never touched, which keeps relay nodes sharing one store safe while some of
+    /// them still serve the previous generation.
+    fn drop_generations_before(
+        &self,
+        generation: u32,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Every table and row the backend holds (spec §11: what an operator could hand over).
     fn dump(&self) -> impl Future<Output = Result<Vec<Table>, StoreError>> + Send;

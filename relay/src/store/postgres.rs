@@ -10,6 +10,13 @@
 //! exists), with `BYTEA` for bytes and `BIGINT` for times, seqs and counters (`SMALLINT`
 //! for the key kind, `BIGSERIAL` for the upload order of one-time keys).
 //!
+//! Migrations run in [`PostgresStore::create_schema`], under its advisory lock and in its
+//! transaction, and are detected from the catalog rather than recorded in a table of their
+//! own (so the store's tables are the SQLite backend's, and a dump lists the same ones):
+//! a `registrations` table without `generation` (written before registrations carried their
+//! salt generation) gets the column, with generation 1 for its rows (the reference relay's
+//! `ch1` generation), and the primary key `(owner, generation, tag)`.
+//!
 //! # Isolation
 //!
 //! Every operation runs at `READ COMMITTED` and gets the isolation it needs from row locks:
@@ -86,13 +93,39 @@ CREATE TABLE IF NOT EXISTS envelopes (
 CREATE INDEX IF NOT EXISTS envelopes_by_expiry ON envelopes (expires_at);
 CREATE TABLE IF NOT EXISTS registrations (
     owner BYTEA NOT NULL,
+    generation BIGINT NOT NULL,
     tag BYTEA NOT NULL,
     bucket BIGINT NOT NULL,
     record BYTEA NOT NULL,
-    PRIMARY KEY (owner, tag)
+    PRIMARY KEY (owner, generation, tag)
 );
-CREATE INDEX IF NOT EXISTS registrations_by_bucket ON registrations (bucket, tag);
+CREATE INDEX IF NOT EXISTS registrations_by_generation
+    ON registrations (generation, bucket, tag);
 ";
+
+/// Registrations gain their salt generation (see the module docs): existing rows are
+/// generation 1, the primary key (whose name [`PRIMARY_KEY_OF_REGISTRATIONS`] finds)
+/// becomes `(owner, generation, tag)`, and the `(bucket, tag)` index gives way to
+/// `SCHEMA`'s `(generation, bucket, tag)`. `{pkey}` is replaced by the quoted key name.
+const MIGRATE_REGISTRATIONS_GENERATION: &str = "
+ALTER TABLE registrations ADD COLUMN generation BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE registrations ALTER COLUMN generation DROP DEFAULT;
+ALTER TABLE registrations DROP CONSTRAINT {pkey};
+ALTER TABLE registrations ADD PRIMARY KEY (owner, generation, tag);
+DROP INDEX IF EXISTS registrations_by_bucket;
+";
+
+/// Whether `registrations` exists in the current schema, and whether it has `generation`.
+const REGISTRATIONS_SHAPE: &str = "
+SELECT to_regclass('registrations') IS NOT NULL,
+       EXISTS (SELECT 1 FROM information_schema.columns
+               WHERE table_schema = current_schema() AND table_name = 'registrations'
+                 AND column_name = 'generation')";
+
+/// The name of `registrations`' primary-key constraint.
+const PRIMARY_KEY_OF_REGISTRATIONS: &str = "
+SELECT conname::TEXT FROM pg_constraint
+WHERE conrelid = 'registrations'::regclass AND contype = 'p'";
 
 /// Arbitrary key of the advisory lock that serialises schema creation across processes.
 const SCHEMA_LOCK: i64 = 0x626c_696e_6472_6c79;
@@ -207,8 +240,9 @@ impl PostgresStore {
         self.limits
     }
 
-    /// Creates the schema (if the store has its own) and the tables and indexes that do not
-    /// exist yet. Idempotent; serialised across processes by an advisory lock.
+    /// Creates the schema (if the store has its own), migrates tables written by an earlier
+    /// version (see the module docs), and creates the tables and indexes that do not exist
+    /// yet. Idempotent; serialised across processes by an advisory lock.
     ///
     /// # Errors
     ///
@@ -221,6 +255,20 @@ impl PostgresStore {
             .db()?;
         if let Some(schema) = &self.schema {
             tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                .await
+                .db()?;
+        }
+        let shape = tx.query_one(REGISTRATIONS_SHAPE, &[]).await.db()?;
+        let (table, column): (bool, bool) = (shape.try_get(0).db()?, shape.try_get(1).db()?);
+        if table && !column {
+            let pkey: String = tx
+                .query_one(PRIMARY_KEY_OF_REGISTRATIONS, &[])
+                .await
+                .db()?
+                .try_get(0)
+                .db()?;
+            let pkey = format!("\"{}\"", pkey.replace('"', "\"\""));
+            tx.batch_execute(&MIGRATE_REGISTRATIONS_GENERATION.replace("{pkey}", &pkey))
                 .await
                 .db()?;
         }
@@ -596,9 +644,16 @@ impl PostgresStore {
         Ok(deleted)
     }
 
-    async fn register_op(&self, owner: Id, bucket: u32, entry: Entry) -> Result<(), StoreError> {
+    async fn register_op(
+        &self,
+        owner: Id,
+        generation: u32,
+        bucket: u32,
+        entry: Entry,
+    ) -> Result<(), StoreError> {
         let owner: &[u8] = &owner;
         let tag: &[u8] = &entry.tag;
+        let generation = i64::from(generation);
         let mut client = self.client().await?;
         let tx = client.transaction().await.db()?;
         execute(
@@ -609,8 +664,9 @@ impl PostgresStore {
         .await?;
         let others = query_opt(
             &tx,
-            "SELECT COUNT(*) FROM registrations WHERE owner = $1 AND tag <> $2",
-            &[&owner, &tag],
+            "SELECT COUNT(*) FROM registrations
+             WHERE owner = $1 AND generation = $2 AND tag <> $3",
+            &[&owner, &generation, &tag],
         )
         .await?
         .ok_or_else(|| StoreError::Backend("count returned no row".into()))?;
@@ -620,14 +676,16 @@ impl PostgresStore {
         }
         execute(
             &tx,
-            "INSERT INTO registrations (owner, tag, bucket, record) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (owner, tag) DO UPDATE SET bucket = EXCLUDED.bucket,
+            "INSERT INTO registrations (owner, generation, tag, bucket, record)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (owner, generation, tag) DO UPDATE SET bucket = EXCLUDED.bucket,
                  record = EXCLUDED.record",
-            &[&owner, &tag, &i64::from(bucket), &entry.record],
+            &[&owner, &generation, &tag, &i64::from(bucket), &entry.record],
         )
         .await?;
         // Registrations of different owners into one bucket serialise on the bucket (the
-        // two-key advisory locks are a separate space from the owner locks above).
+        // two-key advisory locks are a separate space from the owner locks above; one lock
+        // per bucket number for every generation: they differ only during a rotation).
         execute(
             &tx,
             "SELECT pg_advisory_xact_lock(17, $1::INT4)",
@@ -636,8 +694,8 @@ impl PostgresStore {
         .await?;
         let in_bucket = query_opt(
             &tx,
-            "SELECT COUNT(*) FROM registrations WHERE bucket = $1",
-            &[&i64::from(bucket)],
+            "SELECT COUNT(*) FROM registrations WHERE generation = $1 AND bucket = $2",
+            &[&generation, &i64::from(bucket)],
         )
         .await?
         .ok_or_else(|| StoreError::Backend("count returned no row".into()))?;
@@ -806,10 +864,11 @@ impl Store for PostgresStore {
     fn register(
         &self,
         owner: Id,
+        generation: u32,
         bucket: u32,
         entry: Entry,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.register_op(owner, bucket, entry)
+        self.register_op(owner, generation, bucket, entry)
     }
 
     async fn deregister(&self, owner: Id) -> Result<u64, StoreError> {
@@ -823,12 +882,13 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn bucket(&self, bucket: u32) -> Result<Vec<Entry>, StoreError> {
+    async fn bucket(&self, generation: u32, bucket: u32) -> Result<Vec<Entry>, StoreError> {
         let client = self.client().await?;
         query(
             &client,
-            "SELECT tag, record FROM registrations WHERE bucket = $1 ORDER BY tag, record",
-            &[&i64::from(bucket)],
+            "SELECT tag, record FROM registrations WHERE generation = $1 AND bucket = $2
+             ORDER BY tag, record",
+            &[&i64::from(generation), &i64::from(bucket)],
         )
         .await?
         .iter()
@@ -840,6 +900,16 @@ impl Store for PostgresStore {
             })
         })
         .collect()
+    }
+
+    async fn drop_generations_before(&self, generation: u32) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        execute(
+            &client,
+            "DELETE FROM registrations WHERE generation < $1",
+            &[&i64::from(generation)],
+        )
+        .await
     }
 
     fn dump(&self) -> impl Future<Output = Result<Vec<Table>, StoreError>> + Send {

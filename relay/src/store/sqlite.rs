@@ -38,9 +38,21 @@
 //! - `envelopes(mailbox, seq, expires_at, envelope BLOB)`: the sealed, already padded
 //!   envelopes, unique index `(mailbox, seq)` for fetch and ack, index `expires_at` for the
 //!   sweep. A rowid table: faster than `WITHOUT ROWID` for this workload (measured).
-//! - `registrations(owner, tag, bucket, record)`: contact-discovery entries (spec §9.8),
-//!   primary key `(owner, tag)` (re-registering the same tag replaces it), index
-//!   `(bucket, tag)` for bucket downloads.
+//! - `registrations(owner, generation, tag, bucket, record)`: contact-discovery entries
+//!   (spec §9.8) with the salt generation they were registered under (a small integer, the
+//!   public parameters' `salt_generation`), primary key `(owner, generation, tag)`
+//!   (re-registering the same tag in the same generation replaces it; the per-owner count
+//!   is per generation), index `(generation, bucket, tag)` for bucket downloads (one
+//!   generation's bucket) and for deleting earlier generations.
+//!
+//! # Schema versions
+//!
+//! `PRAGMA user_version` holds the schema version, [`SCHEMA_VERSION`]. Opening a database
+//! migrates it forward in the same transaction that creates missing tables: version 0 is a
+//! new database or one written before versions were recorded (schema 1); schema 2 added
+//! `registrations.generation`, and the migration gives existing rows generation 1 (the
+//! reference relay's `ch1` generation, the only one it had served). A database of a newer
+//! version than this relay knows is refused rather than written with an older layout.
 //!
 //! No foreign keys: every operation keeps the tables consistent itself (keys are only added
 //! while a bundle exists and are deleted with it; envelope rows only exist under a mailbox
@@ -141,13 +153,71 @@ CREATE UNIQUE INDEX IF NOT EXISTS envelopes_by_seq ON envelopes (mailbox, seq);
 CREATE INDEX IF NOT EXISTS envelopes_by_expiry ON envelopes (expires_at);
 CREATE TABLE IF NOT EXISTS registrations (
     owner BLOB NOT NULL,
+    generation INTEGER NOT NULL,
     tag BLOB NOT NULL,
     bucket INTEGER NOT NULL,
     record BLOB NOT NULL,
-    PRIMARY KEY (owner, tag)
+    PRIMARY KEY (owner, generation, tag)
 );
-CREATE INDEX IF NOT EXISTS registrations_by_bucket ON registrations (bucket, tag);
+CREATE INDEX IF NOT EXISTS registrations_by_generation
+    ON registrations (generation, bucket, tag);
 ";
+
+/// The schema version this relay writes (`PRAGMA user_version`; see the module docs).
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Schema 1 to 2: `registrations` gains `generation` (existing rows: generation 1, the
+/// reference relay's `ch1` generation) and its primary key becomes
+/// `(owner, generation, tag)`. SQLite cannot change a primary key in place, so the table is
+/// rebuilt (its old `(bucket, tag)` index goes with it). A database without the table (a
+/// new one) or already with the column is left alone.
+const MIGRATE_REGISTRATIONS_GENERATION: &str = "
+CREATE TABLE registrations_v2 (
+    owner BLOB NOT NULL,
+    generation INTEGER NOT NULL,
+    tag BLOB NOT NULL,
+    bucket INTEGER NOT NULL,
+    record BLOB NOT NULL,
+    PRIMARY KEY (owner, generation, tag)
+);
+INSERT INTO registrations_v2 (owner, generation, tag, bucket, record)
+    SELECT owner, 1, tag, bucket, record FROM registrations;
+DROP TABLE registrations;
+ALTER TABLE registrations_v2 RENAME TO registrations;
+";
+
+/// Brings the schema to [`SCHEMA_VERSION`] inside the caller's transaction (see the module
+/// docs), then creates what is missing.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .db()?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!(
+            "sqlite: database schema version {version} is newer than this relay's \
+             {SCHEMA_VERSION}"
+        )));
+    }
+    if version < 2 {
+        let (table, column): (i64, i64) = conn
+            .query_row(
+                "SELECT
+                     (SELECT COUNT(*) FROM sqlite_master
+                      WHERE type = 'table' AND name = 'registrations'),
+                     (SELECT COUNT(*) FROM pragma_table_info('registrations')
+                      WHERE name = 'generation')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .db()?;
+        if table == 1 && column == 0 {
+            conn.execute_batch(MIGRATE_REGISTRATIONS_GENERATION).db()?;
+        }
+    }
+    conn.execute_batch(SCHEMA).db()?;
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .db()
+}
 
 /// Converts a rusqlite result into a store result whose message never holds stored bytes
 /// (rusqlite's messages name tables, columns and types, never values).
@@ -282,7 +352,7 @@ fn prepare_writer(conn: &Connection, file: bool) -> Result<(), StoreError> {
     conn.pragma_update(None, "synchronous", "FULL").db()?;
     conn.pragma_update(None, "foreign_keys", false).db()?;
     let tx = conn.unchecked_transaction().db()?;
-    tx.execute_batch(SCHEMA).db()?;
+    migrate(&tx)?;
     tx.commit().db()
 }
 
@@ -836,29 +906,41 @@ fn register(
     conn: &Connection,
     limits: &Limits,
     owner: &Id,
+    generation: u32,
     bucket: u32,
     entry: &Entry,
 ) -> Result<(), StoreError> {
+    let generation = i64::from(generation);
     let others: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM registrations WHERE owner = ?1 AND tag <> ?2")
+        .prepare_cached(
+            "SELECT COUNT(*) FROM registrations
+             WHERE owner = ?1 AND generation = ?2 AND tag <> ?3",
+        )
         .db()?
-        .query_row(params![owner, entry.tag], |r| r.get(0))
+        .query_row(params![owner, generation, entry.tag], |r| r.get(0))
         .db()?;
     if from_sql_int(others)? >= limits.registrations_per_owner {
         return Err(StoreError::TooManyRegistrations);
     }
     conn.prepare_cached(
-        "INSERT INTO registrations (owner, tag, bucket, record) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (owner, tag) DO UPDATE SET bucket = excluded.bucket,
+        "INSERT INTO registrations (owner, generation, tag, bucket, record)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (owner, generation, tag) DO UPDATE SET bucket = excluded.bucket,
              record = excluded.record",
     )
     .db()?
-    .execute(params![owner, entry.tag, i64::from(bucket), entry.record])
+    .execute(params![
+        owner,
+        generation,
+        entry.tag,
+        i64::from(bucket),
+        entry.record
+    ])
     .db()?;
     let in_bucket: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM registrations WHERE bucket = ?1")
+        .prepare_cached("SELECT COUNT(*) FROM registrations WHERE generation = ?1 AND bucket = ?2")
         .db()?
-        .query_row([i64::from(bucket)], |r| r.get(0))
+        .query_row(params![generation, i64::from(bucket)], |r| r.get(0))
         .db()?;
     if from_sql_int(in_bucket)? > limits.bucket_entries {
         // The savepoint rolls the upsert back.
@@ -876,13 +958,25 @@ fn deregister(conn: &Connection, owner: &Id) -> Result<u64, StoreError> {
     Ok(u64::try_from(n).unwrap_or(u64::MAX))
 }
 
-fn bucket(conn: &Connection, bucket: u32) -> Result<Vec<Entry>, StoreError> {
+fn drop_generations_before(conn: &Connection, generation: u32) -> Result<u64, StoreError> {
+    let n = conn
+        .prepare_cached("DELETE FROM registrations WHERE generation < ?1")
+        .db()?
+        .execute([i64::from(generation)])
+        .db()?;
+    Ok(u64::try_from(n).unwrap_or(u64::MAX))
+}
+
+fn bucket(conn: &Connection, generation: u32, bucket: u32) -> Result<Vec<Entry>, StoreError> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT tag, record FROM registrations WHERE bucket = ?1 ORDER BY tag, record",
+            "SELECT tag, record FROM registrations WHERE generation = ?1 AND bucket = ?2
+             ORDER BY tag, record",
         )
         .db()?;
-    let mut rows = stmt.query([i64::from(bucket)]).db()?;
+    let mut rows = stmt
+        .query(params![i64::from(generation), i64::from(bucket)])
+        .db()?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().db()? {
         let tag: Vec<u8> = row.get(0).db()?;
@@ -1031,19 +1125,31 @@ impl Store for SqliteStore {
     fn register(
         &self,
         owner: Id,
+        generation: u32,
         bucket: u32,
         entry: Entry,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         let limits = self.limits;
-        self.write(move |c| register(c, &limits, &owner, bucket, &entry))
+        self.write(move |c| register(c, &limits, &owner, generation, bucket, &entry))
     }
 
     fn deregister(&self, owner: Id) -> impl Future<Output = Result<u64, StoreError>> + Send {
         self.write(move |c| deregister(c, &owner))
     }
 
-    fn bucket(&self, bucket: u32) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send {
-        self.read(move |c| self::bucket(c, bucket))
+    fn bucket(
+        &self,
+        generation: u32,
+        bucket: u32,
+    ) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send {
+        self.read(move |c| self::bucket(c, generation, bucket))
+    }
+
+    fn drop_generations_before(
+        &self,
+        generation: u32,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        self.write(move |c| drop_generations_before(c, generation))
     }
 
     fn dump(&self) -> impl Future<Output = Result<Vec<Table>, StoreError>> + Send {
