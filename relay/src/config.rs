@@ -202,10 +202,13 @@ mod tests {
             [
                 "--oracle-url".to_owned(),
                 "http://127.0.0.1:8790".to_owned(),
+                "--oracle-key".to_owned(),
+                "7b".repeat(32),
             ],
         )
         .unwrap();
         assert_eq!(c.oracle.as_ref().unwrap().credential, [0x5a; 32]);
+        assert_eq!(c.oracle.as_ref().unwrap().key, [0x7b; 32]);
         assert!(!c.summary().contains(&secret) && !format!("{c:?}").contains(&secret));
         assert!(c.summary().contains("oracle http://127.0.0.1:8790"));
         assert!(Config::from_env_and_args(|_| None, ["--oracle-url".into(), "x".into()]).is_err());
