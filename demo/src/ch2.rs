@@ -261,7 +261,10 @@ pub async fn run(dir: &Path, out: &mut impl Write, exe: &Path) -> Result<(), Dem
     let mut tested = 0;
     for number in ADDRESS_BOOK.iter().chain(PARTIES.iter().map(|(_, n)| n)) {
         let guess = hasher.contact_id(&normalize_lenient(number)?)?;
-        let entries = relay.store.bucket(generation, bucket_prefix(&guess, b)).await?;
+        let entries = relay
+            .store
+            .bucket(generation, bucket_prefix(&guess, b))
+            .await?;
         let tag = MatchTag::of(&guess).0;
         ensure(
             entries.iter().all(|e| e.tag != tag),
@@ -272,7 +275,10 @@ pub async fn run(dir: &Path, out: &mut impl Write, exe: &Path) -> Result<(), Dem
     let ch2_bob = ids
         .first()
         .ok_or_else(|| DemoError("Bob's ch2 id".into()))?;
-    let stored = relay.store.bucket(generation, bucket_prefix(ch2_bob, b)).await?;
+    let stored = relay
+        .store
+        .bucket(generation, bucket_prefix(ch2_bob, b))
+        .await?;
     ensure(
         stored.iter().any(|e| e.tag == MatchTag::of(ch2_bob).0),
         "Bob's ch2 tag is what the relay stores",
