@@ -22,7 +22,7 @@ use blindrelay::contact::{
 };
 use blindrelay::relay::RegisterRequest;
 use blindrelay::route::ReadCapability;
-use blindrelay_relay::oprf::{parse_hex32, OracleLink};
+use blindrelay_relay::oprf::{hex, parse_hex32, OracleLink};
 use blindrelay_relay::oracle::store::SqliteOracleStore;
 use blindrelay_relay::oracle::{oracle_with, RelayCredential};
 use blindrelay_relay::store::sqlite::SqliteStore;
@@ -81,10 +81,6 @@ impl Drop for OracleProcess {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A party of this part: its number, its account (a read capability) and its view of the

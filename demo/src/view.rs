@@ -19,6 +19,7 @@
 use blindrelay::contact::{normalize_lenient, password};
 use blindrelay::route::ReadCapability;
 use blindrelay::IdentityPublicKey;
+use blindrelay_relay::oprf::hex;
 use blindrelay_relay::store::{Table, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -116,10 +117,6 @@ pub fn short_hex(bytes: &[u8]) -> String {
         s.push('…');
     }
     s
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[derive(Default)]

@@ -9,6 +9,7 @@
 //! cargo run -p blindrelay-relay --bin relay-conformance -- http://127.0.0.1:8780 test-vectors/relay.json
 //! ```
 
+use crate::oprf::hex;
 use serde_json::Value;
 
 /// One step that did not answer as the transcript says.
@@ -58,10 +59,6 @@ fn unhex(s: &str) -> Result<Vec<u8>, String> {
                 .ok_or_else(|| format!("bad hex at {i}"))
         })
         .collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Runs every step against the relay at `base` (which must be fresh and run with the

@@ -6,6 +6,7 @@
 //! ```
 
 use blindrelay_relay::config::{Backend, Config};
+use blindrelay_relay::oprf::hex;
 use blindrelay_relay::store::postgres::PostgresStore;
 use blindrelay_relay::store::sqlite::SqliteStore;
 use blindrelay_relay::store::Store;
@@ -95,8 +96,4 @@ fn relay_key_of(data_dir: &std::path::Path) -> std::io::Result<[u8; 32]> {
     let key =
         blindrelay_relay::server::DiscoveryKey::load_or_create(&data_dir.join("discovery.key"))?;
     Ok(key.identity.public().signing)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

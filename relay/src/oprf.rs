@@ -307,8 +307,10 @@ async fn answer(mut response: reqwest::Response, max: usize) -> Result<Vec<u8>, 
     }
 }
 
-/// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex (keys and credentials in logs, arguments and the oracle's `Authorization`
+/// header; [`parse_hex32`] reads it back).
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -9,6 +9,7 @@
 
 use blindrelay_relay::config::Backend;
 use blindrelay_relay::log;
+use blindrelay_relay::oprf::hex;
 use blindrelay_relay::oracle::config::{Command, OracleConfig};
 use blindrelay_relay::oracle::store::{OracleStore, PostgresOracleStore, SqliteOracleStore};
 use blindrelay_relay::oracle::{oracle_with, start};
@@ -108,8 +109,4 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
