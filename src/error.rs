@@ -147,6 +147,19 @@ pub enum Error {
     /// 811: relay: the discovery bucket already holds as many entries as a lookup response
     /// can carry; the registration is refused and nothing is stored (spec §12.7).
     BucketFull,
+    /// 812: relay: the epoch's commit slot is already taken; nothing was stored. The
+    /// committer processes the commit that won and retries in the next epoch (spec §15.6).
+    CommitSlotTaken,
+    /// 813: relay: a deposit to a group mailbox whose epoch was closed by a commit; nothing
+    /// was stored. The sender processes the commit and re-sends in the next epoch (§15.6).
+    EpochClosed,
+    /// 1000: the MLS layer refused a group message that opened under the epoch's wrap key
+    /// (an invalid commit, a bad signature, a message from an unknown member); the group's
+    /// state is unchanged (spec §15.7).
+    GroupRejected,
+    /// 1001: the operation needs membership, but this member was removed from the group
+    /// (spec §15.7).
+    GroupRemoved,
     /// 900: the caller passed an argument the API does not accept (never caused by
     /// attacker-controlled bytes).
     ApiMisuse {
@@ -213,6 +226,10 @@ impl Error {
             Self::NotFound => 809,
             Self::TooManySubscriptions => 810,
             Self::BucketFull => 811,
+            Self::CommitSlotTaken => 812,
+            Self::EpochClosed => 813,
+            Self::GroupRejected => 1000,
+            Self::GroupRemoved => 1001,
             Self::ApiMisuse { .. } => 900,
         }
     }
@@ -274,6 +291,10 @@ impl Error {
             Self::NotFound => "NotFound",
             Self::TooManySubscriptions => "TooManySubscriptions",
             Self::BucketFull => "BucketFull",
+            Self::CommitSlotTaken => "CommitSlotTaken",
+            Self::EpochClosed => "EpochClosed",
+            Self::GroupRejected => "GroupRejected",
+            Self::GroupRemoved => "GroupRemoved",
             Self::ApiMisuse { .. } => "ApiMisuse",
         }
     }
@@ -334,7 +355,11 @@ impl Error {
         (809, "NotFound"),
         (810, "TooManySubscriptions"),
         (811, "BucketFull"),
+        (812, "CommitSlotTaken"),
+        (813, "EpochClosed"),
         (900, "ApiMisuse"),
+        (1000, "GroupRejected"),
+        (1001, "GroupRemoved"),
     ];
 }
 

@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod envelope;
 mod error;
 pub mod fingerprint;
+pub mod group;
 // The fuzz oracles hold fixed secrets: never part of a release build (issue 15, defect 8).
 #[cfg(any(test, fuzzing, feature = "hazmat"))]
 #[doc(hidden)]

@@ -755,6 +755,9 @@ impl<S: Store> Client<S> {
         match RelayEnvelope::parse(envelope)? {
             RelayEnvelope::Sealed(env) => self.receive_sealed(rng, source, &env),
             RelayEnvelope::Pairwise(p) => self.receive_pairwise(rng, source, &p, envelope),
+            // Group envelopes belong to a group's epoch mailbox (spec §15), never to this
+            // client's 1:1 mailboxes; the group layer (`blindrelay-groups`) opens them.
+            RelayEnvelope::Group(_) => Err(blindrelay::Error::WrongMailbox.into()),
         }
     }
 

@@ -251,6 +251,7 @@ impl<W: Write> Demo<'_, W> {
             RelayEnvelope::Sealed(_) if from.contacts.contains_key(to) => "probe",
             RelayEnvelope::Sealed(_) => "sealed",
             RelayEnvelope::Pairwise(_) => "pairwise",
+            RelayEnvelope::Group(_) => "group",
         };
         if kind == "probe" {
             writeln!(

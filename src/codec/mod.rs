@@ -82,6 +82,12 @@ impl MessageType {
     pub const LOOKUP_RESPONSE: Self = Self(0x12);
     /// An opt-in discovery registration (spec §9).
     pub const REGISTRATION: Self = Self(0x13);
+    /// A group envelope (spec §15.4).
+    pub const GROUP_ENVELOPE: Self = Self(0x09);
+    /// A group invite, carried inside a 1:1 session (spec §15.8).
+    pub const GROUP_INVITE: Self = Self(0x0A);
+    /// A commit request: a commit-slot token and a group envelope (spec §15.6).
+    pub const COMMIT_REQUEST: Self = Self(0x31);
 }
 
 /// A message that writes its canonical encoding. Encoding never fails.

@@ -340,10 +340,12 @@ pub enum RelayEnvelope<'a> {
     Sealed(Envelope),
     /// A pairwise envelope (type `0x08`).
     Pairwise(PairwiseEnvelope<'a>),
+    /// A group envelope (type `0x09`, spec §15.4).
+    Group(crate::group::GroupEnvelope),
 }
 
 impl<'a> RelayEnvelope<'a> {
-    /// Strictly parses either kind of envelope: the relay's whole check before storing
+    /// Strictly parses any kind of envelope (HPKE, pairwise, group): the relay's whole check before storing
     /// one. Any other message type is [`Error::UnknownMessageType`].
     ///
     /// # Errors
@@ -352,6 +354,9 @@ impl<'a> RelayEnvelope<'a> {
         match crate::codec::peek_type(bytes)? {
             MessageType::ENVELOPE => Ok(Self::Sealed(Envelope::decode_exact(bytes)?)),
             MessageType::PAIRWISE_ENVELOPE => Ok(Self::Pairwise(PairwiseEnvelope::parse(bytes)?)),
+            MessageType::GROUP_ENVELOPE => {
+                Ok(Self::Group(crate::group::GroupEnvelope::parse(bytes)?))
+            }
             other => Err(Error::UnknownMessageType(other.0)),
         }
     }
@@ -362,6 +367,7 @@ impl<'a> RelayEnvelope<'a> {
         match self {
             Self::Sealed(e) => e.mailbox(),
             Self::Pairwise(p) => p.mailbox,
+            Self::Group(g) => g.mailbox(),
         }
     }
 
@@ -371,6 +377,7 @@ impl<'a> RelayEnvelope<'a> {
         match self {
             Self::Sealed(e) => e.encoded_len(),
             Self::Pairwise(p) => p.encoded_len(),
+            Self::Group(g) => g.encoded_len(),
         }
     }
 }
