@@ -52,7 +52,10 @@ pub fn verify_group_key(
 }
 
 fn fill_message(msg: &mut [u8; 24 + sig::PUBLIC_KEY_LEN], key: &[u8; sig::PUBLIC_KEY_LEN]) {
-    for (dst, src) in msg.iter_mut().zip(GROUP_LEAF_LABEL.iter().chain(key.iter())) {
+    for (dst, src) in msg
+        .iter_mut()
+        .zip(GROUP_LEAF_LABEL.iter().chain(key.iter()))
+    {
         *dst = *src;
     }
 }
@@ -98,10 +101,7 @@ impl GroupCredential {
     pub fn to_bytes(&self) -> [u8; GROUP_CREDENTIAL_LEN] {
         let mut out = [0u8; GROUP_CREDENTIAL_LEN];
         let id = self.identity.to_array();
-        for (dst, src) in out
-            .iter_mut()
-            .zip(id.iter().chain(self.certificate.iter()))
-        {
+        for (dst, src) in out.iter_mut().zip(id.iter().chain(self.certificate.iter())) {
             *dst = *src;
         }
         out

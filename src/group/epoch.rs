@@ -1,8 +1,8 @@
 //! Per-epoch keys of a blind group (spec §15.3).
 
 use crate::crypto::{aead, kdf, random_array, CryptoRng, RngCore};
-use crate::envelope::{pad, unpad};
 use crate::envelope::MAILBOX_LEN;
+use crate::envelope::{pad, unpad};
 use crate::group::wire::{GroupEnvelope, GROUP_ENVELOPE_AAD_LEN};
 use crate::route::ReadCapability;
 use crate::Error;

@@ -1,10 +1,10 @@
 //! Blind-group envelopes, tokens and credentials (spec §15.2–§15.6).
 
 use super::*;
-use crate::Error;
 use crate::envelope::{padded_len, MAILBOX_LEN};
 use crate::keys::IdentityKeyPair;
 use crate::route::MAILBOX_ID_LABEL;
+use crate::Error;
 use hkdf::Hkdf;
 use proptest::prelude::*;
 use rand_chacha::rand_core::SeedableRng;
@@ -55,7 +55,10 @@ fn seal_open_round_trip_and_length_class() {
         let inner = vec![0xA5u8; n];
         let env = k.seal(&inner, &mut r).unwrap();
         let bytes = env.to_bytes();
-        assert_eq!(bytes.len(), padded_len(n).unwrap() + GROUP_ENVELOPE_OVERHEAD);
+        assert_eq!(
+            bytes.len(),
+            padded_len(n).unwrap() + GROUP_ENVELOPE_OVERHEAD
+        );
         assert_eq!(env.encoded_len(), bytes.len());
         let parsed = GroupEnvelope::parse(&bytes).unwrap();
         assert_eq!(parsed, env);
@@ -88,13 +91,18 @@ fn decode_errors_are_precise() {
     assert_eq!(GroupEnvelope::parse(&v), Err(Error::UnknownVersion(2)));
     let mut t = env.clone();
     t[1] = 0x08;
-    assert_eq!(GroupEnvelope::parse(&t), Err(Error::UnknownMessageType(0x08)));
+    assert_eq!(
+        GroupEnvelope::parse(&t),
+        Err(Error::UnknownMessageType(0x08))
+    );
     // A body length over the maximum is refused before the input length is looked at.
     let mut over = env[..58].to_vec();
     over.extend_from_slice(&u32::try_from(MAX_GROUP_BODY_LEN + 1).unwrap().to_be_bytes());
     assert_eq!(
         GroupEnvelope::parse(&over),
-        Err(Error::LengthOverMax { field: "group.body" })
+        Err(Error::LengthOverMax {
+            field: "group.body"
+        })
     );
     // A body that is not a padded length plus the tag.
     let mut odd = env[..58].to_vec();
@@ -102,7 +110,9 @@ fn decode_errors_are_precise() {
     odd.extend_from_slice(&[0u8; 100]);
     assert_eq!(
         GroupEnvelope::parse(&odd),
-        Err(Error::InvalidEncoding { field: "group.body" })
+        Err(Error::InvalidEncoding {
+            field: "group.body"
+        })
     );
     assert_eq!(env.len(), MAILBOX_LEN + 24 + 4 + 2 + 256 + 16);
 }
@@ -143,7 +153,10 @@ fn credentials_certify_exactly_one_key_for_one_identity() {
     let key = [9u8; 32];
     let cred = certify_group_key(&alice, &key).to_bytes();
     assert_eq!(verify_group_key(&cred, &key).unwrap(), *alice.public());
-    assert_eq!(verify_group_key(&cred, &[8u8; 32]), Err(Error::BadSignature));
+    assert_eq!(
+        verify_group_key(&cred, &[8u8; 32]),
+        Err(Error::BadSignature)
+    );
     // Bob's identity with Alice's certificate.
     let mut swapped = cred;
     swapped[..64].copy_from_slice(&bob.public().to_array());
@@ -154,7 +167,10 @@ fn credentials_certify_exactly_one_key_for_one_identity() {
             field: "group.credential"
         })
     );
-    assert_eq!(verify_group_key(&cred, &key[..31]), Err(Error::InvalidPublicKey));
+    assert_eq!(
+        verify_group_key(&cred, &key[..31]),
+        Err(Error::InvalidPublicKey)
+    );
 }
 
 proptest! {

@@ -1,0 +1,94 @@
+//! MLS credential validation for blind groups (spec §15.2): a leaf's basic credential must
+//! be a blindrelay group credential certifying the leaf's signature key.
+
+use blindrelay::group::verify_group_key;
+use mls_rs::identity::{CredentialType, SigningIdentity};
+use mls_rs::time::MlsTime;
+use mls_rs::ExtensionList;
+use mls_rs_core::identity::{Credential, IdentityProvider, MemberValidationContext};
+
+/// Why a credential was refused (mapped to the core's codes by the group layer).
+#[derive(Debug)]
+pub struct CredentialRefused(pub blindrelay::Error);
+
+impl core::fmt::Display for CredentialRefused {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "group credential refused: {}", self.0)
+    }
+}
+
+impl std::error::Error for CredentialRefused {}
+
+impl mls_rs::error::IntoAnyError for CredentialRefused {
+    fn into_dyn_error(self) -> Result<Box<dyn std::error::Error + Send + Sync>, Self> {
+        Ok(Box::new(self))
+    }
+}
+
+/// The identity of a leaf: the 64-byte blindrelay identity public key its credential
+/// certifies for its signature key.
+///
+/// # Errors
+/// [`CredentialRefused`] for anything but a valid blindrelay group credential.
+pub fn leaf_identity(
+    signing_identity: &SigningIdentity,
+) -> Result<blindrelay::IdentityPublicKey, CredentialRefused> {
+    let Credential::Basic(basic) = &signing_identity.credential else {
+        return Err(CredentialRefused(blindrelay::Error::InvalidEncoding {
+            field: "group.credential",
+        }));
+    };
+    verify_group_key(&basic.identifier, signing_identity.signature_key.as_bytes())
+        .map_err(CredentialRefused)
+}
+
+/// mls-rs's identity hook: validates every leaf and names it by its blindrelay identity.
+/// A member keeps its identity for life (`valid_successor`: same identity only). External
+/// senders are refused: blind groups have none.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BlindIdentityProvider;
+
+impl IdentityProvider for BlindIdentityProvider {
+    type Error = CredentialRefused;
+
+    fn validate_member(
+        &self,
+        signing_identity: &SigningIdentity,
+        _timestamp: Option<MlsTime>,
+        _context: MemberValidationContext<'_>,
+    ) -> Result<(), Self::Error> {
+        leaf_identity(signing_identity).map(|_| ())
+    }
+
+    fn validate_external_sender(
+        &self,
+        _signing_identity: &SigningIdentity,
+        _timestamp: Option<MlsTime>,
+        _extensions: Option<&ExtensionList>,
+    ) -> Result<(), Self::Error> {
+        Err(CredentialRefused(blindrelay::Error::ApiMisuse {
+            reason: "blind groups have no external senders",
+        }))
+    }
+
+    fn identity(
+        &self,
+        signing_identity: &SigningIdentity,
+        _extensions: &ExtensionList,
+    ) -> Result<Vec<u8>, Self::Error> {
+        Ok(leaf_identity(signing_identity)?.to_array().to_vec())
+    }
+
+    fn valid_successor(
+        &self,
+        predecessor: &SigningIdentity,
+        successor: &SigningIdentity,
+        _extensions: &ExtensionList,
+    ) -> Result<bool, Self::Error> {
+        Ok(leaf_identity(predecessor)? == leaf_identity(successor)?)
+    }
+
+    fn supported_types(&self) -> Vec<CredentialType> {
+        vec![CredentialType::BASIC]
+    }
+}
