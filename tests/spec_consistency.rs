@@ -249,6 +249,14 @@ fn known_limits() -> Vec<(&'static str, u64)> {
         ),
         ("MAX_DEPOSIT_LEN", blindrelay::relay::MAX_DEPOSIT_LEN as u64),
         ("MAX_REQUEST_LEN", blindrelay::relay::MAX_REQUEST_LEN as u64),
+        (
+            "MAX_GROUP_BODY_LEN",
+            blindrelay::group::MAX_GROUP_BODY_LEN as u64,
+        ),
+        (
+            "MAX_GROUP_ENVELOPE_LEN",
+            blindrelay::group::MAX_GROUP_ENVELOPE_LEN as u64,
+        ),
     ]
 }
 
