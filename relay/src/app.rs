@@ -18,6 +18,7 @@ use axum::Router;
 use blindrelay::codec::{Decode, Encode};
 use blindrelay::contact::{BucketEntry, DiscoveryParameters, LookupRequest};
 use blindrelay::envelope::RelayEnvelope;
+use blindrelay::group::CommitRequest;
 use blindrelay::relay::{
     AckRequest, ClaimRequest, ClaimResponse, CountResponse, ErrorResponse, FetchRequest,
     FetchResponse, FetchedEnvelope, OwnerRequest, OwnerRequestKind, Publication, PublishRequest,
@@ -124,6 +125,7 @@ pub fn router<S: Store>(relay: Arc<Relay<S>>) -> Router {
         .route("/v1/delete", post(delete::<S>))
         .route("/v1/claim", post(claim::<S>))
         .route("/v1/deposit", post(deposit::<S>))
+        .route("/v1/commit", post(commit::<S>))
         .route("/v1/fetch", post(fetch::<S>))
         .route("/v1/ack", post(ack::<S>))
         .route("/v1/stream", get(crate::ws::stream::<S>))
@@ -180,7 +182,7 @@ impl Refusal {
     pub(crate) fn of_code(code: u16) -> Self {
         let status = match code {
             800 => StatusCode::FORBIDDEN,
-            801 | 803 | 805 | 811 => StatusCode::CONFLICT,
+            801 | 803 | 805 | 811..=813 => StatusCode::CONFLICT,
             802 | 809 => StatusCode::NOT_FOUND,
             804 => StatusCode::INSUFFICIENT_STORAGE,
             806 => StatusCode::PAYLOAD_TOO_LARGE,
@@ -207,6 +209,8 @@ impl From<StoreError> for Refusal {
             StoreError::MailboxFull => Error::MailboxFull,
             StoreError::TooManyRegistrations => Error::TooManyRegistrations,
             StoreError::BucketFull => Error::BucketFull,
+            StoreError::CommitSlotTaken => Error::CommitSlotTaken,
+            StoreError::EpochClosed => Error::EpochClosed,
             StoreError::Backend(message) => {
                 // The operator's log gets the backend's message (never stored bytes); the
                 // client gets only the code.
@@ -416,6 +420,28 @@ async fn deposit<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) ->
         .deposit(mailbox, envelope, relay.clock.now())
         .await?;
     relay.push.notify(&mailbox, seq, &body);
+    Ok(no_content())
+}
+
+/// `POST /v1/commit` (spec §12.5, §15.6): a blind commit. Parses the request, checks that
+/// the token opens the envelope's mailbox (`WrongMailbox`, 500, status 400), charges the
+/// mailbox's deposit rate limit, then closes the mailbox's commit slot and deposits the
+/// envelope in one store operation (`CommitSlotTaken`, 812, if another commit closed it
+/// first). The token is not stored.
+async fn commit<S: Store>(State(relay): State<Arc<Relay<S>>>, Raw(req): Raw) -> Answer {
+    let body = read_body(req, limits::MAX_COMMIT_LEN).await?;
+    let request = CommitRequest::parse(&body)?;
+    request.check()?;
+    let mailbox = *request.envelope().mailbox();
+    if !relay.deposits.allow(&mailbox) {
+        return Err(Refusal::of(&Error::RateLimited));
+    }
+    let envelope = request.envelope().to_bytes();
+    let seq = relay
+        .store
+        .commit(mailbox, envelope.clone(), relay.clock.now())
+        .await?;
+    relay.push.notify(&mailbox, seq, &envelope);
     Ok(no_content())
 }
 

@@ -165,6 +165,18 @@ impl RelayClient {
         self.post("/v1/deposit", envelope).await.map(drop)
     }
 
+    /// Sends a blind commit (`POST /v1/commit`, spec §12.5, §15.6): `request` is an encoded
+    /// commit request (`0x31`, `blindrelay::group::CommitRequest::to_bytes`). A refusal
+    /// carries the relay's code: `CommitSlotTaken` (812) when another commit closed the
+    /// epoch first, `WrongMailbox` (500) when the token does not open the envelope's
+    /// mailbox.
+    ///
+    /// # Errors
+    /// As [`RelayClient::post`].
+    pub async fn commit(&self, request: &[u8]) -> Result<(), ClientError> {
+        self.post("/v1/commit", request.to_vec()).await.map(drop)
+    }
+
     /// Fetches envelopes with seq above `after` (`POST /v1/fetch`).
     ///
     /// # Errors

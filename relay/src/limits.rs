@@ -38,6 +38,10 @@ pub const RATE_TABLE_MAX: usize = 100_000;
 pub const MAX_SMALL_REQUEST_LEN: usize = 64;
 /// Bodies of publish requests: a capability and a publication (spec §12.3).
 pub const MAX_PUBLISH_LEN: usize = 2048;
+/// Bodies of commit requests (spec §12.5, §15.6): `0x01 || 0x31 || token [32]` and a group
+/// envelope, bounded like a deposit: 2 + 32 + `MAX_DEPOSIT_LEN`.
+pub const MAX_COMMIT_LEN: usize =
+    2 + blindrelay::group::COMMIT_TOKEN_LEN + blindrelay::relay::MAX_DEPOSIT_LEN;
 /// Bodies of registration requests (spec §12.7).
 pub const MAX_REGISTER_LEN: usize = 1024;
 /// Bodies of lookup requests (spec §9.7): 4096 prefixes at most.

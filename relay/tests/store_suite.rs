@@ -940,7 +940,8 @@ async fn check_dump_shows_every_table<S: Store>(s: &Arc<S>) {
     )
     .await
     .unwrap();
-    s.deposit(m, b"sealed envelope".to_vec(), T0).await.unwrap();
+    // A commit: one envelope and one closed slot.
+    s.commit(m, b"sealed envelope".to_vec(), T0).await.unwrap();
     s.register(owner, G1, 3, entry(0x77, "discoverable"))
         .await
         .unwrap();
@@ -954,7 +955,8 @@ async fn check_dump_shows_every_table<S: Store>(s: &Arc<S>) {
             "one_time_keys",
             "mailboxes",
             "envelopes",
-            "registrations"
+            "registrations",
+            "commit_slots"
         ])
     );
     for t in &dump {
@@ -995,6 +997,155 @@ async fn check_dump_shows_every_table<S: Store>(s: &Arc<S>) {
         registrations.rows[0][column(registrations, "bucket")],
         Value::Int(3)
     );
+}
+
+// ---- Blind commits (spec §15.6): one commit per epoch mailbox, then no deposits ----
+
+/// The rows of `commit_slots` as `(mailbox, closed_at)`.
+async fn slots<S: Store>(s: &S) -> Vec<(Value, Value)> {
+    let dump = s.dump().await.unwrap();
+    let slots = table(&dump, "commit_slots");
+    let (m, t) = (column(slots, "mailbox"), column(slots, "closed_at"));
+    assert_eq!(slots.columns.len(), 2, "{:?}", slots.columns);
+    slots
+        .rows
+        .iter()
+        .map(|r| (r[m].clone(), r[t].clone()))
+        .collect()
+}
+
+async fn check_first_commit_wins_then_the_epoch_is_closed<S: Store>(s: &Arc<S>) {
+    let (m, other) = (id(1), id(2));
+    for n in 0..3 {
+        assert_eq!(s.deposit(m, envelope(1, n), T0).await.unwrap(), n + 1);
+    }
+    let commit = b"the winning commit".to_vec();
+    assert_eq!(s.commit(m, commit.clone(), T0 + 5).await.unwrap(), 4);
+    assert_eq!(
+        slots(s.as_ref()).await,
+        vec![(
+            Value::Bytes(m.to_vec()),
+            Value::Int(i64::try_from(T0 + 5).unwrap())
+        )]
+    );
+    // A second commit and a later deposit are refused and store nothing.
+    assert_eq!(
+        s.commit(m, b"a losing commit".to_vec(), T0 + 6).await,
+        Err(StoreError::CommitSlotTaken)
+    );
+    assert_eq!(
+        s.deposit(m, envelope(1, 9), T0 + 7).await,
+        Err(StoreError::EpochClosed)
+    );
+    let stored = s.fetch(m, 0, 100, T0 + 8).await.unwrap();
+    assert_eq!(seqs(&stored), vec![1, 2, 3, 4]);
+    assert_eq!(stored.last().unwrap().envelope, commit);
+    let dump = s.dump().await.unwrap();
+    assert!(!dump_holds(&dump, b"a losing commit"));
+    assert!(!dump_holds(&dump, &envelope(1, 9)));
+    assert_eq!(slots(s.as_ref()).await.len(), 1);
+    // The mailbox's counters (dumped above) count the commit, not the refusals.
+    assert_eq!(s.ack(m, u64::MAX).await.unwrap(), 4);
+    let mailboxes = table(&dump, "mailboxes");
+    let row = mailboxes
+        .rows
+        .iter()
+        .find(|r| r[column(mailboxes, "mailbox")] == Value::Bytes(m.to_vec()))
+        .unwrap();
+    assert_eq!(row[column(mailboxes, "envelopes")], Value::Int(4));
+    // An acked epoch stays closed: the slot is not the envelopes.
+    assert_eq!(
+        s.deposit(m, envelope(1, 10), T0 + 9).await,
+        Err(StoreError::EpochClosed)
+    );
+    // Other mailboxes are untouched, and have their own slot.
+    assert_eq!(s.deposit(other, envelope(2, 0), T0).await.unwrap(), 1);
+    assert_eq!(s.commit(other, envelope(2, 1), T0).await.unwrap(), 2);
+    assert_eq!(slots(s.as_ref()).await.len(), 2);
+}
+
+async fn check_a_commit_to_a_full_mailbox_leaves_the_slot_open<S: Store>(s: &Arc<S>) {
+    let m = id(1);
+    for n in 0..3 {
+        s.deposit(m, envelope(1, n), T0).await.unwrap();
+    }
+    assert_eq!(
+        s.commit(m, b"commit".to_vec(), T0).await,
+        Err(StoreError::MailboxFull)
+    );
+    assert!(slots(s.as_ref()).await.is_empty());
+    assert_eq!(seqs(&s.fetch(m, 0, 100, T0).await.unwrap()), vec![1, 2, 3]);
+    // Once there is room the commit goes through, after the epoch's messages.
+    s.ack(m, 1).await.unwrap();
+    assert_eq!(s.commit(m, b"commit".to_vec(), T0).await.unwrap(), 4);
+    assert_eq!(seqs(&s.fetch(m, 0, 100, T0).await.unwrap()), vec![2, 3, 4]);
+}
+
+async fn check_commit_slots_expire_with_their_commit<S: Store>(s: &Arc<S>) {
+    let (m, late) = (id(1), id(2));
+    s.deposit(m, envelope(1, 0), T0).await.unwrap();
+    s.commit(m, b"commit".to_vec(), T0 + 10).await.unwrap();
+    s.commit(late, b"later commit".to_vec(), T0 + 20)
+        .await
+        .unwrap();
+    // Until the commit's envelope expires, the slot stays (and outlives the epoch's
+    // earlier envelopes).
+    s.sweep(T0 + R).await.unwrap();
+    assert_eq!(seqs(&s.fetch(m, 0, 100, T0 + R).await.unwrap()), vec![2]);
+    assert_eq!(slots(s.as_ref()).await.len(), 2);
+    s.sweep(T0 + 10 + R - 1).await.unwrap();
+    assert_eq!(slots(s.as_ref()).await.len(), 2);
+    assert_eq!(
+        s.deposit(m, envelope(1, 1), T0 + 10 + R - 1).await,
+        Err(StoreError::EpochClosed)
+    );
+    // With the commit's envelope, the slot goes; the later one stays.
+    s.sweep(T0 + 10 + R).await.unwrap();
+    assert!(s.fetch(m, 0, 100, T0 + 10 + R).await.unwrap().is_empty());
+    assert_eq!(
+        slots(s.as_ref()).await,
+        vec![(
+            Value::Bytes(late.to_vec()),
+            Value::Int(i64::try_from(T0 + 20).unwrap())
+        )]
+    );
+}
+
+async fn check_concurrent_commits_and_deposits<S: Store>(s: &Arc<S>) {
+    let m = id(1);
+    let mut tasks = Vec::new();
+    for n in 0..8u64 {
+        let c = Arc::clone(s);
+        tasks.push(tokio::spawn(async move {
+            (true, n, c.commit(m, envelope(9, n), T0).await)
+        }));
+        let d = Arc::clone(s);
+        tasks.push(tokio::spawn(async move {
+            (false, n, d.deposit(m, envelope(1, n), T0).await)
+        }));
+    }
+    let (mut won, mut deposited) = (Vec::new(), Vec::new());
+    for t in tasks {
+        match t.await.unwrap() {
+            (true, n, Ok(seq)) => won.push((n, seq)),
+            (true, _, Err(e)) => assert_eq!(e, StoreError::CommitSlotTaken),
+            (false, n, Ok(seq)) => deposited.push((n, seq)),
+            (false, _, Err(e)) => assert_eq!(e, StoreError::EpochClosed),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one commit wins: {won:?}");
+    let (winner, commit_seq) = won[0];
+    // Every deposit that was stored came before the commit; the commit is the last
+    // envelope of the mailbox.
+    assert!(deposited.iter().all(|&(_, seq)| seq < commit_seq));
+    let stored = s.fetch(m, 0, 100, T0).await.unwrap();
+    assert_eq!(stored.len(), deposited.len() + 1);
+    let last = stored.last().unwrap();
+    assert_eq!(
+        (last.seq, &last.envelope),
+        (commit_seq, &envelope(9, winner))
+    );
+    assert_eq!(slots(s.as_ref()).await.len(), 1);
 }
 
 // ---- Running the checks on every backend ----
@@ -1084,6 +1235,10 @@ suite! {
     check_a_bucket_full_in_one_generation_accepts_the_next => three_per_bucket();
     check_drop_generations_before => Limits::default();
     check_dump_shows_every_table => Limits::default();
+    check_first_commit_wins_then_the_epoch_is_closed => Limits::default();
+    check_a_commit_to_a_full_mailbox_leaves_the_slot_open => small_mailbox_count();
+    check_commit_slots_expire_with_their_commit => Limits::default();
+    check_concurrent_commits_and_deposits => Limits::default();
 }
 
 // ---- Migrations: registrations written before they carried their generation ----

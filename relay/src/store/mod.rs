@@ -5,7 +5,8 @@
 //! Everything the store holds is what spec §11 allows a relay to hold: opaque mailbox ids,
 //! signed bundles as their owners published them, one-time public keys, sealed envelopes
 //! (already padded by the sender), 16-byte match tags with their opaque records and salt
-//! generations, and the times the retention rules need. No store operation takes a sender,
+//! generations, closed commit slots (a mailbox id and the time of the commit, never the
+//! token, spec §15.6), and the times the retention rules need. No store operation takes a sender,
 //! an address or a clock reading other than the `now` its caller passes.
 //!
 //! Backends: [`sqlite`] (the default: embedded, WAL, one writer thread with group commit)
@@ -126,6 +127,12 @@ pub enum StoreError {
     /// The bucket would hold more entries than a lookup response can carry
     /// (`MAX_BUCKET_ENTRIES`); nothing was stored.
     BucketFull,
+    /// The mailbox's commit slot is already closed by an earlier commit (spec §15.6);
+    /// nothing was stored.
+    CommitSlotTaken,
+    /// A deposit to a mailbox whose commit slot a commit has closed (spec §15.6); nothing
+    /// was stored.
+    EpochClosed,
     /// The backend failed (I/O, connection, corruption). The message is for the operator's
     /// log and never contains stored bytes.
     Backend(String),
@@ -140,6 +147,8 @@ impl core::fmt::Display for StoreError {
             Self::MailboxFull => f.write_str("mailbox full"),
             Self::TooManyRegistrations => f.write_str("too many registrations"),
             Self::BucketFull => f.write_str("discovery bucket full"),
+            Self::CommitSlotTaken => f.write_str("commit slot already taken"),
+            Self::EpochClosed => f.write_str("epoch closed by a commit"),
             Self::Backend(m) => write!(f, "storage backend: {m}"),
         }
     }
@@ -203,9 +212,28 @@ pub trait Store: Send + Sync + 'static {
     fn delete_owner(&self, owner: Id) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Stores `envelope` in `mailbox`, durably before the future resolves, and returns its
-    /// seq. It expires at `now + ENVELOPE_RETENTION_SECS`. Refused with
-    /// [`StoreError::MailboxFull`] (nothing stored) if the mailbox's quota would be exceeded.
+    /// seq. It expires at `now + ENVELOPE_RETENTION_SECS`. Refused, with nothing stored,
+    /// with [`StoreError::EpochClosed`] if the mailbox's commit slot is closed (checked in
+    /// the same transaction, so no deposit lands after a commit), and with
+    /// [`StoreError::MailboxFull`] if the mailbox's quota would be exceeded.
     fn deposit(
+        &self,
+        mailbox: Id,
+        envelope: Vec<u8>,
+        now: u64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// A blind commit (spec §15.6), in one transaction: closes `mailbox`'s commit slot
+    /// (stores the mailbox id and `now`, nothing else) and deposits `envelope` in it as
+    /// [`deposit`](Self::deposit) would (same seq, quota and retention), returning its seq.
+    /// Refused, with nothing stored and the slot left as it was, with
+    /// [`StoreError::CommitSlotTaken`] if the slot is already closed, and with
+    /// [`StoreError::MailboxFull`] if the quota would be exceeded. Of concurrent commits
+    /// to one mailbox exactly one succeeds; a deposit racing a commit is stored before it
+    /// or refused. A closed slot is deleted by [`sweep`](Self::sweep) once it is
+    /// `ENVELOPE_RETENTION_SECS` old, when the commit's envelope (the last of its epoch)
+    /// expires too.
+    fn commit(
         &self,
         mailbox: Id,
         envelope: Vec<u8>,
@@ -227,8 +255,9 @@ pub trait Store: Send + Sync + 'static {
     fn ack(&self, mailbox: Id, up_to: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Retention (spec §12.9): deletes envelopes and bundles (with their pools) expired at
-    /// `now` (`now >= expires_at`), and mailboxes left empty and idle for the retention
-    /// period. Returns how many rows were deleted.
+    /// `now` (`now >= expires_at`), mailboxes left empty and idle for the retention
+    /// period, and commit slots closed at least the retention period ago
+    /// (`closed_at + retention <= now`). Returns how many rows were deleted.
     fn sweep(&self, now: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Registers `owner` as discoverable under `entry.tag` in bucket `bucket` of salt

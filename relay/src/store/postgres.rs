@@ -15,7 +15,9 @@
 //! own (so the store's tables are the SQLite backend's, and a dump lists the same ones):
 //! a `registrations` table without `generation` (written before registrations carried their
 //! salt generation) gets the column, with generation 1 for its rows (the reference relay's
-//! `ch1` generation), and the primary key `(owner, generation, tag)`.
+//! `ch1` generation), and the primary key `(owner, generation, tag)`; a database without
+//! `commit_slots` (written before blind groups, spec §15.6) gets the table from the
+//! schema's `CREATE TABLE IF NOT EXISTS`.
 //!
 //! # Isolation
 //!
@@ -33,6 +35,13 @@
 //! - `deposit` upserts the mailbox row (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING`):
 //!   its lock serialises deposits to one mailbox, hands out the seq and checks the quota
 //!   in the same transaction as the envelope insert.
+//! - `commit` upserts the mailbox row first too, so commits and deposits of one mailbox
+//!   serialise on its lock; then it inserts the commit slot (`ON CONFLICT DO NOTHING`: no
+//!   row inserted is `CommitSlotTaken`). `deposit` looks for the slot only after its upsert
+//!   holds the lock, in a statement of its own, whose `READ COMMITTED` snapshot is taken
+//!   after the lock was granted: a commit that held the lock before has committed its slot
+//!   by then and the deposit sees it (`EpochClosed`); a commit waiting behind the deposit
+//!   comes after it. No deposit is ever stored after the commit of its mailbox.
 //! - `ack` and the sweep's envelope pass are each one statement: a data-modifying CTE
 //!   deletes the envelopes and subtracts exactly what it deleted from the mailbox counters.
 //! - `register` takes a transaction-scoped advisory lock on the owner, so the per-owner
@@ -101,6 +110,11 @@ CREATE TABLE IF NOT EXISTS registrations (
 );
 CREATE INDEX IF NOT EXISTS registrations_by_generation
     ON registrations (generation, bucket, tag);
+CREATE TABLE IF NOT EXISTS commit_slots (
+    mailbox BYTEA PRIMARY KEY,
+    closed_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS commit_slots_by_age ON commit_slots (closed_at);
 ";
 
 /// Registrations gain their salt generation (see the module docs): existing rows are
@@ -517,15 +531,20 @@ impl PostgresStore {
         Ok(deleted > 0)
     }
 
+    /// A deposit (`commit` false) or a commit (`commit` true) in one transaction: see the
+    /// module docs for how the two serialise on the mailbox row.
     async fn deposit_op(
         &self,
         mailbox: Id,
         envelope: Vec<u8>,
         now: u64,
+        commit: bool,
     ) -> Result<u64, StoreError> {
         let mailbox: &[u8] = &mailbox;
         let mut client = self.client().await?;
         let tx = client.transaction().await.db()?;
+        // First the mailbox row: its lock orders this operation against every deposit and
+        // commit of the mailbox, and a refusal below rolls the counter update back.
         let row = query_opt(
             &tx,
             "INSERT INTO mailboxes (mailbox, next_seq, envelopes, bytes, last_used)
@@ -541,6 +560,29 @@ impl PostgresStore {
         let seq: i64 = row.try_get(0).db()?;
         let count = from_sql_int(row.try_get(1).db()?)?;
         let bytes = from_sql_int(row.try_get(2).db()?)?;
+        if commit {
+            let closed = execute(
+                &tx,
+                "INSERT INTO commit_slots (mailbox, closed_at) VALUES ($1, $2)
+                 ON CONFLICT (mailbox) DO NOTHING",
+                &[&mailbox, &sql_int(now)],
+            )
+            .await?;
+            if closed == 0 {
+                tx.rollback().await.db()?;
+                return Err(StoreError::CommitSlotTaken);
+            }
+        } else if query_opt(
+            &tx,
+            "SELECT 1 FROM commit_slots WHERE mailbox = $1",
+            &[&mailbox],
+        )
+        .await?
+        .is_some()
+        {
+            tx.rollback().await.db()?;
+            return Err(StoreError::EpochClosed);
+        }
         if count > self.limits.mailbox_envelopes || bytes > self.limits.mailbox_bytes {
             tx.rollback().await.db()?;
             return Err(StoreError::MailboxFull);
@@ -634,12 +676,13 @@ impl PostgresStore {
         ] {
             deleted += execute(&tx, sql, &[&now_sql]).await?;
         }
-        deleted += execute(
-            &tx,
+        for sql in [
             "DELETE FROM mailboxes WHERE envelopes = 0 AND last_used <= $1",
-            &[&idle_before],
-        )
-        .await?;
+            // A slot goes when its commit's envelope expires: `closed_at + retention <= now`.
+            "DELETE FROM commit_slots WHERE closed_at <= $1",
+        ] {
+            deleted += execute(&tx, sql, &[&idle_before]).await?;
+        }
         tx.commit().await.db()?;
         Ok(deleted)
     }
@@ -840,7 +883,16 @@ impl Store for PostgresStore {
         envelope: Vec<u8>,
         now: u64,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send {
-        self.deposit_op(mailbox, envelope, now)
+        self.deposit_op(mailbox, envelope, now, false)
+    }
+
+    fn commit(
+        &self,
+        mailbox: Id,
+        envelope: Vec<u8>,
+        now: u64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        self.deposit_op(mailbox, envelope, now, true)
     }
 
     fn fetch(

@@ -44,6 +44,11 @@
 //!   (re-registering the same tag in the same generation replaces it; the per-owner count
 //!   is per generation), index `(generation, bucket, tag)` for bucket downloads (one
 //!   generation's bucket) and for deleting earlier generations.
+//! - `commit_slots(mailbox BLOB PRIMARY KEY, closed_at)`: the group-epoch mailboxes whose
+//!   one commit has been accepted (spec §15.6), with the time of that commit; never the
+//!   commit token. Index `closed_at` for the sweep, which deletes a slot when the commit's
+//!   envelope expires (`closed_at + retention <= now`): every envelope of the epoch was
+//!   deposited before the commit, so the slot outlives them all.
 //!
 //! # Schema versions
 //!
@@ -51,8 +56,10 @@
 //! migrates it forward in the same transaction that creates missing tables: version 0 is a
 //! new database or one written before versions were recorded (schema 1); schema 2 added
 //! `registrations.generation`, and the migration gives existing rows generation 1 (the
-//! reference relay's `ch1` generation, the only one it had served). A database of a newer
-//! version than this relay knows is refused rather than written with an older layout.
+//! reference relay's `ch1` generation, the only one it had served); schema 3 added
+//! `commit_slots`, which the schema's `CREATE TABLE IF NOT EXISTS` creates (no existing
+//! row changes). A database of a newer version than this relay knows is refused rather
+//! than written with an older layout.
 //!
 //! No foreign keys: every operation keeps the tables consistent itself (keys are only added
 //! while a bundle exists and are deleted with it; envelope rows only exist under a mailbox
@@ -161,10 +168,15 @@ CREATE TABLE IF NOT EXISTS registrations (
 );
 CREATE INDEX IF NOT EXISTS registrations_by_generation
     ON registrations (generation, bucket, tag);
+CREATE TABLE IF NOT EXISTS commit_slots (
+    mailbox BLOB PRIMARY KEY NOT NULL,
+    closed_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS commit_slots_by_age ON commit_slots (closed_at);
 ";
 
 /// The schema version this relay writes (`PRAGMA user_version`; see the module docs).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Schema 1 to 2: `registrations` gains `generation` (existing rows: generation 1, the
 /// reference relay's `ch1` generation) and its primary key becomes
@@ -772,7 +784,57 @@ fn delete_owner(conn: &Connection, owner: &Id) -> Result<bool, StoreError> {
     Ok(deleted > 0)
 }
 
+/// Whether `mailbox`'s commit slot is closed.
+fn slot_closed(conn: &Connection, mailbox: &Id) -> Result<bool, StoreError> {
+    conn.prepare_cached("SELECT 1 FROM commit_slots WHERE mailbox = ?1")
+        .db()?
+        .query_row([mailbox], |_| Ok(()))
+        .optional()
+        .db()
+        .map(|row| row.is_some())
+}
+
+/// A deposit (the caller's savepoint makes it all or nothing): refused once a commit has
+/// closed the mailbox's slot, then [`store_envelope`].
 fn deposit(
+    conn: &Connection,
+    limits: &Limits,
+    mailbox: &Id,
+    envelope: &[u8],
+    now: u64,
+) -> Result<u64, StoreError> {
+    if slot_closed(conn, mailbox)? {
+        return Err(StoreError::EpochClosed);
+    }
+    store_envelope(conn, limits, mailbox, envelope, now)
+}
+
+/// A commit (spec §15.6): closes the slot, then stores the envelope as a deposit does. A
+/// refusal of either rolls both back (the caller's savepoint), so a full mailbox leaves the
+/// slot open.
+fn commit(
+    conn: &Connection,
+    limits: &Limits,
+    mailbox: &Id,
+    envelope: &[u8],
+    now: u64,
+) -> Result<u64, StoreError> {
+    let closed = conn
+        .prepare_cached(
+            "INSERT INTO commit_slots (mailbox, closed_at) VALUES (?1, ?2)
+             ON CONFLICT (mailbox) DO NOTHING",
+        )
+        .db()?
+        .execute(params![mailbox, sql_int(now)])
+        .db()?;
+    if closed == 0 {
+        return Err(StoreError::CommitSlotTaken);
+    }
+    store_envelope(conn, limits, mailbox, envelope, now)
+}
+
+/// Assigns the mailbox's next seq, checks its quota and inserts the envelope.
+fn store_envelope(
     conn: &Connection,
     limits: &Limits,
     mailbox: &Id,
@@ -894,11 +956,18 @@ fn sweep(conn: &Connection, limits: &Limits, now: u64) -> Result<u64, StoreError
     ] {
         deleted += conn.prepare_cached(sql).db()?.execute([now_sql]).db()?;
     }
-    deleted += conn
-        .prepare_cached("DELETE FROM mailboxes WHERE envelopes = 0 AND last_used <= ?1")
-        .db()?
-        .execute([sql_int(now.saturating_sub(limits.envelope_retention_secs))])
-        .db()?;
+    let retained_since = sql_int(now.saturating_sub(limits.envelope_retention_secs));
+    for sql in [
+        "DELETE FROM mailboxes WHERE envelopes = 0 AND last_used <= ?1",
+        // A slot goes when its commit's envelope expires: `closed_at + retention <= now`.
+        "DELETE FROM commit_slots WHERE closed_at <= ?1",
+    ] {
+        deleted += conn
+            .prepare_cached(sql)
+            .db()?
+            .execute([retained_since])
+            .db()?;
+    }
     Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
 }
 
@@ -1101,6 +1170,16 @@ impl Store for SqliteStore {
     ) -> impl Future<Output = Result<u64, StoreError>> + Send {
         let limits = self.limits;
         self.write(move |c| deposit(c, &limits, &mailbox, &envelope, now))
+    }
+
+    fn commit(
+        &self,
+        mailbox: Id,
+        envelope: Vec<u8>,
+        now: u64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        let limits = self.limits;
+        self.write(move |c| commit(c, &limits, &mailbox, &envelope, now))
     }
 
     fn fetch(
