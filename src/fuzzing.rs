@@ -39,6 +39,7 @@ pub const TARGETS: &[(&str, Oracle)] = &[
     ("relay_api_decode", relay_api_decode),
     ("oprf_finalize", oprf_finalize),
     ("oracle_decode", oracle_decode),
+    ("group_envelope", group_envelope),
 ];
 
 /// A fixed session state for [`session_decrypt`]: Bob's starting state in the second
@@ -658,5 +659,43 @@ mod oprf_tests {
         }
         super::oprf_finalize(&honest[..96]);
         super::oprf_finalize(&[]);
+    }
+}
+
+/// The fixed epoch secret of [`group_envelope`]'s member.
+pub const FUZZ_GROUP_EPOCH_SECRET: [u8; 32] = [0x15; 32];
+
+/// The relay's and a member's handling of group envelopes and commit requests (spec §15.4,
+/// §15.6): a parsed envelope re-encodes to the input and names bytes 2..34 as its mailbox;
+/// a member of the fixed epoch either opens it or refuses it without panicking, and what
+/// opens re-seals to an envelope that opens to the same content; a commit request parses
+/// only whole and its token check agrees with the token's mailbox.
+pub fn group_envelope(data: &[u8]) {
+    use crate::group::{CommitRequest, EpochKeys, GroupEnvelope};
+    let keys = EpochKeys::from_exporter_secret(&FUZZ_GROUP_EPOCH_SECRET);
+    if let Ok(env) = GroupEnvelope::parse(data) {
+        if env.to_bytes() != data || data.get(2..34) != Some(&env.mailbox()[..]) {
+            broken("a parsed group envelope disagrees with its bytes");
+        }
+        if let Ok(inner) = keys.open(&env) {
+            let mut rng = FixedRng {
+                seed: [1; 32],
+                block: 0,
+            };
+            let again = keys.seal(&inner, &mut rng).unwrap_or_else(|_| broken("re-seal"));
+            if again.encoded_len() != env.encoded_len() || keys.open(&again).ok() != Some(inner)
+            {
+                broken("an opened group envelope does not re-seal to its class");
+            }
+        }
+    }
+    if let Ok(req) = CommitRequest::parse(data) {
+        if req.to_bytes() != data {
+            broken("a parsed commit request disagrees with its bytes");
+        }
+        let ok = req.check().is_ok();
+        if ok != (req.token().mailbox() == *req.envelope().mailbox()) {
+            broken("the commit token check disagrees with the token's mailbox");
+        }
     }
 }
