@@ -8,6 +8,7 @@ pub mod ch2;
 pub mod contact;
 pub mod driver;
 pub mod envelope;
+pub mod group;
 pub mod handshake;
 pub mod identities;
 pub mod party;
@@ -37,6 +38,7 @@ pub const FILES: &[(Generator, Verifier)] = &[
     (contact::generate, contact::verify),
     (ch2::generate, ch2::verify),
     (relay::generate, relay::verify),
+    (group::generate, group::verify),
 ];
 
 pub fn render(v: &Value) -> String {

@@ -445,8 +445,8 @@ pub fn generate() -> (String, Value) {
     version[0] = 2;
     cases.push(("an unknown version", version, Error::UnknownVersion(2)));
     let mut ty = good.clone();
-    ty[1] = 0x09;
-    cases.push(("an unknown type", ty, Error::UnknownMessageType(0x09)));
+    ty[1] = 0x0F;
+    cases.push(("an unknown type", ty, Error::UnknownMessageType(0x0F)));
     // The largest pairwise envelope the relay accepts: a body of MAX_PAIRWISE_BODY_LEN.
     let mut largest = good[..138].to_vec();
     let max_body = blindrelay::envelope::MAX_PAIRWISE_BODY_LEN;
