@@ -682,9 +682,10 @@ pub fn group_envelope(data: &[u8]) {
                 seed: [1; 32],
                 block: 0,
             };
-            let again = keys.seal(&inner, &mut rng).unwrap_or_else(|_| broken("re-seal"));
-            if again.encoded_len() != env.encoded_len() || keys.open(&again).ok() != Some(inner)
-            {
+            let again = keys
+                .seal(&inner, &mut rng)
+                .unwrap_or_else(|_| broken("re-seal"));
+            if again.encoded_len() != env.encoded_len() || keys.open(&again).ok() != Some(inner) {
                 broken("an opened group envelope does not re-seal to its class");
             }
         }

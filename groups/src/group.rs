@@ -1,7 +1,7 @@
 //! Members and blind groups (spec §15.5–§15.9).
 
 use crate::identity::{leaf_identity, BlindIdentityProvider};
-use crate::message::{blind, BlindMessage, Invite, CONTENT_APPLICATION, CONTENT_COMMIT};
+use crate::message::{blind, BlindMessage, Invite, CONTENT_COMMIT};
 use crate::provider::{signature_key_pair, BlindCrypto, GroupRng, CIPHER_SUITE};
 use blindrelay::group::{
     certify_group_key, CommitRequest, EpochKeys, GroupEnvelope, EXPORTER_SECRET_LEN,
@@ -200,9 +200,24 @@ pub enum Received {
     Removed,
 }
 
+/// The largest application plaintext: what fits a group envelope (§8.4's
+/// `MAX_UNPADDED_LEN`) after MLS's framing, signature and tags (at most 160 bytes with a
+/// 4-byte length) and the blind message's 2-byte header, with room to spare.
+pub const MAX_GROUP_PLAINTEXT_LEN: usize = blindrelay::envelope::MAX_UNPADDED_LEN - 512;
+
 /// One member's view of a blind group: the MLS group and the current epoch's keys.
+///
+/// **Refusals change nothing (§15.7).** mls-rs consumes a message key before it checks the
+/// message's tag, so processing a forged message in place would change the state. Cloning
+/// the whole group before every message costs O(n) at n members (2.8 ms per message at
+/// 1 000), so the group keeps a second copy, `shadow`, one message behind: a message is
+/// processed on `group`, and on success on `shadow` too (a few tens of microseconds for an
+/// application message); on failure `group` is restored from `shadow`, the O(n) copy being
+/// paid only by a refused message. Sending encrypts on both, so a restored copy never reuses
+/// a generation.
 pub struct BlindGroup {
     group: MlsGroup,
+    shadow: MlsGroup,
     keys: EpochKeys,
     rng: GroupRng,
     /// The group envelope of this member's commit waiting for the relay's order.
@@ -210,6 +225,8 @@ pub struct BlindGroup {
     /// Digests of this epoch's own application envelopes (to recognise echoes).
     sent: HashSet<[u8; 32]>,
     removed: bool,
+    /// Each leaf's identity in the current epoch.
+    roster_before: Vec<Option<IdentityPublicKey>>,
 }
 
 impl core::fmt::Debug for BlindGroup {
@@ -240,13 +257,16 @@ impl BlindGroup {
     fn new(group: MlsGroup, rng: GroupRng) -> Result<Self, Error> {
         let keys = epoch_keys(&group)?;
         Ok(Self {
+            shadow: group.clone(),
             group,
             keys,
             rng,
             pending: None,
             sent: HashSet::new(),
             removed: false,
-        })
+            roster_before: Vec::new(),
+        }
+        .with_roster())
     }
 
     fn live(&self) -> Result<(), Error> {
@@ -341,26 +361,37 @@ impl BlindGroup {
                 reason: "a commit is pending: wait for the relay's order",
             });
         }
-        let mut next = self.group.clone();
-        let message = next
+        if plaintext.len() > MAX_GROUP_PLAINTEXT_LEN {
+            return Err(Error::MessageTooLarge);
+        }
+        let message = self
+            .group
             .encrypt_application_message(plaintext, Vec::new())
-            .and_then(|m| m.to_bytes())
-            .map_err(rejected)?;
-        let inner = blind(&message, next.group_id(), next.current_epoch())?;
+            .and_then(|m| m.to_bytes());
+        // The shadow spends the same generation (its ciphertext is discarded).
+        let shadowed = self
+            .shadow
+            .encrypt_application_message(plaintext, Vec::new());
+        let (message, Ok(_)) = (message, shadowed) else {
+            self.resync();
+            return Err(Error::GroupRejected);
+        };
+        let message = message.map_err(rejected)?;
+        let inner = blind(&message, self.group.group_id(), self.group.current_epoch())?;
         let envelope = self
             .keys
             .seal(&inner, &mut RngAdapter(&self.rng))?
             .to_bytes();
-        self.group = next;
         self.sent.insert(digest(&envelope));
         Ok(envelope)
     }
 
     /// Builds a commit for `change` (a self-update if empty) at the caller's time `now`.
     /// The commit is pending until the relay orders it: send [`CommitOutcome::request`]
-    /// to `POST /v1/commit`; on success (or when the commit comes back from the mailbox)
-    /// call [`BlindGroup::commit_accepted`]; on `CommitSlotTaken` (812), call
-    /// [`BlindGroup::commit_refused`], process the winner and commit again.
+    /// to `POST /v1/commit`, then keep fetching the mailbox: the commit applies when
+    /// [`BlindGroup::receive`] reaches it (`OwnCommit`), or is dropped if another commit
+    /// comes first. On `CommitSlotTaken` (812), call [`BlindGroup::commit_refused`],
+    /// process the winner and commit again.
     ///
     /// # Errors
     /// [`Error::GroupRemoved`]; [`Error::ApiMisuse`] if a commit is already pending or a
@@ -387,19 +418,20 @@ impl BlindGroup {
                 })?;
             removals.push(index);
         }
-        let mut next = self.group.clone();
-        let mut builder = next.commit_builder().commit_time(time(now));
+        let mut adds = Vec::with_capacity(change.add.len());
         for kp in &change.add {
-            let kp = MlsMessage::from_bytes(kp).map_err(rejected)?;
-            builder = builder.add_member(kp).map_err(rejected)?;
+            adds.push(MlsMessage::from_bytes(kp).map_err(rejected)?);
         }
-        for index in removals {
-            builder = builder.remove_member(index).map_err(rejected)?;
-        }
-        let output = builder.build().map_err(rejected)?;
-        let message = output.commit_message().to_bytes().map_err(rejected)?;
-        let inner = blind(&message, next.group_id(), next.current_epoch())?;
-        let envelope = self.keys.seal(&inner, &mut RngAdapter(&self.rng))?;
+        let built = self.build_commit(adds, removals, now);
+        let (output, envelope) = match built {
+            Ok(b) => b,
+            Err(e) => {
+                // Whatever MLS did on the way out is undone.
+                self.group.clear_pending_commit();
+                self.resync();
+                return Err(e);
+            }
+        };
         let request = CommitRequest::new(self.keys.token().clone(), envelope.clone())?;
         let invite = match (output.welcome_messages().first(), output.ratchet_tree()) {
             (Some(welcome), Some(tree)) => Some(
@@ -411,7 +443,9 @@ impl BlindGroup {
             ),
             _ => None,
         };
-        self.group = next;
+        // The shadow takes the pending commit too (one O(n) copy per own commit), so a
+        // refused message restores it with everything else.
+        self.shadow = self.group.clone();
         self.pending = Some(envelope.to_bytes());
         Ok(CommitOutcome {
             request: request.to_bytes(),
@@ -419,8 +453,11 @@ impl BlindGroup {
         })
     }
 
-    /// The relay accepted this member's pending commit: applies it and moves to the next
-    /// epoch.
+    /// Applies this member's pending commit and moves to the next epoch. [`BlindGroup::receive`]
+    /// calls it when the commit comes back from the mailbox in the relay's order, which is
+    /// the safe moment (§15.6): a commit another member deposited earlier in the same
+    /// mailbox would win. Call it directly only for a group whose members all commit
+    /// through `POST /v1/commit` (tests, benchmarks).
     ///
     /// # Errors
     /// [`Error::ApiMisuse`] if no commit is pending; [`Error::GroupRejected`] if MLS fails.
@@ -430,11 +467,15 @@ impl BlindGroup {
                 reason: "no commit is pending",
             });
         }
-        let mut next = self.group.clone();
-        next.apply_pending_commit().map_err(rejected)?;
-        let keys = epoch_keys(&next)?;
-        self.group = next;
-        self.keys = keys;
+        if let Err(e) = self.group.apply_pending_commit() {
+            self.resync();
+            return Err(rejected(e));
+        }
+        self.keys = epoch_keys(&self.group)?;
+        if self.shadow.apply_pending_commit().is_err() {
+            self.shadow = self.group.clone();
+        }
+        self.remember_roster();
         self.pending = None;
         self.sent.clear();
         Ok(self.epoch())
@@ -443,6 +484,7 @@ impl BlindGroup {
     /// The relay refused this member's commit (another took the slot): forgets it.
     pub fn commit_refused(&mut self) {
         self.group.clear_pending_commit();
+        self.shadow.clear_pending_commit();
         self.pending = None;
     }
 
@@ -470,45 +512,67 @@ impl BlindGroup {
         let message = BlindMessage::parse(&inner)?;
         let mls = message.to_mls(self.group.group_id(), self.group.current_epoch())?;
         let mls = MlsMessage::from_bytes(&mls).map_err(rejected)?;
-        let mut next = self.group.clone();
-        if message.content_type == CONTENT_COMMIT {
-            // Another member's commit won the slot: ours (if any) is void.
-            next.clear_pending_commit();
+        let is_commit = message.content_type == CONTENT_COMMIT;
+        if is_commit {
+            // Another member's commit came first: ours (if any) is void once it applies
+            // (restored with the shadow if it does not).
+            self.group.clear_pending_commit();
         }
-        let received = next
+        let received = match self
+            .group
+            .process_incoming_message_with_time(mls.clone(), time(now))
+        {
+            Ok(r) => r,
+            Err(_) => {
+                self.resync();
+                return Err(Error::GroupRejected);
+            }
+        };
+        // The same message on the shadow: it succeeds as it did on the group (same state,
+        // same input); if it ever did not, the shadow is rebuilt from the group.
+        if is_commit {
+            self.shadow.clear_pending_commit();
+            self.pending = None;
+        }
+        if self
+            .shadow
             .process_incoming_message_with_time(mls, time(now))
-            .map_err(rejected)?;
-        match (message.content_type, received) {
-            (CONTENT_APPLICATION, ReceivedMessage::ApplicationMessage(app)) => {
-                let sender = next
+            .is_err()
+        {
+            self.shadow = self.group.clone();
+        }
+        // MLS decodes the content under the content type the blind message named (it is in
+        // the AEAD's associated data), so an application message is an
+        // `ApplicationMessage` and a commit a `Commit`; a blind message cannot name a
+        // proposal (§15.5).
+        match received {
+            ReceivedMessage::ApplicationMessage(app) => {
+                let sender = self
+                    .group
                     .member_at_index(app.sender_index)
                     .and_then(|m| leaf_identity(&m.signing_identity).ok())
                     .ok_or(Error::GroupRejected)?;
-                self.group = next;
                 Ok(Received::Message {
                     sender,
                     plaintext: app.data().to_vec(),
                 })
             }
-            (CONTENT_COMMIT, ReceivedMessage::Commit(commit)) => {
+            ReceivedMessage::Commit(commit) => {
+                // The committer's leaf in the epoch it committed in (MLS validated it then).
                 let committer = self
-                    .group
-                    .member_at_index(commit.committer)
-                    .and_then(|m| leaf_identity(&m.signing_identity).ok())
-                    .ok_or(Error::GroupRejected)?;
+                    .roster_before
+                    .get(usize::try_from(commit.committer).unwrap_or(usize::MAX))
+                    .copied()
+                    .flatten();
                 if let CommitEffect::Removed { .. } = commit.effect {
-                    self.group = next;
                     self.removed = true;
-                    self.pending = None;
                     return Ok(Received::Removed);
                 }
-                let keys = epoch_keys(&next)?;
-                self.group = next;
-                self.keys = keys;
-                self.pending = None;
+                self.keys = epoch_keys(&self.group)?;
                 self.sent.clear();
+                self.remember_roster();
                 Ok(Received::Commit {
-                    committer,
+                    committer: committer.ok_or(Error::GroupRejected)?,
                     epoch: self.epoch(),
                 })
             }
@@ -516,11 +580,60 @@ impl BlindGroup {
         }
     }
 
+    fn with_roster(mut self) -> Self {
+        self.remember_roster();
+        self
+    }
+
+    /// Builds a commit on the group (not the shadow): the commit output and its group
+    /// envelope.
+    fn build_commit(
+        &mut self,
+        adds: Vec<MlsMessage>,
+        removals: Vec<u32>,
+        now: u64,
+    ) -> Result<(mls_rs::group::CommitOutput, GroupEnvelope), Error> {
+        let mut builder = self.group.commit_builder().commit_time(time(now));
+        for kp in adds {
+            builder = builder.add_member(kp).map_err(rejected)?;
+        }
+        for index in removals {
+            builder = builder.remove_member(index).map_err(rejected)?;
+        }
+        let output = builder.build().map_err(rejected)?;
+        let message = output.commit_message().to_bytes().map_err(rejected)?;
+        let inner = blind(&message, self.group.group_id(), self.group.current_epoch())?;
+        let envelope = self.keys.seal(&inner, &mut RngAdapter(&self.rng))?;
+        Ok((output, envelope))
+    }
+
+    /// Restores the group from the shadow after a refusal (the O(n) path).
+    fn resync(&mut self) {
+        self.group = self.shadow.clone();
+    }
+
+    /// Remembers each leaf's identity, so a commit's committer is named even when the
+    /// commit removes or replaces its leaf.
+    fn remember_roster(&mut self) {
+        let mut leaves = Vec::new();
+        for m in self.group.roster().members() {
+            let i = usize::try_from(m.index).unwrap_or(usize::MAX);
+            if leaves.len() <= i {
+                leaves.resize(i.saturating_add(1), None);
+            }
+            if let Some(slot) = leaves.get_mut(i) {
+                *slot = leaf_identity(&m.signing_identity).ok();
+            }
+        }
+        self.roster_before = leaves;
+    }
+
     /// Whether `other` holds exactly this member's group state (MLS state, key schedule,
     /// epoch secrets): how tests prove that a refused message changed nothing.
     #[must_use]
     pub fn same_state(&self, other: &BlindGroup) -> bool {
         Group::equal_group_state(&self.group, &other.group)
+            && Group::equal_group_state(&self.shadow, &other.shadow)
             && self.keys.mailbox() == other.keys.mailbox()
             && self.pending == other.pending
             && self.removed == other.removed
@@ -531,6 +644,8 @@ impl BlindGroup {
     pub fn snapshot(&self) -> BlindGroup {
         BlindGroup {
             group: self.group.clone(),
+            shadow: self.shadow.clone(),
+            roster_before: self.roster_before.clone(),
             keys: epoch_keys(&self.group)
                 .unwrap_or_else(|_| EpochKeys::from_exporter_secret(&[0; 32])),
             rng: self.rng.clone(),

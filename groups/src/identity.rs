@@ -42,6 +42,21 @@ pub fn leaf_identity(
         .map_err(CredentialRefused)
 }
 
+/// The identity a leaf's credential names, decoded without checking its certificate: for
+/// leaves already validated.
+fn claimed_identity(
+    signing_identity: &SigningIdentity,
+) -> Result<blindrelay::IdentityPublicKey, CredentialRefused> {
+    let Credential::Basic(basic) = &signing_identity.credential else {
+        return Err(CredentialRefused(blindrelay::Error::InvalidEncoding {
+            field: "group.credential",
+        }));
+    };
+    blindrelay::group::GroupCredential::parse(&basic.identifier)
+        .map(|c| *c.identity())
+        .map_err(CredentialRefused)
+}
+
 /// mls-rs's identity hook: validates every leaf and names it by its blindrelay identity.
 /// A member keeps its identity for life (`valid_successor`: same identity only). External
 /// senders are refused: blind groups have none.
@@ -76,7 +91,9 @@ impl IdentityProvider for BlindIdentityProvider {
         signing_identity: &SigningIdentity,
         _extensions: &ExtensionList,
     ) -> Result<Vec<u8>, Self::Error> {
-        Ok(leaf_identity(signing_identity)?.to_array().to_vec())
+        // MLS asks for identities of leaves it has validated (`validate_member`), many
+        // times per commit and join: decode only, the certificate was checked once.
+        Ok(claimed_identity(signing_identity)?.to_array().to_vec())
     }
 
     fn valid_successor(
@@ -85,7 +102,7 @@ impl IdentityProvider for BlindIdentityProvider {
         successor: &SigningIdentity,
         _extensions: &ExtensionList,
     ) -> Result<bool, Self::Error> {
-        Ok(leaf_identity(predecessor)? == leaf_identity(successor)?)
+        Ok(claimed_identity(predecessor)? == claimed_identity(successor)?)
     }
 
     fn supported_types(&self) -> Vec<CredentialType> {

@@ -145,7 +145,7 @@ impl CryptoProvider for BlindCrypto {
             rng: self.rng.clone(),
         };
         let kem_id = KemId::new(cipher_suite)?;
-        let kem = DhKem::new(dh, kdf.clone(), kem_id as u16, kem_id.n_secret());
+        let kem = DhKem::new(dh, kdf, kem_id as u16, kem_id.n_secret());
         let aead = Aead::new(cipher_suite)?;
         Some(BlindSuite {
             inner: RustCryptoCipherSuite::new(cipher_suite, kem, kdf, aead)?,

@@ -243,8 +243,8 @@ fn the_relay_sees_one_mailbox_per_epoch_and_padded_lengths_only() {
         &mut epoch_mailboxes,
         &mut cursors,
     );
-    for i in 0..3 {
-        let g = groups[i].as_mut().unwrap();
+    for (i, g) in groups.iter_mut().take(3).enumerate() {
+        let g = g.as_mut().unwrap();
         relay
             .deposit(&g.send(format!("message {i}").as_bytes()).unwrap())
             .unwrap();
@@ -420,4 +420,84 @@ fn refused_envelopes_change_nothing() {
     );
     assert!(!gb.same_state(&before));
     assert_eq!(gb.receive(&good, NOW), Err(Error::GroupRejected));
+}
+
+/// An insider's forged "commit" (a blind message of content type 3 under the right wrap
+/// key) while this member's own commit is pending: refused, and the pending commit survives
+/// to be applied when it comes back from the mailbox.
+#[test]
+fn a_forged_commit_does_not_cancel_a_pending_one() {
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let (a, b) = (party(&mut rng), party(&mut rng));
+    let mut relay = TestRelay::default();
+    let mut ga = a.member.create_group(NOW).unwrap();
+    let out = ga
+        .commit(
+            &Change {
+                add: vec![b.member.key_package(NOW).unwrap()],
+                remove: vec![],
+            },
+            NOW,
+        )
+        .unwrap();
+    relay.commit(&out.request).unwrap();
+    let mut cursor = 0;
+    assert_eq!(
+        drain(&mut relay, &mut ga, &mut cursor),
+        vec![Received::OwnCommit { epoch: 1 }]
+    );
+    let mut gb = b.member.join(out.invite.as_ref().unwrap(), NOW).unwrap();
+    let update = gb.commit(&Change::default(), NOW).unwrap();
+    let before = gb.snapshot();
+    let mut forged = vec![3u8, 28];
+    forged.extend_from_slice(&[7u8; 300]);
+    let forged = gb
+        .epoch_keys()
+        .seal(&forged, &mut ChaCha20Rng::seed_from_u64(3))
+        .unwrap()
+        .to_bytes();
+    assert_eq!(gb.receive(&forged, NOW), Err(Error::GroupRejected));
+    assert!(gb.same_state(&before));
+    assert!(gb.has_pending_commit());
+    relay.commit(&update.request).unwrap();
+    let mut cb = 0;
+    assert_eq!(
+        drain(&mut relay, &mut gb, &mut cb),
+        vec![Received::OwnCommit { epoch: 2 }]
+    );
+    let got = drain(&mut relay, &mut ga, &mut cursor);
+    assert!(
+        matches!(got.last(), Some(Received::Commit { epoch: 2, .. })),
+        "{got:?}"
+    );
+    assert_eq!(
+        ga.epoch_authenticator().unwrap(),
+        gb.epoch_authenticator().unwrap()
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Any flipped bit of an application envelope is refused and changes nothing; the
+    /// untouched envelope then still reads.
+    #[test]
+    fn any_tampering_is_refused_and_changes_nothing(bit in 0usize..8 * 400) {
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+        let (a, b) = (party(&mut rng), party(&mut rng));
+        let mut ga = a.member.create_group(NOW).unwrap();
+        let out = ga
+            .commit(&Change { add: vec![b.member.key_package(NOW).unwrap()], remove: vec![] }, NOW)
+            .unwrap();
+        ga.commit_accepted().unwrap();
+        let mut gb = b.member.join(out.invite.as_ref().unwrap(), NOW).unwrap();
+        let good = ga.send(b"a message").unwrap();
+        let bit = bit % (good.len() * 8);
+        let mut bad = good.clone();
+        bad[bit / 8] ^= 1 << (bit % 8);
+        let before = gb.snapshot();
+        proptest::prop_assert!(gb.receive(&bad, NOW).is_err());
+        proptest::prop_assert!(gb.same_state(&before));
+        let got = gb.receive(&good, NOW);
+        proptest::prop_assert!(matches!(got, Ok(Received::Message { .. })), "{:?}", got);
+    }
 }
