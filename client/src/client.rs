@@ -449,6 +449,17 @@ impl<S: Store> Client<S> {
         self.identity.public()
     }
 
+    /// Certifies a blind-group MLS signature key with this party's identity (spec §15.2),
+    /// so group members see the same identity as 1:1 peers (and safety numbers vouch for
+    /// both). Pass it to `blindrelay_groups::Member::with_certifier`.
+    #[must_use]
+    pub fn certify_group_key(
+        &self,
+        mls_signature_key: &[u8; 32],
+    ) -> blindrelay::group::GroupCredential {
+        blindrelay::group::certify_group_key(&self.identity, mls_signature_key)
+    }
+
     /// This party's public mailbox id (published in its bundle and identity record): the
     /// mailbox of [`Client::public_capability`]. Only first messages of a conversation
     /// arrive there; see [`Client::watched_mailboxes`] for all mailboxes to fetch.

@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ch2;
+pub mod group;
 pub mod view;
 
 use blindrelay::contact::{
@@ -369,7 +370,7 @@ pub async fn run(dir: &Path, out: &mut impl Write) -> Result<Report, DemoError> 
     run_with(dir, out, SqliteStore::open).await
 }
 
-async fn start_relay<S: Store>(
+pub(crate) async fn start_relay<S: Store>(
     dir: &Path,
     store: S,
 ) -> Result<(Arc<Relay<S>>, Running, String), DemoError> {
@@ -381,7 +382,10 @@ async fn start_relay<S: Store>(
 }
 
 /// Stops the relay and takes its store back once every task has let go of it.
-async fn stop_relay<S: Store>(relay: Arc<Relay<S>>, running: Running) -> Result<S, DemoError> {
+pub(crate) async fn stop_relay<S: Store>(
+    relay: Arc<Relay<S>>,
+    running: Running,
+) -> Result<S, DemoError> {
     running.stop().await;
     let mut relay = relay;
     for _ in 0..200 {
@@ -399,7 +403,7 @@ async fn stop_relay<S: Store>(relay: Arc<Relay<S>>, running: Running) -> Result<
 }
 
 /// Every file of `dir` the relay wrote (its database files and discovery key).
-fn relay_files(dir: &Path, when: &str) -> Result<Vec<(String, Vec<u8>)>, DemoError> {
+pub(crate) fn relay_files(dir: &Path, when: &str) -> Result<Vec<(String, Vec<u8>)>, DemoError> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;

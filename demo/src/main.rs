@@ -53,6 +53,14 @@ async fn main() -> ExitCode {
         eprintln!("relay_demo: ch2: {e}");
         return ExitCode::FAILURE;
     }
+    if matches!(&result, Ok(report) if report.findings.is_empty()) {
+        let group = blindrelay_demo::group::run(dir.path(), &mut out).await;
+        let _ = out.flush();
+        if let Err(e) = group {
+            eprintln!("relay_demo: groups: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     match result {
         Ok(report) if report.findings.is_empty() => ExitCode::SUCCESS,
         Ok(report) => {

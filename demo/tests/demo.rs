@@ -121,3 +121,23 @@ async fn every_message_arrives_once_in_order() {
         out.lines().count()
     );
 }
+
+/// The group part (spec §15) end to end through the relay: it checks its own outcomes
+/// (joins, one message read by every member, the slot refusals, the removal, the relay's
+/// files) and fails on any deviation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_blind_group_part_runs_and_hides_the_group_from_the_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = Vec::new();
+    blindrelay_demo::group::run(dir.path(), &mut out)
+        .await
+        .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("Carol reads a commit removing it"), "{out}");
+    assert!(
+        out.contains("Dave reads \"Carol cannot read this.\" from Bob"),
+        "{out}"
+    );
+    assert!(out.contains("CommitSlotTaken (812)"), "{out}");
+    assert!(out.contains("not the group id"), "{out}");
+}

@@ -1,11 +1,11 @@
 //! Members and blind groups (spec §15.5–§15.9).
 
-use crate::identity::{leaf_identity, BlindIdentityProvider};
+use crate::identity::{claimed_identity, BlindIdentityProvider};
 use crate::message::{blind, BlindMessage, Invite, CONTENT_COMMIT};
 use crate::provider::{signature_key_pair, BlindCrypto, GroupRng, CIPHER_SUITE};
 use blindrelay::group::{
-    certify_group_key, CommitRequest, EpochKeys, GroupEnvelope, EXPORTER_SECRET_LEN,
-    GROUP_EXPORTER_LABEL,
+    certify_group_key, CommitRequest, EpochKeys, GroupCredential, GroupEnvelope,
+    EXPORTER_SECRET_LEN, GROUP_EXPORTER_LABEL,
 };
 use blindrelay::route::ReadCapability;
 use blindrelay::{Error, IdentityKeyPair, IdentityPublicKey};
@@ -70,13 +70,23 @@ impl Member {
     /// A member for `identity`, drawing every random byte from a stream seeded by `rng`.
     #[must_use]
     pub fn new(identity: &IdentityKeyPair, rng: &mut (impl CryptoRng + RngCore)) -> Self {
+        Self::with_certifier(|key| certify_group_key(identity, key), rng)
+    }
+
+    /// A member whose identity certifies its MLS signature key through `certify` (for an
+    /// identity held elsewhere, such as `blindrelay_client::Client::certify_group_key`).
+    #[must_use]
+    pub fn with_certifier(
+        certify: impl FnOnce(&[u8; 32]) -> GroupCredential,
+        rng: &mut (impl CryptoRng + RngCore),
+    ) -> Self {
         let rng = GroupRng::from_rng(rng);
         let (secret, public) = signature_key_pair(&rng);
         let mut key = [0u8; 32];
         for (d, s) in key.iter_mut().zip(public.as_bytes()) {
             *d = *s;
         }
-        let credential = certify_group_key(identity, &key);
+        let credential = certify(&key);
         let signing_identity = SigningIdentity::new(
             BasicCredential::new(credential.to_bytes().to_vec()).into_credential(),
             public,
@@ -90,7 +100,7 @@ impl Member {
         Self {
             client,
             rng,
-            identity: *identity.public(),
+            identity: *credential.identity(),
         }
     }
 
@@ -338,7 +348,7 @@ impl BlindGroup {
             .roster()
             .members()
             .iter()
-            .filter_map(|m| leaf_identity(&m.signing_identity).ok())
+            .filter_map(|m| claimed_identity(&m.signing_identity).ok())
             .collect()
     }
 
@@ -411,7 +421,7 @@ impl BlindGroup {
                 .roster()
                 .members()
                 .iter()
-                .find(|m| leaf_identity(&m.signing_identity).ok().as_ref() == Some(identity))
+                .find(|m| claimed_identity(&m.signing_identity).ok().as_ref() == Some(identity))
                 .map(|m| m.index)
                 .ok_or(Error::ApiMisuse {
                     reason: "removing an identity that is not a member",
@@ -550,7 +560,7 @@ impl BlindGroup {
                 let sender = self
                     .group
                     .member_at_index(app.sender_index)
-                    .and_then(|m| leaf_identity(&m.signing_identity).ok())
+                    .and_then(|m| claimed_identity(&m.signing_identity).ok())
                     .ok_or(Error::GroupRejected)?;
                 Ok(Received::Message {
                     sender,
@@ -622,7 +632,7 @@ impl BlindGroup {
                 leaves.resize(i.saturating_add(1), None);
             }
             if let Some(slot) = leaves.get_mut(i) {
-                *slot = leaf_identity(&m.signing_identity).ok();
+                *slot = claimed_identity(&m.signing_identity).ok();
             }
         }
         self.roster_before = leaves;

@@ -43,8 +43,12 @@ pub fn leaf_identity(
 }
 
 /// The identity a leaf's credential names, decoded without checking its certificate: for
-/// leaves already validated.
-fn claimed_identity(
+/// leaves of the group's tree, which MLS admitted only through
+/// [`BlindIdentityProvider::validate_member`] (one Ed25519 verification per leaf, once).
+///
+/// # Errors
+/// [`CredentialRefused`] if the credential does not decode.
+pub fn claimed_identity(
     signing_identity: &SigningIdentity,
 ) -> Result<blindrelay::IdentityPublicKey, CredentialRefused> {
     let Credential::Basic(basic) = &signing_identity.credential else {
