@@ -447,7 +447,11 @@ mod tests {
             Error::NotFound,
             Error::TooManySubscriptions,
             Error::BucketFull,
+            Error::CommitSlotTaken,
+            Error::EpochClosed,
             Error::ApiMisuse { reason: "x" },
+            Error::GroupRejected,
+            Error::GroupRemoved,
         ];
         assert_eq!(samples.len(), Error::REGISTRY.len());
         for (e, &(code, name)) in samples.iter().zip(Error::REGISTRY) {

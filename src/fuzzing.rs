@@ -629,39 +629,6 @@ pub fn oprf_finalize(data: &[u8]) {
     }
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
-mod oprf_tests {
-    use crate::contact::{EvaluatedElement, Evaluation};
-
-    /// The honest answer finalizes; one flipped bit anywhere does not.
-    #[test]
-    fn oprf_finalize_accepts_the_honest_answer_only() {
-        let honest = super::oprf_finalize_honest_input();
-        assert_eq!(honest.len(), 128);
-        let (key, contacts, state) = super::oprf_fixture().unwrap();
-        let evaluation = Evaluation {
-            proof: honest[..64].try_into().unwrap(),
-            elements: honest[64..]
-                .chunks_exact(32)
-                .map(|c| EvaluatedElement::from_bytes(&c.try_into().unwrap()).unwrap())
-                .collect(),
-        };
-        let ids = state
-            .finalize(&key.public_key(), key.key_epoch(), &evaluation)
-            .unwrap();
-        assert_eq!(ids[1], key.evaluate_unblinded(&contacts[1]).unwrap());
-        super::oprf_finalize(&honest);
-        for i in 0..honest.len() {
-            let mut t = honest.clone();
-            t[i] ^= 0x04;
-            super::oprf_finalize(&t);
-        }
-        super::oprf_finalize(&honest[..96]);
-        super::oprf_finalize(&[]);
-    }
-}
-
 /// The fixed epoch secret of [`group_envelope`]'s member.
 pub const FUZZ_GROUP_EPOCH_SECRET: [u8; 32] = [0x15; 32];
 
@@ -698,5 +665,38 @@ pub fn group_envelope(data: &[u8]) {
         if ok != (req.token().mailbox() == *req.envelope().mailbox()) {
             broken("the commit token check disagrees with the token's mailbox");
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod oprf_tests {
+    use crate::contact::{EvaluatedElement, Evaluation};
+
+    /// The honest answer finalizes; one flipped bit anywhere does not.
+    #[test]
+    fn oprf_finalize_accepts_the_honest_answer_only() {
+        let honest = super::oprf_finalize_honest_input();
+        assert_eq!(honest.len(), 128);
+        let (key, contacts, state) = super::oprf_fixture().unwrap();
+        let evaluation = Evaluation {
+            proof: honest[..64].try_into().unwrap(),
+            elements: honest[64..]
+                .chunks_exact(32)
+                .map(|c| EvaluatedElement::from_bytes(&c.try_into().unwrap()).unwrap())
+                .collect(),
+        };
+        let ids = state
+            .finalize(&key.public_key(), key.key_epoch(), &evaluation)
+            .unwrap();
+        assert_eq!(ids[1], key.evaluate_unblinded(&contacts[1]).unwrap());
+        super::oprf_finalize(&honest);
+        for i in 0..honest.len() {
+            let mut t = honest.clone();
+            t[i] ^= 0x04;
+            super::oprf_finalize(&t);
+        }
+        super::oprf_finalize(&honest[..96]);
+        super::oprf_finalize(&[]);
     }
 }

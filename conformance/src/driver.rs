@@ -1149,6 +1149,69 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
                 a.err(case, "relay.upload_verify", args)
             }
         }
+        // group.json (§15)
+        "epoch-keys" => {
+            let r = a.ok("group.epoch_keys", pick(case, &["exporterSecret"]))?;
+            all_same(
+                "group.epoch_keys",
+                case,
+                &r,
+                &["token", "capability", "mailbox"],
+            )
+        }
+        "group-envelope" if is_valid(case) => {
+            let r = a.ok(
+                "group.seal",
+                pick(case, &["exporterSecret", "nonce", "blindMessage"]),
+            )?;
+            all_same("group.seal", case, &r, &["envelope"])?;
+            let r = a.ok("group.open", pick(case, &["exporterSecret", "envelope"]))?;
+            all_same("group.open", case, &r, &["blindMessage"])
+        }
+        "group-envelope" => a.err(
+            case,
+            "group.open",
+            pick(case, &["exporterSecret", "envelope"]),
+        ),
+        "group-envelope-parse" if is_valid(case) => {
+            let r = a.ok("group.parse", pick(case, &["envelope"]))?;
+            all_same("group.parse", case, &r, &["mailbox"])
+        }
+        "group-envelope-parse" => a.err(case, "group.parse", pick(case, &["envelope"])),
+        "commit-request" if is_valid(case) => {
+            let r = a.ok("group.commit_check", pick(case, &["request"]))?;
+            all_same("group.commit_check", case, &r, &["mailbox"])
+        }
+        "commit-request" => a.err(case, "group.commit_check", pick(case, &["request"])),
+        "blind-message" if is_valid(case) => {
+            let r = a.ok(
+                "group.blind",
+                pick(case, &["privateMessage", "groupId", "epoch"]),
+            )?;
+            all_same("group.blind", case, &r, &["blindMessage"])?;
+            let r = a.ok(
+                "group.unblind",
+                pick(case, &["blindMessage", "groupId", "epoch"]),
+            )?;
+            all_same("group.unblind", case, &r, &["privateMessage"])
+        }
+        "blind-message" => a.err(
+            case,
+            "group.unblind",
+            json!({ "blindMessage": case["blindMessage"], "groupId": "", "epoch": 0 }),
+        ),
+        "passive-client" => {
+            let r = a.ok(
+                "group.passive_client",
+                pick(
+                    case,
+                    &["now", "identitySeed", "rngSeed", "invite", "epochs"],
+                ),
+            )?;
+            all_same("group.passive_client", case, &r, &["keyPackage"])?;
+            same_json("group.passive_client", case, &r, "initial")?;
+            same_json("group.passive_client", case, &r, "epochs")
+        }
         "mailbox-id" => {
             let r = a.ok("mailbox.id", pick(case, &["capability"]))?;
             all_same("mailbox.id", case, &r, &["mailbox"])

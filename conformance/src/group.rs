@@ -532,6 +532,52 @@ fn bytes_of(case: &Value, key: &str) -> Result<Vec<u8>, String> {
     bytes(case, key)
 }
 
+/// The adapter's `group.passive_client`: runs the passive member of a `passive-client`
+/// case (seeds, invite, every epoch's envelopes) and reports what it derived, in the
+/// case's own shape: `keyPackage`, `initial`, `epochs` (with the envelopes echoed).
+///
+/// # Errors
+/// A message describing the first step that failed.
+pub fn passive_client_run(r: &Value) -> Result<Value, String> {
+    let now = uint(r, "now")?;
+    let member = passive_member(&arr(r, "identitySeed")?, &arr(r, "rngSeed")?);
+    let key_package = member.key_package(now).map_err(|e| e.to_string())?;
+    let mut g = member
+        .join(&bytes(r, "invite")?, now)
+        .map_err(|e| format!("join: {e}"))?;
+    let view = |g: &BlindGroup| -> Result<Value, String> {
+        Ok(json!({
+            "epoch": g.epoch(),
+            "epochAuthenticator": h(g.epoch_authenticator().map_err(|e| e.to_string())?),
+            "mailbox": h(g.mailbox()),
+        }))
+    };
+    let initial = view(&g)?;
+    let mut epochs = Vec::new();
+    for e in r
+        .get("epochs")
+        .and_then(Value::as_array)
+        .ok_or("no epochs")?
+    {
+        let envs = e
+            .get("envelopes")
+            .and_then(Value::as_array)
+            .ok_or("no envelopes")?;
+        let mut received = Vec::new();
+        for env in envs {
+            let env = hex::decode(env.as_str().ok_or("hex")?).map_err(|e| e.to_string())?;
+            received.push(received_json(
+                &g.receive(&env, now).map_err(|e| e.to_string())?,
+            ));
+        }
+        let mut v = view(&g)?;
+        v["envelopes"] = Value::Array(envs.clone());
+        v["received"] = Value::Array(received);
+        epochs.push(v);
+    }
+    Ok(json!({ "keyPackage": h(&key_package), "initial": initial, "epochs": epochs }))
+}
+
 fn verify_passive(case: &Value) -> Result<(), String> {
     let now = uint(case, "now")?;
     let member = passive_member(&arr(case, "identitySeed")?, &arr(case, "rngSeed")?);

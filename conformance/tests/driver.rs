@@ -40,6 +40,7 @@ const DRIVEN: &[&str] = &[
     "contact.json",
     "ch2.json",
     "relay.json",
+    "group.json",
 ];
 
 /// Kinds the runner leaves to another tool: `relay-transcript` is replayed over HTTP by

@@ -205,6 +205,10 @@ impl Store for Leaky {
         self.inner.delete_owner(owner)
     }
 
+    async fn commit(&self, mailbox: Id, envelope: Vec<u8>, now: u64) -> Result<u64, StoreError> {
+        self.inner.commit(mailbox, envelope, now).await
+    }
+
     async fn deposit(&self, mailbox: Id, envelope: Vec<u8>, now: u64) -> Result<u64, StoreError> {
         let seq = self.inner.deposit(mailbox, envelope, now).await?;
         self.audit

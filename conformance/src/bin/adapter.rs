@@ -618,7 +618,10 @@ impl Adapter {
                 return envelope_op(op, r, self.broken).or_else(|f| match f {
                     Fail::Unsupported => contact_op(op, r, self.broken).or_else(|f| match f {
                         Fail::Unsupported => ch2_op(op, r, self.broken).or_else(|f| match f {
-                            Fail::Unsupported => relay_op(op, r),
+                            Fail::Unsupported => relay_op(op, r).or_else(|f| match f {
+                                Fail::Unsupported => group_op(op, r),
+                                other => Err(other),
+                            }),
                             other => Err(other),
                         }),
                         other => Err(other),
@@ -1490,6 +1493,56 @@ fn ch2_op(op: &str, r: &Value, broken: Option<Broken>) -> Result<Value, Fail> {
                 .map(|m| json!({ "contact": m.contact, "records": m.records.iter().map(h).collect::<Vec<_>>() }))
                 .collect();
             json!({ "matches": matches })
+        }
+        _ => return Err(Fail::Unsupported),
+    })
+}
+
+/// Blind groups (§15): the core's `group` module and the `blindrelay-groups` crate.
+fn group_op(op: &str, r: &Value) -> Result<Value, Fail> {
+    use blindrelay::group::{CommitRequest, EpochKeys, GroupEnvelope};
+    use blindrelay_groups::message::{blind, BlindMessage};
+    let keys = |r: &Value| -> Result<EpochKeys, Fail> {
+        Ok(EpochKeys::from_exporter_secret(&arr(r, "exporterSecret")?))
+    };
+    Ok(match op {
+        "group.epoch_keys" => {
+            let k = keys(r)?;
+            json!({ "token": h(k.token().to_bytes()), "capability": h(k.capability().to_bytes()), "mailbox": h(k.mailbox()) })
+        }
+        "group.seal" => {
+            // The nonce is the sender's only random input: replay it as the RNG's output.
+            let mut rng = Replay {
+                bytes: bytes(r, "nonce")?,
+                pos: 0,
+                overrun: false,
+            };
+            let env = keys(r)?.seal(&bytes(r, "blindMessage")?, &mut rng)?;
+            json!({ "envelope": h(env.to_bytes()) })
+        }
+        "group.open" => {
+            let env = GroupEnvelope::parse(&bytes(r, "envelope")?)?;
+            json!({ "blindMessage": h(&*keys(r)?.open(&env)?) })
+        }
+        "group.parse" => {
+            let env = GroupEnvelope::parse(&bytes(r, "envelope")?)?;
+            json!({ "mailbox": h(env.mailbox()) })
+        }
+        "group.commit_check" => {
+            let req = CommitRequest::parse(&bytes(r, "request")?)?;
+            req.check()?;
+            json!({ "mailbox": h(req.envelope().mailbox()) })
+        }
+        "group.blind" => {
+            json!({ "blindMessage": h(blind(&bytes(r, "privateMessage")?, &bytes(r, "groupId")?, uint(r, "epoch")?)?) })
+        }
+        "group.unblind" => {
+            let b = bytes(r, "blindMessage")?;
+            let m = BlindMessage::parse(&b)?;
+            json!({ "privateMessage": h(m.to_mls(&bytes(r, "groupId")?, uint(r, "epoch")?)?) })
+        }
+        "group.passive_client" => {
+            blindrelay_conformance::group::passive_client_run(r).map_err(Fail::Bad)?
         }
         _ => return Err(Fail::Unsupported),
     })
