@@ -31,6 +31,21 @@ fn party(rng: &mut ChaCha20Rng) -> Party {
     Party { identity, member }
 }
 
+/// Alice's group with Bob in it, at epoch 1 (Alice's commit applied directly).
+fn pair(seed: u64) -> (Party, Party, BlindGroup, BlindGroup) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let (a, b) = (party(&mut rng), party(&mut rng));
+    let mut ga = a.member.create_group(NOW).unwrap();
+    let add = Change {
+        add: vec![b.member.key_package(NOW).unwrap()],
+        remove: vec![],
+    };
+    let out = ga.commit(&add, NOW).unwrap();
+    ga.commit_accepted().unwrap();
+    let gb = b.member.join(out.invite.as_ref().unwrap(), NOW).unwrap();
+    (a, b, ga, gb)
+}
+
 /// Delivers everything in `group`'s current mailbox that it has not processed, in order.
 fn drain(relay: &mut TestRelay, group: &mut BlindGroup, cursor: &mut usize) -> Vec<Received> {
     let mut out = Vec::new();
@@ -356,22 +371,7 @@ fn the_relay_sees_one_mailbox_per_epoch_and_padded_lengths_only() {
 /// whose MLS content does not authenticate.
 #[test]
 fn refused_envelopes_change_nothing() {
-    let mut rng = ChaCha20Rng::seed_from_u64(99);
-    let (a, b) = (party(&mut rng), party(&mut rng));
-    let mut relay = TestRelay::default();
-    let mut ga = a.member.create_group(NOW).unwrap();
-    let out = ga
-        .commit(
-            &Change {
-                add: vec![b.member.key_package(NOW).unwrap()],
-                remove: vec![],
-            },
-            NOW,
-        )
-        .unwrap();
-    relay.commit(&out.request).unwrap();
-    ga.commit_accepted().unwrap();
-    let mut gb = b.member.join(out.invite.as_ref().unwrap(), NOW).unwrap();
+    let (a, _, mut ga, mut gb) = pair(99);
     let good = ga.send(b"payload").unwrap();
     let before = gb.snapshot();
 
@@ -427,26 +427,9 @@ fn refused_envelopes_change_nothing() {
 /// to be applied when it comes back from the mailbox.
 #[test]
 fn a_forged_commit_does_not_cancel_a_pending_one() {
-    let mut rng = ChaCha20Rng::seed_from_u64(5);
-    let (a, b) = (party(&mut rng), party(&mut rng));
+    let (_, _, mut ga, mut gb) = pair(5);
     let mut relay = TestRelay::default();
-    let mut ga = a.member.create_group(NOW).unwrap();
-    let out = ga
-        .commit(
-            &Change {
-                add: vec![b.member.key_package(NOW).unwrap()],
-                remove: vec![],
-            },
-            NOW,
-        )
-        .unwrap();
-    relay.commit(&out.request).unwrap();
     let mut cursor = 0;
-    assert_eq!(
-        drain(&mut relay, &mut ga, &mut cursor),
-        vec![Received::OwnCommit { epoch: 1 }]
-    );
-    let mut gb = b.member.join(out.invite.as_ref().unwrap(), NOW).unwrap();
     let update = gb.commit(&Change::default(), NOW).unwrap();
     let before = gb.snapshot();
     let mut forged = vec![3u8, 28];
@@ -482,14 +465,7 @@ proptest::proptest! {
     /// untouched envelope then still reads.
     #[test]
     fn any_tampering_is_refused_and_changes_nothing(bit in 0usize..8 * 400) {
-        let mut rng = ChaCha20Rng::seed_from_u64(11);
-        let (a, b) = (party(&mut rng), party(&mut rng));
-        let mut ga = a.member.create_group(NOW).unwrap();
-        let out = ga
-            .commit(&Change { add: vec![b.member.key_package(NOW).unwrap()], remove: vec![] }, NOW)
-            .unwrap();
-        ga.commit_accepted().unwrap();
-        let mut gb = b.member.join(out.invite.as_ref().unwrap(), NOW).unwrap();
+        let (_, _, mut ga, mut gb) = pair(11);
         let good = ga.send(b"a message").unwrap();
         let bit = bit % (good.len() * 8);
         let mut bad = good.clone();
