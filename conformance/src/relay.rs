@@ -449,6 +449,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("POST", "/v1/delete"),
     ("POST", "/v1/claim"),
     ("POST", "/v1/deposit"),
+    ("POST", "/v1/commit"),
     ("POST", "/v1/fetch"),
     ("POST", "/v1/ack"),
     ("GET", "/v1/stream"),
@@ -461,9 +462,9 @@ const ENDPOINTS: &[(&str, &str)] = &[
 /// The HTTP status of a refusal with `code` (spec §12.10).
 fn status_of(code: u16, method: &str, path: &str) -> u16 {
     match code {
-        100..=299 | 600..=699 | 700 => 400,
+        100..=299 | 500 | 600..=699 | 700 => 400,
         800 => 403,
-        801 | 803 | 805 => 409,
+        801 | 803 | 805 | 812 | 813 => 409,
         802 => 404,
         804 => 507,
         806 => 413,
@@ -495,6 +496,10 @@ fn decode_request(path: &str, b: &[u8]) -> Result<Option<u8>, Error> {
         "/v1/lookup" => {
             LookupRequest::decode_exact(b)?;
             return Ok(Some(0x11));
+        }
+        "/v1/commit" => {
+            blindrelay::group::CommitRequest::parse(b)?;
+            return Ok(Some(0x31));
         }
         _ => return Ok(None),
     };
@@ -885,6 +890,76 @@ fn transcript(r: &mut ChaCha20Rng) -> Value {
         400,
         &err,
     );
+
+    // Blind-group commit slots (§12.5 Commit, §15.6): an epoch mailbox, one message, a
+    // commit with a foreign token, the commit, a second commit, a late deposit.
+    {
+        use blindrelay::group::{CommitRequest, EpochKeys};
+        let epoch = EpochKeys::from_exporter_secret(&fill::<32>(r));
+        let other = EpochKeys::from_exporter_secret(&fill::<32>(r));
+        let msg = epoch.seal(&fill::<120>(r), r).expect("seal").to_bytes();
+        let commit_env = epoch.seal(&fill::<900>(r), r).expect("seal");
+        let commit = CommitRequest::new(epoch.token().clone(), commit_env.clone())
+            .expect("the epoch's token")
+            .to_bytes();
+        let second = CommitRequest::new(
+            epoch.token().clone(),
+            epoch.seal(&fill::<900>(r), r).expect("seal"),
+        )
+        .expect("the epoch's token")
+        .to_bytes();
+        let mut foreign = commit.clone();
+        foreign[2..34].copy_from_slice(&other.token().to_bytes());
+        let late = epoch.seal(&fill::<40>(r), r).expect("seal").to_bytes();
+        s.ok(
+            "deposit a group envelope to an epoch mailbox: seq 1",
+            post,
+            "/v1/deposit",
+            &msg,
+            204,
+            &[],
+        );
+        s.refuse(
+            "a commit whose token opens another mailbox: nothing stored, the slot stays open",
+            post,
+            "/v1/commit",
+            &foreign,
+            400,
+            &Error::WrongMailbox,
+        );
+        s.ok(
+            "the epoch's commit: closes the slot, seq 2",
+            post,
+            "/v1/commit",
+            &commit,
+            204,
+            &[],
+        );
+        s.refuse(
+            "a second commit for the same epoch",
+            post,
+            "/v1/commit",
+            &second,
+            409,
+            &Error::CommitSlotTaken,
+        );
+        s.refuse(
+            "a deposit to the closed epoch",
+            post,
+            "/v1/deposit",
+            &late,
+            409,
+            &Error::EpochClosed,
+        );
+        s.ok(
+            "fetch the epoch mailbox: the message, then the commit, nothing after",
+            post,
+            "/v1/fetch",
+            &fetch(&epoch.capability().to_bytes(), 0, 256),
+            200,
+            &fetched(&[(1, &msg), (2, &commit_env.to_bytes())], false),
+        );
+    }
 
     // Endpoints and bodies (§12.1).
     let delete_a = owner_req(OwnerRequestKind::Delete, &a.capability);
