@@ -1200,6 +1200,28 @@ pub fn drive_case(a: &mut Adapter, case: &Value) -> Result<(), Stop> {
             "group.unblind",
             json!({ "blindMessage": case["blindMessage"], "groupId": "", "epoch": 0 }),
         ),
+        "group-credential" if is_valid(case) => {
+            let r = a.ok(
+                "group.certify",
+                pick(case, &["identitySeed", "mlsSignatureKey"]),
+            )?;
+            all_same("group.certify", case, &r, &["credential"])?;
+            let r = a.ok(
+                "group.verify_credential",
+                pick(case, &["credential", "mlsSignatureKey"]),
+            )?;
+            all_same("group.verify_credential", case, &r, &["identity"])
+        }
+        "group-credential" => a.err(
+            case,
+            "group.verify_credential",
+            pick(case, &["credential", "mlsSignatureKey"]),
+        ),
+        "invite-parse" if is_valid(case) => {
+            let r = a.ok("group.invite_parse", pick(case, &["invite"]))?;
+            all_same("group.invite_parse", case, &r, &["welcome", "tree"])
+        }
+        "invite-parse" => a.err(case, "group.invite_parse", pick(case, &["invite"])),
         "passive-client" => {
             let r = a.ok(
                 "group.passive_client",

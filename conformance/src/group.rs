@@ -149,6 +149,11 @@ pub fn generate() -> (String, Value) {
     );
     f.note("Malformed", "ENCODING", "Bytes the strict parser refuses.");
     f.note(
+        "WrongKey",
+        "AUTHENTICATION",
+        "A credential whose certificate covers another MLS signature key.",
+    );
+    f.note(
         "WrongToken",
         "ROUTING",
         "A commit request whose token does not open the envelope's mailbox.",
@@ -171,7 +176,7 @@ pub fn generate() -> (String, Value) {
     for (comment, n) in [
         ("an empty blind message", 0usize),
         ("a 100-byte blind message", 100),
-        ("a 300-byte blind message (class 320)", 300),
+        ("a 300-byte blind message (padded length 304)", 300),
     ] {
         let mut inner = vec![0u8; n];
         rand_core::RngCore::fill_bytes(&mut r, &mut inner);
@@ -226,6 +231,8 @@ pub fn generate() -> (String, Value) {
     let mut odd = good[..58].to_vec();
     odd.extend_from_slice(&100u32.to_be_bytes());
     odd.extend_from_slice(&[0u8; 100]);
+    let mut version2 = good.clone();
+    version2[0] = 2;
     let mut ty = good.clone();
     ty[1] = 0x08;
     for (comment, bytes, err) in [
@@ -250,6 +257,7 @@ pub fn generate() -> (String, Value) {
             good[..40].to_vec(),
             Error::Truncated,
         ),
+        ("version 2", version2, Error::UnknownVersion(2)),
     ] {
         f.invalid(
             "group-envelope-parse",
@@ -295,6 +303,93 @@ pub fn generate() -> (String, Value) {
         json!({ "request": h(&req_trailing) }),
         Error::TrailingBytes,
     );
+    let mut wrong_trailing = wrong.clone();
+    wrong_trailing.push(0);
+    f.invalid(
+        "commit-request",
+        "another epoch's token and a trailing byte: the parse fails first",
+        &["Malformed"],
+        json!({ "request": h(&wrong_trailing) }),
+        Error::TrailingBytes,
+    );
+    let mut as_deposit = req.clone();
+    as_deposit[1] = 0x09;
+    f.invalid(
+        "commit-request",
+        "the group envelope's type byte instead of 0x31",
+        &["Malformed"],
+        json!({ "request": h(&as_deposit) }),
+        Error::UnknownMessageType(0x09),
+    );
+
+    // group-credential (§15.2)
+    let seed = fill::<32>(&mut r);
+    let identity = IdentityKeyPair::from_seed(&seed);
+    let key = fill::<32>(&mut r);
+    let credential = blindrelay::group::certify_group_key(&identity, &key).to_bytes();
+    f.valid(
+        "group-credential",
+        "an identity certifies an MLS signature key",
+        json!({ "identitySeed": h(seed), "mlsSignatureKey": h(key), "credential": h(credential), "identity": h(identity.public().to_array()) }),
+    );
+    let other_key = fill::<32>(&mut r);
+    f.invalid(
+        "group-credential",
+        "the credential of another MLS key",
+        &["WrongKey"],
+        json!({ "mlsSignatureKey": h(other_key), "credential": h(credential) }),
+        Error::BadSignature,
+    );
+    f.invalid(
+        "group-credential",
+        "127 bytes",
+        &["Malformed"],
+        json!({ "mlsSignatureKey": h(key), "credential": h(&credential[..127]) }),
+        Error::InvalidEncoding {
+            field: "group.credential",
+        },
+    );
+
+    // invite-parse (§15.8)
+    let welcome = fill::<40>(&mut r);
+    let tree = fill::<90>(&mut r);
+    let mut invite = vec![0x01, 0x0A];
+    invite.extend_from_slice(&40u32.to_be_bytes());
+    invite.extend_from_slice(&welcome);
+    invite.extend_from_slice(&90u32.to_be_bytes());
+    invite.extend_from_slice(&tree);
+    f.valid(
+        "invite-parse",
+        "a welcome and a tree",
+        json!({ "invite": h(&invite), "welcome": h(welcome), "tree": h(tree) }),
+    );
+    let mut inv_trailing = invite.clone();
+    inv_trailing.push(0);
+    let mut inv_over = vec![0x01, 0x0A];
+    inv_over.extend_from_slice(&((8u32 << 20) + 1).to_be_bytes());
+    for (comment, bytes, err) in [
+        ("a trailing byte", inv_trailing, Error::TrailingBytes),
+        (
+            "a welcome length over MAX_INVITE_PART_LEN, refused before the input length",
+            inv_over,
+            Error::LengthOverMax {
+                field: "invite.welcome",
+            },
+        ),
+        (
+            "cut inside the tree",
+            invite[..invite.len() - 1].to_vec(),
+            Error::Truncated,
+        ),
+    ] {
+        f.invalid(
+            "invite-parse",
+            comment,
+            &["Malformed"],
+            json!({ "invite": h(&bytes) }),
+            err,
+        );
+    }
 
     // blind-message
     let gid = fill::<32>(&mut r);
@@ -524,6 +619,38 @@ pub fn verify(case: &Value) -> Result<(), String> {
             }
         }
         "passive-client" => verify_passive(case),
+        "group-credential" => {
+            let checked = blindrelay::group::verify_group_key(
+                &bytes(case, "credential")?,
+                &bytes(case, "mlsSignatureKey")?,
+            );
+            if is_valid(case) {
+                let identity = IdentityKeyPair::from_seed(&arr(case, "identitySeed")?);
+                let key = arr::<32>(case, "mlsSignatureKey")?;
+                expect_eq(
+                    case,
+                    "credential",
+                    blindrelay::group::certify_group_key(&identity, &key).to_bytes(),
+                )?;
+                expect_eq(
+                    case,
+                    "identity",
+                    checked.map_err(|e| e.to_string())?.to_array(),
+                )
+            } else {
+                expect_error(case, checked)
+            }
+        }
+        "invite-parse" => {
+            let parsed = blindrelay_groups::message::Invite::parse(&bytes(case, "invite")?);
+            if is_valid(case) {
+                let inv = parsed.map_err(|e| e.to_string())?;
+                expect_eq(case, "welcome", &inv.welcome)?;
+                expect_eq(case, "tree", &inv.tree)
+            } else {
+                expect_error(case, parsed)
+            }
+        }
         other => Err(format!("unknown kind {other}")),
     }
 }

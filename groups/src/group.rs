@@ -538,6 +538,38 @@ impl BlindGroup {
                 return Err(Error::GroupRejected);
             }
         };
+        // Everything that can still fail is decided before the shadow moves, so a failure
+        // here restores the group from the untouched shadow. MLS decodes the content under
+        // the content type the blind message named (it is in the AEAD's associated data),
+        // so an application message is an `ApplicationMessage` and a commit a `Commit`; a
+        // blind message cannot name a proposal (§15.5).
+        let outcome = match received {
+            ReceivedMessage::ApplicationMessage(app) => self
+                .group
+                .member_at_index(app.sender_index)
+                .and_then(|m| claimed_identity(&m.signing_identity).ok())
+                .map(|sender| Outcome::Message(sender, app.data().to_vec())),
+            ReceivedMessage::Commit(commit) => {
+                // The committer's leaf in the epoch it committed in (MLS validated it then).
+                let committer = self
+                    .roster_before
+                    .get(usize::try_from(commit.committer).unwrap_or(usize::MAX))
+                    .copied()
+                    .flatten();
+                match (commit.effect, committer) {
+                    (CommitEffect::Removed { .. }, _) => Some(Outcome::Removed),
+                    (_, Some(committer)) => epoch_keys(&self.group)
+                        .ok()
+                        .map(|keys| Outcome::Commit(committer, keys)),
+                    (_, None) => None,
+                }
+            }
+            _ => None,
+        };
+        let Some(outcome) = outcome else {
+            self.resync();
+            return Err(Error::GroupRejected);
+        };
         // The same message on the shadow: it succeeds as it did on the group (same state,
         // same input); if it ever did not, the shadow is rebuilt from the group.
         if is_commit {
@@ -551,43 +583,22 @@ impl BlindGroup {
         {
             self.shadow = self.group.clone();
         }
-        // MLS decodes the content under the content type the blind message named (it is in
-        // the AEAD's associated data), so an application message is an
-        // `ApplicationMessage` and a commit a `Commit`; a blind message cannot name a
-        // proposal (§15.5).
-        match received {
-            ReceivedMessage::ApplicationMessage(app) => {
-                let sender = self
-                    .group
-                    .member_at_index(app.sender_index)
-                    .and_then(|m| claimed_identity(&m.signing_identity).ok())
-                    .ok_or(Error::GroupRejected)?;
-                Ok(Received::Message {
-                    sender,
-                    plaintext: app.data().to_vec(),
-                })
+        Ok(match outcome {
+            Outcome::Message(sender, plaintext) => Received::Message { sender, plaintext },
+            Outcome::Removed => {
+                self.removed = true;
+                Received::Removed
             }
-            ReceivedMessage::Commit(commit) => {
-                // The committer's leaf in the epoch it committed in (MLS validated it then).
-                let committer = self
-                    .roster_before
-                    .get(usize::try_from(commit.committer).unwrap_or(usize::MAX))
-                    .copied()
-                    .flatten();
-                if let CommitEffect::Removed { .. } = commit.effect {
-                    self.removed = true;
-                    return Ok(Received::Removed);
-                }
-                self.keys = epoch_keys(&self.group)?;
+            Outcome::Commit(committer, keys) => {
+                self.keys = keys;
                 self.sent.clear();
                 self.remember_roster();
-                Ok(Received::Commit {
-                    committer: committer.ok_or(Error::GroupRejected)?,
+                Received::Commit {
+                    committer,
                     epoch: self.epoch(),
-                })
+                }
             }
-            _ => Err(Error::GroupRejected),
-        }
+        })
     }
 
     fn with_roster(mut self) -> Self {
@@ -664,6 +675,13 @@ impl BlindGroup {
             removed: self.removed,
         }
     }
+}
+
+/// What a processed message comes to, decided before the shadow copy moves.
+enum Outcome {
+    Message(IdentityPublicKey, Vec<u8>),
+    Commit(IdentityPublicKey, EpochKeys),
+    Removed,
 }
 
 /// The group's ChaCha20 stream as a `rand_core` RNG (for the envelope nonce).

@@ -477,3 +477,51 @@ proptest::proptest! {
         proptest::prop_assert!(matches!(got, Ok(Received::Message { .. })), "{:?}", got);
     }
 }
+
+/// A key package whose credential certifies another MLS key (a member forging its leaf)
+/// is refused by MLS through the identity hook (§15.2): `GroupRejected`, and the
+/// committer's state is as before, with no pending commit.
+#[test]
+fn a_leaf_whose_credential_certifies_another_key_is_refused() {
+    let (_, _, mut ga, _) = pair(21);
+    let mut rng = ChaCha20Rng::seed_from_u64(22);
+    let mallory = IdentityKeyPair::generate(&mut rng);
+    let forged = Member::with_certifier(
+        |_| blindrelay::group::certify_group_key(&mallory, &[9u8; 32]),
+        &mut rng,
+    );
+    let kp = forged.key_package(NOW).unwrap();
+    let before = ga.snapshot();
+    let change = Change {
+        add: vec![kp],
+        remove: vec![],
+    };
+    assert_eq!(ga.commit(&change, NOW).unwrap_err(), Error::GroupRejected);
+    assert!(ga.same_state(&before));
+    assert!(!ga.has_pending_commit());
+}
+
+/// A commit that does not fit one group envelope (§15.8) is refused with
+/// `MessageTooLarge` and changes nothing; the same members fit in two commits.
+#[test]
+fn a_commit_too_large_for_one_envelope_changes_nothing() {
+    let (_, _, mut ga, _) = pair(23);
+    let mut rng = ChaCha20Rng::seed_from_u64(24);
+    let kps: Vec<Vec<u8>> = (0..180)
+        .map(|_| party(&mut rng).member.key_package(NOW).unwrap())
+        .collect();
+    let before = ga.snapshot();
+    let all = Change {
+        add: kps.clone(),
+        remove: vec![],
+    };
+    assert_eq!(ga.commit(&all, NOW).unwrap_err(), Error::MessageTooLarge);
+    assert!(ga.same_state(&before));
+    let half = Change {
+        add: kps[..90].to_vec(),
+        remove: vec![],
+    };
+    ga.commit(&half, NOW).unwrap();
+    ga.commit_accepted().unwrap();
+    assert_eq!(ga.members().len(), 2 + 90);
+}

@@ -1541,6 +1541,22 @@ fn group_op(op: &str, r: &Value) -> Result<Value, Fail> {
             let m = BlindMessage::parse(&b)?;
             json!({ "privateMessage": h(m.to_mls(&bytes(r, "groupId")?, uint(r, "epoch")?)?) })
         }
+        "group.certify" => {
+            let identity = IdentityKeyPair::from_seed(&arr(r, "identitySeed")?);
+            let c = blindrelay::group::certify_group_key(&identity, &arr(r, "mlsSignatureKey")?);
+            json!({ "credential": h(c.to_bytes()) })
+        }
+        "group.verify_credential" => {
+            let id = blindrelay::group::verify_group_key(
+                &bytes(r, "credential")?,
+                &bytes(r, "mlsSignatureKey")?,
+            )?;
+            json!({ "identity": h(id.to_array()) })
+        }
+        "group.invite_parse" => {
+            let inv = blindrelay_groups::message::Invite::parse(&bytes(r, "invite")?)?;
+            json!({ "welcome": h(&inv.welcome), "tree": h(&inv.tree) })
+        }
         "group.passive_client" => {
             blindrelay_conformance::group::passive_client_run(r).map_err(Fail::Bad)?
         }
