@@ -560,11 +560,11 @@ pub fn verify(case: &Value) -> Result<(), String> {
         }
         "group-envelope" => {
             let k = EpochKeys::from_exporter_secret(&arr(case, "exporterSecret")?);
-            let bytes = bytes(case, "envelope")?;
-            let opened = GroupEnvelope::parse(&bytes).and_then(|env| k.open(&env));
+            let envelope = bytes(case, "envelope")?;
+            let opened = GroupEnvelope::parse(&envelope).and_then(|env| k.open(&env));
             if is_valid(case) {
                 let e = arr::<32>(case, "exporterSecret")?;
-                let inner = bytes_of(case, "blindMessage")?;
+                let inner = bytes(case, "blindMessage")?;
                 expect_eq(
                     case,
                     "envelope",
@@ -653,10 +653,6 @@ pub fn verify(case: &Value) -> Result<(), String> {
         }
         other => Err(format!("unknown kind {other}")),
     }
-}
-
-fn bytes_of(case: &Value, key: &str) -> Result<Vec<u8>, String> {
-    bytes(case, key)
 }
 
 /// The adapter's `group.passive_client`: runs the passive member of a `passive-client`

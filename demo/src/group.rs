@@ -145,6 +145,20 @@ fn describe(r: &Received, names: &HashMap<IdentityPublicKey, &'static str>) -> S
     }
 }
 
+/// Each party in turn reads what is new in the group; every outcome is narrated.
+async fn read_all(
+    out: &mut impl Write,
+    names: &HashMap<IdentityPublicKey, &'static str>,
+    parties: &mut [&mut Party],
+) -> Result<(), DemoError> {
+    for p in parties.iter_mut() {
+        for r in p.read_group().await? {
+            writeln!(out, "  {} reads {}", p.name, describe(&r, names))?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs the group part in `dir/group` on a fresh relay.
 ///
 /// # Errors
@@ -295,11 +309,7 @@ pub async fn run(dir: &Path, out: &mut impl Write) -> Result<(), DemoError> {
         hello.len()
     )?;
     bob.http.deposit(hello).await?;
-    for p in [&mut *alice, &mut *carol, &mut *bob] {
-        for r in p.read_group().await? {
-            writeln!(out, "  {} reads {}", p.name, describe(&r, &names))?;
-        }
-    }
+    read_all(out, &names, &mut [&mut *alice, &mut *carol, &mut *bob]).await?;
 
     // Alice and Carol commit at once: the relay takes the first.
     let a_update = alice.group()?.commit(&Change::default(), now())?;
@@ -330,11 +340,7 @@ pub async fn run(dir: &Path, out: &mut impl Write) -> Result<(), DemoError> {
         "Alice and Carol commit updates at once: the relay keeps Alice's; Carol's gets \
          CommitSlotTaken (812), Bob's late message EpochClosed (813)"
     )?;
-    for p in [&mut *alice, &mut *bob, &mut *carol] {
-        for r in p.read_group().await? {
-            writeln!(out, "  {} reads {}", p.name, describe(&r, &names))?;
-        }
-    }
+    read_all(out, &names, &mut [&mut *alice, &mut *bob, &mut *carol]).await?;
 
     // Alice adds Dave and removes Carol in one commit.
     let kp = dave.member.key_package(now())?;
@@ -371,20 +377,12 @@ pub async fn run(dir: &Path, out: &mut impl Write) -> Result<(), DemoError> {
         .pop()
         .map(|(_, b)| b)
         .ok_or_else(|| DemoError("Dave got no invite".into()))?;
-    for p in [&mut *alice, &mut *bob, &mut *carol] {
-        for r in p.read_group().await? {
-            writeln!(out, "  {} reads {}", p.name, describe(&r, &names))?;
-        }
-    }
+    read_all(out, &names, &mut [&mut *alice, &mut *bob, &mut *carol]).await?;
     dave.group = Some(dave.member.join(&inv, now())?);
     let secret = bob.group()?.send(b"Carol cannot read this.")?;
     let new_mailbox = bob.group()?.mailbox();
     bob.http.deposit(secret.clone()).await?;
-    for p in [&mut *alice, &mut *dave] {
-        for r in p.read_group().await? {
-            writeln!(out, "  {} reads {}", p.name, describe(&r, &names))?;
-        }
-    }
+    read_all(out, &names, &mut [&mut *alice, &mut *dave]).await?;
     ensure(
         carol.group()?.receive(&secret, now()) == Err(blindrelay::Error::GroupRemoved),
         "Carol, removed, reads nothing",

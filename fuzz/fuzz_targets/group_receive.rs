@@ -68,8 +68,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
                     Err(_) => return,
                 }
             };
-            let before = f.bob.snapshot();
-            let mut copy = f.bob.snapshot();
+            let (Ok(before), Ok(mut copy)) = (f.bob.snapshot(), f.bob.snapshot()) else {
+                panic!("the fixed group's exporter secret is available");
+            };
             match copy.receive(&envelope, NOW) {
                 Ok(_) => {}
                 Err(_) => assert!(copy.same_state(&before), "a refusal changed the state"),

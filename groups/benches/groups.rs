@@ -31,13 +31,12 @@ use blindrelay_groups::message::Invite;
 use blindrelay_groups::{BlindGroup, Change, Member, Received};
 use criterion::{BatchSize, BenchmarkId, Criterion};
 use mls_rs::client_builder::{
-    BaseConfig, IntoConfigOutput, PaddingMode, WithCryptoProvider, WithIdentityProvider,
-    WithMlsRules,
+    BaseConfig, IntoConfigOutput, WithCryptoProvider, WithIdentityProvider, WithMlsRules,
 };
 use mls_rs::group::{ExportedTree, ReceivedMessage};
 use mls_rs::identity::basic::{BasicCredential, BasicIdentityProvider};
 use mls_rs::identity::SigningIdentity;
-use mls_rs::mls_rules::{CommitOptions, DefaultMlsRules, EncryptionOptions};
+use mls_rs::mls_rules::DefaultMlsRules;
 use mls_rs::{
     CipherSuite, CipherSuiteProvider, Client, CryptoProvider, ExtensionList, Group, MlsMessage,
     WireFormat,
@@ -190,20 +189,24 @@ fn blind_setup(n: usize) -> Blind {
     let commit_envelope = envelope.to_bytes();
     creator.commit_refused();
     assert!(matches!(
-        observer.snapshot().receive(&commit_envelope, NOW).unwrap(),
+        observer
+            .snapshot()
+            .unwrap()
+            .receive(&commit_envelope, NOW)
+            .unwrap(),
         Received::Commit { .. }
     ));
 
     // An application message, sizes only (the observer does not process it, so the
     // decrypt benchmark starts from the creator's next message).
-    let mut probe = creator.snapshot();
+    let mut probe = creator.snapshot().unwrap();
     let app = probe.send(&PAYLOAD).unwrap();
     let app_blind_len = probe
         .epoch_keys()
         .open(&GroupEnvelope::parse(&app).unwrap())
         .unwrap()
         .len();
-    let mut reader = observer.snapshot();
+    let mut reader = observer.snapshot().unwrap();
     assert!(matches!(
         reader.receive(&app, NOW).unwrap(),
         Received::Message { plaintext, .. } if plaintext == PAYLOAD
@@ -259,17 +262,19 @@ type PlainConfig = IntoConfigOutput<
 type PlainClient = Client<PlainConfig>;
 type PlainGroup = Group<PlainConfig>;
 
-/// The same MLS rules as the blind profile's.
-fn plain_rules() -> DefaultMlsRules {
-    DefaultMlsRules::new()
-        .with_encryption_options(EncryptionOptions::new(true, PaddingMode::None))
-        .with_commit_options(
-            CommitOptions::new()
-                .with_path_required(true)
-                .with_ratchet_tree_extension(false)
-                .with_single_welcome_message(true)
-                .with_allow_external_commit(false),
-        )
+/// The Welcome and ratchet tree of a one-member add of `joiner` into `creator`'s group;
+/// the commit is discarded, so the group stays as it was.
+fn plain_invite(creator: &mut PlainGroup, joiner: &PlainClient) -> (Vec<u8>, Vec<u8>) {
+    let out = creator
+        .commit_builder()
+        .add_member(plain_key_package(joiner))
+        .unwrap()
+        .build()
+        .unwrap();
+    creator.clear_pending_commit();
+    let welcome = out.welcome_messages[0].to_bytes().unwrap();
+    let tree = out.ratchet_tree.as_ref().unwrap().to_bytes().unwrap();
+    (welcome, tree)
 }
 
 fn plain_client(name: &str) -> PlainClient {
@@ -280,7 +285,7 @@ fn plain_client(name: &str) -> PlainClient {
     Client::builder()
         .crypto_provider(crypto)
         .identity_provider(BasicIdentityProvider)
-        .mls_rules(plain_rules())
+        .mls_rules(blindrelay_groups::group::profile_rules())
         .signing_identity(SigningIdentity::new(credential, public), secret, SUITE)
         .build()
 }
@@ -386,15 +391,7 @@ fn plain_setup(n: usize) -> Plain {
     ));
 
     let joiner = plain_client("joiner");
-    let out = creator
-        .commit_builder()
-        .add_member(plain_key_package(&joiner))
-        .unwrap()
-        .build()
-        .unwrap();
-    creator.clear_pending_commit();
-    let welcome = out.welcome_messages[0].to_bytes().unwrap();
-    let tree = out.ratchet_tree.as_ref().unwrap().to_bytes().unwrap();
+    let (welcome, tree) = plain_invite(&mut creator, &joiner);
     let (joined, _) = joiner
         .join_group(
             Some(ExportedTree::from_bytes(&tree).unwrap()),
@@ -481,7 +478,7 @@ fn benches(c: &mut Criterion, blind: &mut [Blind], plain: &mut [Plain]) {
     {
         let mut g = c.benchmark_group("commit_create");
         for b in blind.iter_mut() {
-            let creator = &mut b.creator.snapshot();
+            let creator = &mut b.creator.snapshot().unwrap();
             g.bench_function(BenchmarkId::new("blind", b.n), |bench| {
                 bench.iter(|| {
                     let out = creator.commit(&Change::default(), NOW).unwrap();
@@ -508,7 +505,7 @@ fn benches(c: &mut Criterion, blind: &mut [Blind], plain: &mut [Plain]) {
         for b in blind.iter() {
             g.bench_function(BenchmarkId::new("blind", b.n), |bench| {
                 bench.iter_batched(
-                    || b.observer.snapshot(),
+                    || b.observer.snapshot().unwrap(),
                     |mut observer| {
                         let r = observer.receive(&b.commit_envelope, NOW).unwrap();
                         (observer, r)
@@ -535,7 +532,7 @@ fn benches(c: &mut Criterion, blind: &mut [Blind], plain: &mut [Plain]) {
     {
         let mut g = c.benchmark_group("join");
         for b in blind.iter_mut() {
-            let (creator, rng) = (&mut b.creator.snapshot(), &mut b.rng);
+            let (creator, rng) = (&mut b.creator.snapshot().unwrap(), &mut b.rng);
             g.bench_function(BenchmarkId::new("blind", b.n), |bench| {
                 bench.iter_batched(
                     || {
@@ -560,15 +557,7 @@ fn benches(c: &mut Criterion, blind: &mut [Blind], plain: &mut [Plain]) {
                     || {
                         *joiners += 1;
                         let joiner = plain_client(&format!("joiner-{joiners}"));
-                        let out = creator
-                            .commit_builder()
-                            .add_member(plain_key_package(&joiner))
-                            .unwrap()
-                            .build()
-                            .unwrap();
-                        creator.clear_pending_commit();
-                        let welcome = out.welcome_messages[0].to_bytes().unwrap();
-                        let tree = out.ratchet_tree.as_ref().unwrap().to_bytes().unwrap();
+                        let (welcome, tree) = plain_invite(creator, &joiner);
                         (joiner, welcome, tree)
                     },
                     |(joiner, welcome, tree)| {
@@ -589,7 +578,7 @@ fn benches(c: &mut Criterion, blind: &mut [Blind], plain: &mut [Plain]) {
     {
         let mut g = c.benchmark_group("app_encrypt_100B");
         for b in blind.iter_mut() {
-            let creator = &mut b.creator.snapshot();
+            let creator = &mut b.creator.snapshot().unwrap();
             g.bench_function(BenchmarkId::new("blind", b.n), |bench| {
                 bench.iter(|| creator.send(&PAYLOAD).unwrap());
             });

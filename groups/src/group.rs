@@ -30,7 +30,9 @@ type MlsGroup = Group<mls_rs::client_builder::IntoConfigOutput<Config>>;
 /// The MLS rules of the blind profile (§15.1): every handshake message encrypted
 /// (PrivateMessage only), no MLS padding (the group envelope pads, §8.4), a path in every
 /// commit, the ratchet tree out of band (in the invite), one Welcome, no external commits.
-fn rules() -> DefaultMlsRules {
+/// Public so that a comparison with plain MLS (the benchmark) uses exactly these rules.
+#[must_use]
+pub fn profile_rules() -> DefaultMlsRules {
     DefaultMlsRules::new()
         .with_encryption_options(EncryptionOptions::new(true, PaddingMode::None))
         .with_commit_options(
@@ -94,7 +96,7 @@ impl Member {
         let client = Client::builder()
             .crypto_provider(BlindCrypto::new(rng.clone()))
             .identity_provider(BlindIdentityProvider)
-            .mls_rules(rules())
+            .mls_rules(profile_rules())
             .signing_identity(signing_identity, secret, CIPHER_SUITE)
             .build();
         Self {
@@ -235,8 +237,6 @@ pub struct BlindGroup {
     /// Digests of this epoch's own application envelopes (to recognise echoes).
     sent: HashSet<[u8; 32]>,
     removed: bool,
-    /// Each leaf's identity in the current epoch.
-    roster_before: Vec<Option<IdentityPublicKey>>,
 }
 
 impl core::fmt::Debug for BlindGroup {
@@ -274,9 +274,7 @@ impl BlindGroup {
             pending: None,
             sent: HashSet::new(),
             removed: false,
-            roster_before: Vec::new(),
-        }
-        .with_roster())
+        })
     }
 
     fn live(&self) -> Result<(), Error> {
@@ -485,7 +483,6 @@ impl BlindGroup {
         if self.shadow.apply_pending_commit().is_err() {
             self.shadow = self.group.clone();
         }
-        self.remember_roster();
         self.pending = None;
         self.sent.clear();
         Ok(self.epoch())
@@ -550,12 +547,12 @@ impl BlindGroup {
                 .and_then(|m| claimed_identity(&m.signing_identity).ok())
                 .map(|sender| Outcome::Message(sender, app.data().to_vec())),
             ReceivedMessage::Commit(commit) => {
-                // The committer's leaf in the epoch it committed in (MLS validated it then).
+                // The committer's leaf in the epoch it committed in: the shadow has not
+                // processed the commit yet (MLS validated the leaf then).
                 let committer = self
-                    .roster_before
-                    .get(usize::try_from(commit.committer).unwrap_or(usize::MAX))
-                    .copied()
-                    .flatten();
+                    .shadow
+                    .member_at_index(commit.committer)
+                    .and_then(|m| claimed_identity(&m.signing_identity).ok());
                 match (commit.effect, committer) {
                     (CommitEffect::Removed { .. }, _) => Some(Outcome::Removed),
                     (_, Some(committer)) => epoch_keys(&self.group)
@@ -592,18 +589,12 @@ impl BlindGroup {
             Outcome::Commit(committer, keys) => {
                 self.keys = keys;
                 self.sent.clear();
-                self.remember_roster();
                 Received::Commit {
                     committer,
                     epoch: self.epoch(),
                 }
             }
         })
-    }
-
-    fn with_roster(mut self) -> Self {
-        self.remember_roster();
-        self
     }
 
     /// Builds a commit on the group (not the shadow): the commit output and its group
@@ -633,22 +624,6 @@ impl BlindGroup {
         self.group = self.shadow.clone();
     }
 
-    /// Remembers each leaf's identity, so a commit's committer is named even when the
-    /// commit removes or replaces its leaf.
-    fn remember_roster(&mut self) {
-        let mut leaves = Vec::new();
-        for m in self.group.roster().members() {
-            let i = usize::try_from(m.index).unwrap_or(usize::MAX);
-            if leaves.len() <= i {
-                leaves.resize(i.saturating_add(1), None);
-            }
-            if let Some(slot) = leaves.get_mut(i) {
-                *slot = claimed_identity(&m.signing_identity).ok();
-            }
-        }
-        self.roster_before = leaves;
-    }
-
     /// Whether `other` holds exactly this member's group state (MLS state, key schedule,
     /// epoch secrets): how tests prove that a refused message changed nothing.
     #[must_use]
@@ -661,19 +636,19 @@ impl BlindGroup {
     }
 
     /// A copy of this member's state, for tests that compare before and after.
-    #[must_use]
-    pub fn snapshot(&self) -> BlindGroup {
-        BlindGroup {
+    ///
+    /// # Errors
+    /// [`Error::GroupRejected`] if MLS cannot derive the epoch's exporter secret again.
+    pub fn snapshot(&self) -> Result<BlindGroup, Error> {
+        Ok(BlindGroup {
             group: self.group.clone(),
             shadow: self.shadow.clone(),
-            roster_before: self.roster_before.clone(),
-            keys: epoch_keys(&self.group)
-                .unwrap_or_else(|_| EpochKeys::from_exporter_secret(&[0; 32])),
+            keys: epoch_keys(&self.group)?,
             rng: self.rng.clone(),
             pending: self.pending.clone(),
             sent: self.sent.clone(),
             removed: self.removed,
-        }
+        })
     }
 }
 

@@ -33,13 +33,11 @@ impl mls_rs::error::IntoAnyError for CredentialRefused {
 pub fn leaf_identity(
     signing_identity: &SigningIdentity,
 ) -> Result<blindrelay::IdentityPublicKey, CredentialRefused> {
-    let Credential::Basic(basic) = &signing_identity.credential else {
-        return Err(CredentialRefused(blindrelay::Error::InvalidEncoding {
-            field: "group.credential",
-        }));
-    };
-    verify_group_key(&basic.identifier, signing_identity.signature_key.as_bytes())
-        .map_err(CredentialRefused)
+    verify_group_key(
+        basic_identifier(signing_identity)?,
+        signing_identity.signature_key.as_bytes(),
+    )
+    .map_err(CredentialRefused)
 }
 
 /// The identity a leaf's credential names, decoded without checking its certificate: for
@@ -51,14 +49,20 @@ pub fn leaf_identity(
 pub fn claimed_identity(
     signing_identity: &SigningIdentity,
 ) -> Result<blindrelay::IdentityPublicKey, CredentialRefused> {
-    let Credential::Basic(basic) = &signing_identity.credential else {
-        return Err(CredentialRefused(blindrelay::Error::InvalidEncoding {
-            field: "group.credential",
-        }));
-    };
-    blindrelay::group::GroupCredential::parse(&basic.identifier)
+    blindrelay::group::GroupCredential::parse(basic_identifier(signing_identity)?)
         .map(|c| *c.identity())
         .map_err(CredentialRefused)
+}
+
+/// The bytes of a leaf's basic credential (a blindrelay group credential, §15.2); any
+/// other credential type is `InvalidEncoding`.
+fn basic_identifier(signing_identity: &SigningIdentity) -> Result<&[u8], CredentialRefused> {
+    match &signing_identity.credential {
+        Credential::Basic(basic) => Ok(&basic.identifier),
+        _ => Err(CredentialRefused(blindrelay::Error::InvalidEncoding {
+            field: "group.credential",
+        })),
+    }
 }
 
 /// mls-rs's identity hook: validates every leaf and names it by its blindrelay identity.

@@ -373,7 +373,7 @@ fn the_relay_sees_one_mailbox_per_epoch_and_padded_lengths_only() {
 fn refused_envelopes_change_nothing() {
     let (a, _, mut ga, mut gb) = pair(99);
     let good = ga.send(b"payload").unwrap();
-    let before = gb.snapshot();
+    let before = gb.snapshot().unwrap();
 
     let mut attempts: Vec<(Vec<u8>, Error)> = Vec::new();
     for at in [0usize, 1, 2, 40, 60, 62, 100, good.len() - 1] {
@@ -431,7 +431,7 @@ fn a_forged_commit_does_not_cancel_a_pending_one() {
     let mut relay = TestRelay::default();
     let mut cursor = 0;
     let update = gb.commit(&Change::default(), NOW).unwrap();
-    let before = gb.snapshot();
+    let before = gb.snapshot().unwrap();
     let mut forged = vec![3u8, 28];
     forged.extend_from_slice(&[7u8; 300]);
     let forged = gb
@@ -470,7 +470,7 @@ proptest::proptest! {
         let bit = bit % (good.len() * 8);
         let mut bad = good.clone();
         bad[bit / 8] ^= 1 << (bit % 8);
-        let before = gb.snapshot();
+        let before = gb.snapshot().unwrap();
         proptest::prop_assert!(gb.receive(&bad, NOW).is_err());
         proptest::prop_assert!(gb.same_state(&before));
         let got = gb.receive(&good, NOW);
@@ -491,7 +491,7 @@ fn a_leaf_whose_credential_certifies_another_key_is_refused() {
         &mut rng,
     );
     let kp = forged.key_package(NOW).unwrap();
-    let before = ga.snapshot();
+    let before = ga.snapshot().unwrap();
     let change = Change {
         add: vec![kp],
         remove: vec![],
@@ -510,7 +510,7 @@ fn a_commit_too_large_for_one_envelope_changes_nothing() {
     let kps: Vec<Vec<u8>> = (0..180)
         .map(|_| party(&mut rng).member.key_package(NOW).unwrap())
         .collect();
-    let before = ga.snapshot();
+    let before = ga.snapshot().unwrap();
     let all = Change {
         add: kps.clone(),
         remove: vec![],

@@ -1,7 +1,7 @@
 //! The group envelope and the commit request as plain bytes (spec §15.4, §15.6). Like
 //! `crate::envelope`'s wire module it never touches a key: a relay parses with it alone.
 
-use crate::codec::{peek_type, read_header, write_header, MessageType, Reader, Writer};
+use crate::codec::{read_header, write_header, MessageType, Reader, Writer};
 use crate::envelope::{is_padded_len, MAILBOX_LEN, MAX_PADDED_LEN};
 use crate::group::epoch::{CommitToken, COMMIT_TOKEN_LEN};
 use crate::Error;
@@ -232,10 +232,4 @@ impl CommitRequest {
         self.envelope.write(&mut w);
         w.into_inner()
     }
-}
-
-/// Whether `bytes` start like a group envelope (version `0x01`, type `0x09`).
-#[must_use]
-pub fn is_group_envelope(bytes: &[u8]) -> bool {
-    peek_type(bytes) == Ok(MessageType::GROUP_ENVELOPE)
 }
