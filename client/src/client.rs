@@ -3,6 +3,8 @@
 
 mod discovery;
 
+pub use discovery::{Ch2Ids, Ch2Pending};
+
 use crate::core;
 use crate::store::{
     LocalRecord, PeerRecord, Route, SignedPrekeyRecord, Store, StoreTx, MAX_INDEXED_MAILBOXES,

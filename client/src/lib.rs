@@ -8,8 +8,9 @@ mod error;
 pub mod store;
 
 pub use client::{
-    BundleSource, Client, Maintenance, OneTimePrekeys, Outcome, PrekeyPolicy, Received,
-    FRAME_MESSAGE, FRAME_MESSAGE_WITH_RECORD, FRAME_RESET, MAX_MESSAGE_LEN, MAX_PREVIOUS_SESSIONS,
+    BundleSource, Ch2Ids, Ch2Pending, Client, Maintenance, OneTimePrekeys, Outcome, PrekeyPolicy,
+    Received, FRAME_MESSAGE, FRAME_MESSAGE_WITH_RECORD, FRAME_RESET, MAX_MESSAGE_LEN,
+    MAX_PREVIOUS_SESSIONS,
 };
 pub use error::Error;
 pub use rand_core::OsRng;

@@ -17,11 +17,12 @@ mod common;
 use blindrelay::codec::Encode;
 use blindrelay::contact::{
     bucket_prefix, BucketBits, Ch2Id, ContactId, DiscoveryParameters, GenerationMark, LookupLedger,
-    LookupRequest, OracleBinding, SaltNonce, VerifiedDiscovery, MIN_GENERATION_LIFETIME_SECS,
+    LookupRequest, OprfResponse, OracleBinding, OracleKey, OracleParameters, SaltNonce,
+    VerifiedDiscovery, VerifiedOracle, MIN_GENERATION_LIFETIME_SECS,
 };
 use blindrelay::IdentityKeyPair;
 use blindrelay_client::store::DiscoveryRecord;
-use blindrelay_client::{Client, Error, MemoryStore, SqliteStore, Store, StoreTx};
+use blindrelay_client::{Ch2Ids, Client, Error, MemoryStore, SqliteStore, Store, StoreTx};
 use common::TempDb;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -447,7 +448,7 @@ fn ch2_ids_are_planned_once() {
     assert!(record(&mut client).unwrap() == before);
 }
 
-/// A schema-2 file (before discovery state) migrates to schema 3: the client keeps its
+/// A schema-2 file (before discovery state and ch2 ids) migrates to schema 4: the client keeps its
 /// identity and starts discovery state afresh.
 #[test]
 fn a_schema_2_file_migrates() {
@@ -458,7 +459,7 @@ fn a_schema_2_file_migrates() {
     drop(client);
     {
         let conn = rusqlite::Connection::open(&db.0).unwrap();
-        conn.execute_batch("DROP TABLE discovery; PRAGMA user_version = 2;")
+        conn.execute_batch("DROP TABLE discovery; DROP TABLE ch2_ids; PRAGMA user_version = 2;")
             .unwrap();
     }
     let mut client = reopen(&db);
@@ -468,7 +469,7 @@ fn a_schema_2_file_migrates() {
         let v: u32 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 3);
+        assert_eq!(v, 4);
         assert_eq!(v, blindrelay_client::store::SCHEMA_VERSION);
     }
     assert!(record(&mut client).is_none());
@@ -480,4 +481,161 @@ fn a_schema_2_file_migrates() {
     drop(client);
     let mut client = reopen(&db);
     assert_eq!(mark(&mut client), Some((5, T0)));
+}
+
+/// The oracle of the ch2 tests at `key_epoch`: its OPRF key, and its parameters as a
+/// client verifies them under the oracle's pinned Ed25519 key.
+fn oracle_at(key_epoch: u32) -> (OracleKey, VerifiedOracle) {
+    let signer = IdentityKeyPair::from_seed(&[0x0c; 32]);
+    let key = OracleKey::derive(&[0x4b; 32], key_epoch).unwrap();
+    let verified = OracleParameters::sign(&signer, &key, T0, T0 + DAY)
+        .unwrap()
+        .verify(&signer.public().signing, T0)
+        .unwrap();
+    (key, verified)
+}
+
+/// ch2 discovery parameters naming `oracle` (generation = its key epoch, as a ch2 relay's).
+fn ch2_params(oracle: &VerifiedOracle, issued: u64) -> DiscoveryParameters {
+    DiscoveryParameters::sign_ch2(
+        &relay(),
+        oracle.key_epoch(),
+        &SaltNonce([1; 32]),
+        BucketBits::new(12).unwrap(),
+        1024,
+        OracleBinding {
+            oracle_key: *oracle.oracle_key(),
+            key_epoch: oracle.key_epoch(),
+        },
+        (issued, issued + DAY),
+    )
+    .unwrap()
+}
+
+/// One round of [`Client::ch2_ids`] against `key` playing the oracle (through an honest
+/// relay): the number of elements the client sent (0 if it sent nothing), and the ids.
+fn evaluate<S: Store>(
+    client: &mut Client<S>,
+    rng: &mut ChaCha20Rng,
+    d: &VerifiedDiscovery,
+    (key, oracle): &(OracleKey, VerifiedOracle),
+    book: &[ContactId],
+) -> (usize, Vec<Ch2Id>) {
+    let mut sent = 0;
+    loop {
+        match client.ch2_ids(rng, d, oracle, book).unwrap() {
+            Ch2Ids::Known(ids) => return (sent, ids),
+            Ch2Ids::Evaluate { request, pending } => {
+                sent += request.blinded().len();
+                let response = key.answer(rng, &request).unwrap();
+                client.finish_ch2_ids(pending, &response).unwrap();
+            }
+        }
+    }
+}
+
+/// The ch2 ids a client keeps (spec §13.4): a book is sent to the oracle once per key
+/// epoch, also across a restart; an edit sends only the new contacts, each once; the ids
+/// are the oracle's (checked against its unblinded evaluation); a key rotation forgets
+/// the earlier epoch's ids. Played as the relay: a response to another request, a
+/// tampered proof and a response under another key are refused and write nothing.
+#[test]
+fn ch2_ids_are_evaluated_once_per_key_epoch_across_restarts() {
+    let mut rng = ChaCha20Rng::seed_from_u64(8);
+    let db = TempDb::new("disc-ch2-cache");
+    let epoch3 = oracle_at(3);
+    let mut client = create(&mut rng, &db);
+    let d = client
+        .verify_discovery(&mut rng, ch2_params(&epoch3.1, T0), &relay_key(), T0)
+        .unwrap();
+    let mut book = contacts(0..20);
+    book.push(ContactId::from_bytes(*book[3].as_bytes()));
+    let expected: Vec<Ch2Id> = book
+        .iter()
+        .map(|c| epoch3.0.evaluate_unblinded(c).unwrap())
+        .collect();
+
+    let (sent, ids) = evaluate(&mut client, &mut rng, &d, &epoch3, &book);
+    assert_eq!(sent, 20, "each contact once, the duplicate not again");
+    assert!(ids == expected);
+    let (sent, ids) = evaluate(&mut client, &mut rng, &d, &epoch3, &book);
+    assert_eq!((sent, ids == expected), (0, true));
+
+    // Restart: nothing is sent again.
+    drop(client);
+    let mut client = reopen(&db);
+    let (sent, ids) = evaluate(&mut client, &mut rng, &d, &epoch3, &book);
+    assert_eq!((sent, ids == expected), (0, true));
+
+    // An edit: only the two new contacts are sent.
+    book.extend(contacts(40..42));
+    let (sent, ids) = evaluate(&mut client, &mut rng, &d, &epoch3, &book);
+    assert_eq!(sent, 2);
+    assert!(ids[..21] == expected[..]);
+
+    // The relay's tricks on the next request: each is refused and writes nothing.
+    let more = contacts(50..53);
+    let dump = client.store().dump().unwrap();
+    let stale = {
+        let Ch2Ids::Evaluate { request, .. } =
+            client.ch2_ids(&mut rng, &d, &epoch3.1, &more).unwrap()
+        else {
+            panic!("new contacts must be evaluated")
+        };
+        epoch3.0.answer(&mut rng, &request).unwrap()
+    };
+    let other_key = OracleKey::derive(&[0x77; 32], 3).unwrap();
+    for (attack, expected_code) in [
+        ("another request's response", 621),
+        ("a tampered proof", 621),
+        ("another key", 621),
+    ] {
+        let Ch2Ids::Evaluate { request, pending } =
+            client.ch2_ids(&mut rng, &d, &epoch3.1, &more).unwrap()
+        else {
+            panic!("new contacts must be evaluated")
+        };
+        let response = match attack {
+            "another request's response" => stale.clone(),
+            "a tampered proof" => {
+                let good = epoch3.0.answer(&mut rng, &request).unwrap();
+                let mut proof = *good.proof();
+                proof[5] ^= 1;
+                OprfResponse::new(3, good.evaluated().to_vec(), proof).unwrap()
+            }
+            _ => other_key.answer(&mut rng, &request).unwrap(),
+        };
+        assert_eq!(
+            code(client.finish_ch2_ids(pending, &response)),
+            Some(expected_code),
+            "{attack}"
+        );
+        assert_eq!(
+            client.store().dump().unwrap(),
+            dump,
+            "{attack} wrote something"
+        );
+    }
+
+    // A rotation to key epoch 4: every contact is evaluated again, and the epoch-3 ids
+    // are forgotten.
+    let epoch4 = oracle_at(4);
+    let later = T0 + MONTH;
+    let d4 = client
+        .verify_discovery(&mut rng, ch2_params(&epoch4.1, later), &relay_key(), later)
+        .unwrap();
+    let (sent, ids) = evaluate(&mut client, &mut rng, &d4, &epoch4, &book);
+    assert_eq!(sent, 22);
+    assert!(ids[0] == epoch4.0.evaluate_unblinded(&book[0]).unwrap());
+    assert!(ids[0] != expected[0]);
+    let kept3 = client
+        .store_mut()
+        .transaction(|tx| tx.ch2_count(epoch3.1.oracle_key(), 3))
+        .unwrap();
+    assert_eq!(kept3, 0);
+    // The relay's old parameters no longer name the client's oracle epoch.
+    assert_eq!(
+        code(client.ch2_ids(&mut rng, &d, &epoch4.1, &book)),
+        Some(blindrelay::Error::LookupMismatch.code())
+    );
 }

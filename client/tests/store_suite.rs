@@ -280,6 +280,45 @@ fn suite<S: Store>(mut store: S) {
             Ok(())
         })
         .unwrap();
+
+    // ch2 ids: kept per oracle key and key epoch; a later epoch forgets the earlier ones
+    // of the same oracle only; an earlier epoch than the newest kept is not stored; a
+    // failed transaction leaves them as they were.
+    let (o1, o2) = ([0x0a; 32], [0x0b; 32]);
+    store
+        .transaction(|tx| {
+            assert_eq!(tx.ch2_ids(&o1, 3, &[[1; 32]])?, vec![None]);
+            tx.put_ch2_ids(&o1, 3, &[([1; 32], [11; 32]), ([2; 32], [12; 32])])?;
+            tx.put_ch2_ids(&o1, 3, &[([3; 32], [13; 32])])?;
+            tx.put_ch2_ids(&o2, 3, &[([1; 32], [21; 32])])?;
+            assert_eq!(
+                tx.ch2_ids(&o1, 3, &[[3; 32], [4; 32], [1; 32]])?,
+                vec![Some([13; 32]), None, Some([11; 32])]
+            );
+            assert_eq!(tx.ch2_ids(&o1, 4, &[[1; 32]])?, vec![None]);
+            assert_eq!(tx.ch2_count(&o1, 3)?, 3);
+            tx.put_ch2_ids(&o1, 4, &[([1; 32], [41; 32])])?;
+            assert_eq!(tx.ch2_count(&o1, 3)?, 0);
+            assert_eq!(tx.ch2_ids(&o1, 3, &[[1; 32]])?, vec![None]);
+            assert_eq!(tx.ch2_ids(&o1, 4, &[[1; 32]])?, vec![Some([41; 32])]);
+            assert_eq!(tx.ch2_ids(&o2, 3, &[[1; 32]])?, vec![Some([21; 32])]);
+            tx.put_ch2_ids(&o1, 3, &[([5; 32], [15; 32])])?;
+            assert_eq!(tx.ch2_count(&o1, 3)?, 0);
+            assert_eq!(tx.ch2_count(&o1, 4)?, 1);
+            Ok(())
+        })
+        .unwrap();
+    let _ = store.transaction(|tx| {
+        tx.put_ch2_ids(&o1, 5, &[([1; 32], [51; 32])])?;
+        Err::<(), _>(Error::ApiMisuse("abort"))
+    });
+    store
+        .transaction(|tx| {
+            assert_eq!(tx.ch2_ids(&o1, 4, &[[1; 32]])?, vec![Some([41; 32])]);
+            assert_eq!(tx.ch2_count(&o1, 5)?, 0);
+            Ok(())
+        })
+        .unwrap();
 }
 
 fn discovery(n: u8, ledger: Option<Vec<u8>>) -> DiscoveryRecord {
@@ -364,6 +403,8 @@ fn memory_store_undoes_every_write_on_error_and_on_panic() {
         tx.put_mailboxes(&id(6), &[ReadCapability::from_bytes([1; 32])])?;
         tx.put_discovery(&[1; 32], &discovery(9, None))?;
         tx.put_discovery(&[7; 32], &discovery(7, Some(vec![7])))?;
+        tx.put_ch2_ids(&[1; 32], 2, &[([2; 32], [3; 32])])?;
+        tx.put_ch2_ids(&[8; 32], 1, &[([2; 32], [3; 32])])?;
         Ok(())
     };
     suite_state(&mut store);
@@ -425,6 +466,7 @@ fn suite_state(store: &mut MemoryStore) {
             )?;
             tx.put_mailboxes(&id(2), &[ReadCapability::from_bytes([4; 32])])?;
             tx.put_discovery(&[1; 32], &discovery(1, Some(vec![1; 10])))?;
+            tx.put_ch2_ids(&[1; 32], 1, &[([1; 32], [2; 32])])?;
             Ok(())
         })
         .unwrap();

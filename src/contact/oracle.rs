@@ -98,6 +98,20 @@ impl VerifiedOracle {
         &self.public
     }
 
+    /// Checks that `discovery` (a relay's verified parameters) is `ch2` and names this
+    /// oracle and key epoch (spec §13.9): the check [`VerifiedOracle::request`] makes, for
+    /// a client that answers from `ch2` ids it kept instead of blinding.
+    ///
+    /// # Errors
+    /// [`Error::LookupMismatch`] if `discovery` is not `ch2` or names another oracle or key
+    /// epoch.
+    pub fn named_by(&self, discovery: &super::VerifiedDiscovery) -> Result<(), Error> {
+        match discovery.params().oracle() {
+            Some(b) if b.oracle_key == self.oracle_key && b.key_epoch == self.key_epoch => Ok(()),
+            _ => Err(Error::LookupMismatch),
+        }
+    }
+
     /// Blinds `contacts` (their `ch1` ids under `discovery`'s salt, spec §13.4) into the
     /// request to send through the relay, and the secret state to finalize its response
     /// with. `discovery` must be the relay's verified `ch2` parameters, and they must name
@@ -114,10 +128,7 @@ impl VerifiedOracle {
         discovery: &super::VerifiedDiscovery,
         contacts: &[super::ContactId],
     ) -> Result<(BlindState, OprfRequest), Error> {
-        match discovery.params().oracle() {
-            Some(b) if b.oracle_key == self.oracle_key && b.key_epoch == self.key_epoch => {}
-            _ => return Err(Error::LookupMismatch),
-        }
+        self.named_by(discovery)?;
         let (state, blinded) = super::oprf::blind(rng, contacts)?;
         let request = OprfRequest::new(
             self.key_epoch,

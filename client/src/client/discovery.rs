@@ -6,11 +6,49 @@
 use super::Client;
 use crate::store::{DiscoveryRecord, Store, StoreTx};
 use crate::Error;
+use blindrelay::contact::lookup::MAX_LEDGER_CONTACTS;
 use blindrelay::contact::{
-    DiscoveryParameters, DiscoverySecret, GenerationMark, LookupId, LookupLedger, LookupRequest,
-    RelayId, VerifiedDiscovery,
+    BlindState, Ch2Id, ContactId, DiscoveryParameters, DiscoverySecret, GenerationMark, LookupId,
+    LookupLedger, LookupRequest, OprfRequest, OprfResponse, RelayId, VerifiedDiscovery,
+    VerifiedOracle, MAX_OPRF_BATCH,
 };
 use rand_core::{CryptoRng, RngCore};
+use std::collections::BTreeSet;
+
+/// The `ch2` ids of an address book, or the next oracle request they need (spec §13.4):
+/// what [`Client::ch2_ids`] returns.
+#[derive(Debug)]
+pub enum Ch2Ids {
+    /// Every contact's `ch2` id under the oracle's key epoch, in the order of the
+    /// contacts: nothing to send to the oracle.
+    Known(Vec<Ch2Id>),
+    /// Send `request` through the relay (`POST /v1/oprf`, spec §13.9), pass its response
+    /// to [`Client::finish_ch2_ids`] with `pending`, then call [`Client::ch2_ids`] again.
+    Evaluate {
+        /// The OPRF request (`0x15`) for contacts whose `ch2` id is not kept yet.
+        request: OprfRequest,
+        /// The secret blinding state of `request`.
+        pending: Ch2Pending,
+    },
+}
+
+/// The secret state of one OPRF request of [`Client::ch2_ids`]: the blinds and the `ch1`
+/// ids they blind, for one oracle key epoch. Not `Clone` (a blind is used once); zeroized
+/// when dropped (by the core's [`BlindState`]); `Debug` shows only sizes.
+pub struct Ch2Pending {
+    oracle: VerifiedOracle,
+    contacts: Vec<[u8; 32]>,
+    state: BlindState,
+}
+
+impl core::fmt::Debug for Ch2Pending {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Ch2Pending")
+            .field("key_epoch", &self.oracle.key_epoch())
+            .field("contacts", &self.contacts.len())
+            .finish_non_exhaustive()
+    }
+}
 
 /// A stored mark or ledger that does not decode: the row is corrupt (this layer wrote it).
 fn corrupt(what: &'static str) -> impl FnOnce(blindrelay::Error) -> Error {
@@ -168,5 +206,100 @@ impl<S: Store> Client<S> {
             let secret = DiscoverySecret::from_bytes(&record.secret);
             Ok(ledger.requests(discovery, &secret)?)
         })
+    }
+
+    /// The `ch2` ids of `contacts` (their `ch1` ids under `discovery`'s salt, spec §13.4)
+    /// under `oracle`'s key epoch, from the ids this client kept in its store. Contacts
+    /// evaluated before under this key epoch are never sent to the oracle again, also after
+    /// a restart: an unchanged address book costs no oracle quota and shows the oracle no
+    /// request. Writes nothing.
+    ///
+    /// [`Ch2Ids::Known`] when every id is kept; otherwise [`Ch2Ids::Evaluate`] with one
+    /// request for at most [`MAX_OPRF_BATCH`] of the missing contacts (each once, in the
+    /// order of `contacts`), blinded with fresh blinds from `rng`. A book with more missing
+    /// contacts takes several rounds.
+    ///
+    /// `discovery` must name `oracle` and its key epoch ([`VerifiedOracle::named_by`]),
+    /// also when every id is kept.
+    ///
+    /// # Errors
+    /// [`Error::Protocol`]: `LookupMismatch` (615) if `discovery` does not name this oracle
+    /// and key epoch; `LengthOverMax` if the kept ids and the new ones would exceed
+    /// [`MAX_LEDGER_CONTACTS`] (the ledger's bound, which a lookup of them would hit
+    /// anyway); [`Error::Storage`].
+    pub fn ch2_ids(
+        &mut self,
+        rng: &mut (impl CryptoRng + RngCore),
+        discovery: &VerifiedDiscovery,
+        oracle: &VerifiedOracle,
+        contacts: &[ContactId],
+    ) -> Result<Ch2Ids, Error> {
+        oracle.named_by(discovery)?;
+        let ch1: Vec<[u8; 32]> = contacts.iter().map(|c| *c.as_bytes()).collect();
+        let (kept, count) = self.store.transaction(|tx| {
+            let kept = tx.ch2_ids(oracle.oracle_key(), oracle.key_epoch(), &ch1)?;
+            let count = tx.ch2_count(oracle.oracle_key(), oracle.key_epoch())?;
+            Ok((kept, count))
+        })?;
+        let mut seen = BTreeSet::new();
+        let missing: Vec<[u8; 32]> = ch1
+            .iter()
+            .zip(&kept)
+            .filter(|(c, k)| k.is_none() && seen.insert(**c))
+            .map(|(c, _)| *c)
+            .collect();
+        if missing.is_empty() {
+            return Ok(Ch2Ids::Known(
+                kept.into_iter().flatten().map(Ch2Id::from_bytes).collect(),
+            ));
+        }
+        if count.saturating_add(missing.len()) > MAX_LEDGER_CONTACTS {
+            return Err(blindrelay::Error::LengthOverMax {
+                field: "ch2 ids kept",
+            }
+            .into());
+        }
+        let batch: Vec<[u8; 32]> = missing.into_iter().take(MAX_OPRF_BATCH).collect();
+        let ids: Vec<ContactId> = batch.iter().map(|c| ContactId::from_bytes(*c)).collect();
+        let (state, request) = oracle.request(rng, discovery, &ids)?;
+        Ok(Ch2Ids::Evaluate {
+            request,
+            pending: Ch2Pending {
+                oracle: *oracle,
+                contacts: batch,
+                state,
+            },
+        })
+    }
+
+    /// Verifies the oracle's `response` to the request of `pending`
+    /// ([`VerifiedOracle::finalize`]: the key epoch, the count, every element, and the
+    /// batch proof under the pinned key, spec §13.4) and keeps the `ch2` ids it derives, in
+    /// one transaction that also forgets ids of the oracle's earlier key epochs. Returns
+    /// the new ids, in the order of the request. A refused response writes nothing.
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] with the core's refusal: `LookupMismatch` (615),
+    /// `OprfBatchSize` (622), `OprfInvalidElement` (620), `OprfProofInvalid` (621);
+    /// [`Error::Storage`].
+    pub fn finish_ch2_ids(
+        &mut self,
+        pending: Ch2Pending,
+        response: &OprfResponse,
+    ) -> Result<Vec<Ch2Id>, Error> {
+        let Ch2Pending {
+            oracle,
+            contacts,
+            state,
+        } = pending;
+        let ids = oracle.finalize(state, response)?;
+        let pairs: Vec<([u8; 32], [u8; 32])> = contacts
+            .iter()
+            .zip(&ids)
+            .map(|(c, id)| (*c, *id.as_contact_id().as_bytes()))
+            .collect();
+        self.store
+            .transaction(|tx| tx.put_ch2_ids(oracle.oracle_key(), oracle.key_epoch(), &pairs))?;
+        Ok(ids)
     }
 }

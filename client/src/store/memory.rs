@@ -31,7 +31,12 @@ struct State {
     peer_mailboxes: BTreeMap<IdKey, Vec<[u8; 32]>>,
     /// Contact-discovery state by pinned relay key.
     discovery: BTreeMap<[u8; 32], DiscoveryRecord>,
+    /// The `ch2` ids by oracle key: the highest key epoch kept, and `ch1 id → ch2 id`.
+    ch2: BTreeMap<[u8; 32], Ch2Ids>,
 }
+
+/// One oracle's kept `ch2` ids: its key epoch and `ch1 id → ch2 id`.
+type Ch2Ids = (u32, BTreeMap<[u8; 32], [u8; 32]>);
 
 /// A [`Store`] in memory. `Clone` takes a snapshot of everything (a whole-store backup);
 /// [`MemoryStore::restore_sessions_from`] restores only the session rows, to simulate
@@ -94,6 +99,7 @@ enum Undo {
     Mailbox([u8; 32], Option<(Zeroizing<[u8; 32]>, IdentityPublicKey)>),
     PeerMailboxes(IdKey, Option<Vec<[u8; 32]>>),
     Discovery([u8; 32], Option<DiscoveryRecord>),
+    Ch2([u8; 32], Option<Ch2Ids>),
     DeliveredPushed([u8; 32]),
     DeliveredEvicted([u8; 32]),
 }
@@ -128,6 +134,7 @@ impl Drop for MemoryTx<'_> {
                 Undo::Mailbox(k, old) => restore(&mut s.mailboxes, k, old),
                 Undo::PeerMailboxes(k, old) => restore(&mut s.peer_mailboxes, k, old),
                 Undo::Discovery(k, old) => restore(&mut s.discovery, k, old),
+                Undo::Ch2(k, old) => restore(&mut s.ch2, k, old),
                 Undo::DeliveredPushed(d) => {
                     s.delivered.remove(&d);
                     s.delivered_order.pop_back();
@@ -436,6 +443,48 @@ impl StoreTx for MemoryTx<'_> {
     ) -> Result<(), Error> {
         let old = self.state.discovery.insert(*relay_key, record.clone());
         self.undo.push(Undo::Discovery(*relay_key, old));
+        Ok(())
+    }
+
+    fn ch2_ids(
+        &mut self,
+        oracle_key: &[u8; 32],
+        key_epoch: u32,
+        contacts: &[[u8; 32]],
+    ) -> Result<Vec<Option<[u8; 32]>>, Error> {
+        let kept = self
+            .state
+            .ch2
+            .get(oracle_key)
+            .filter(|(epoch, _)| *epoch == key_epoch);
+        Ok(contacts
+            .iter()
+            .map(|c| kept.and_then(|(_, ids)| ids.get(c).copied()))
+            .collect())
+    }
+    fn ch2_count(&mut self, oracle_key: &[u8; 32], key_epoch: u32) -> Result<usize, Error> {
+        Ok(self
+            .state
+            .ch2
+            .get(oracle_key)
+            .filter(|(epoch, _)| *epoch == key_epoch)
+            .map_or(0, |(_, ids)| ids.len()))
+    }
+    fn put_ch2_ids(
+        &mut self,
+        oracle_key: &[u8; 32],
+        key_epoch: u32,
+        pairs: &[([u8; 32], [u8; 32])],
+    ) -> Result<(), Error> {
+        let old = self.state.ch2.get(oracle_key).cloned();
+        let mut kept = match &old {
+            Some((epoch, _)) if *epoch > key_epoch => return Ok(()),
+            Some((epoch, ids)) if *epoch == key_epoch => ids.clone(),
+            _ => BTreeMap::new(),
+        };
+        kept.extend(pairs.iter().copied());
+        self.state.ch2.insert(*oracle_key, (key_epoch, kept));
+        self.undo.push(Undo::Ch2(*oracle_key, old));
         Ok(())
     }
 }

@@ -338,6 +338,27 @@ pub trait StoreTx {
         relay_key: &[u8; 32],
         record: &DiscoveryRecord,
     ) -> Result<(), Error>;
+
+    /// The `ch2` ids kept for the oracle `oracle_key` (its Ed25519 public key) at
+    /// `key_epoch` (spec §13.4), one per `ch1` id in `contacts`, in order: `None` where
+    /// none is kept.
+    fn ch2_ids(
+        &mut self,
+        oracle_key: &[u8; 32],
+        key_epoch: u32,
+        contacts: &[[u8; 32]],
+    ) -> Result<Vec<Option<[u8; 32]>>, Error>;
+    /// How many `ch2` ids are kept for `oracle_key` at `key_epoch`.
+    fn ch2_count(&mut self, oracle_key: &[u8; 32], key_epoch: u32) -> Result<usize, Error>;
+    /// Keeps the `(ch1 id, ch2 id)` pairs for `oracle_key` at `key_epoch`, and forgets
+    /// every id kept for `oracle_key` at an earlier key epoch: no lookup can use them again
+    /// (key epochs only grow, spec §13.3).
+    fn put_ch2_ids(
+        &mut self,
+        oracle_key: &[u8; 32],
+        key_epoch: u32,
+        pairs: &[([u8; 32], [u8; 32])],
+    ) -> Result<(), Error>;
 }
 
 #[cfg(test)]

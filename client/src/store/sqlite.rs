@@ -20,8 +20,9 @@ use zeroize::Zeroizing;
 /// version bump; a file at a newer version is refused. History: 1, the first schema;
 /// 2, the public mailbox's read capability (`local.public_capability`, `NULL` for a
 /// party created at schema 1) and the mailbox index (`mailboxes`); 3, the
-/// contact-discovery state per pinned relay key (`discovery`, empty after migration).
-pub const SCHEMA_VERSION: u32 = 3;
+/// contact-discovery state per pinned relay key (`discovery`, empty after migration);
+/// 4, the `ch2` ids per oracle key and key epoch (`ch2_ids`, empty after migration).
+pub const SCHEMA_VERSION: u32 = 4;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE local (
@@ -96,8 +97,21 @@ CREATE TABLE discovery (
 );
 ";
 
+/// Schema 3 → 4: the `ch2` ids a client evaluated through an oracle, per oracle key and
+/// key epoch (spec §13.4), so an unchanged address book costs no oracle quota after a
+/// restart. A migrated file has none: the next lookup evaluates its contacts once.
+const MIGRATE_V4: &str = "
+CREATE TABLE ch2_ids (
+    oracle_key BLOB NOT NULL,
+    key_epoch INTEGER NOT NULL,
+    ch1_id BLOB NOT NULL,
+    ch2_id BLOB NOT NULL,
+    PRIMARY KEY (oracle_key, key_epoch, ch1_id)
+) WITHOUT ROWID;
+";
+
 /// The migrations, in order: `MIGRATIONS[i]` brings a file from version `i + 1` to `i + 2`.
-const MIGRATIONS: &[&str] = &[MIGRATE_V2, MIGRATE_V3];
+const MIGRATIONS: &[&str] = &[MIGRATE_V2, MIGRATE_V3, MIGRATE_V4];
 
 /// Every table, for [`SqliteStore::dump`].
 const TABLES: &[&str] = &[
@@ -112,6 +126,7 @@ const TABLES: &[&str] = &[
     "delivered",
     "mailboxes",
     "discovery",
+    "ch2_ids",
 ];
 
 /// A [`Store`] in one SQLite database file.
@@ -812,6 +827,60 @@ impl StoreTx for SqliteTx<'_> {
              VALUES (?1, ?2, ?3, ?4)",
             params![&relay_key[..], &r.secret[..], &r.mark[..], r.ledger],
         )?;
+        Ok(())
+    }
+
+    fn ch2_ids(
+        &mut self,
+        oracle_key: &[u8; 32],
+        key_epoch: u32,
+        contacts: &[[u8; 32]],
+    ) -> Result<Vec<Option<[u8; 32]>>, Error> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT ch2_id FROM ch2_ids WHERE oracle_key = ?1 AND key_epoch = ?2 AND ch1_id = ?3",
+        )?;
+        let mut out = Vec::with_capacity(contacts.len());
+        for c in contacts {
+            let id: Option<Vec<u8>> = stmt
+                .query_row(params![&oracle_key[..], key_epoch, &c[..]], |r| r.get(0))
+                .optional()?;
+            out.push(id.map(|b| array(b, "ch2 id")).transpose()?);
+        }
+        Ok(out)
+    }
+    fn ch2_count(&mut self, oracle_key: &[u8; 32], key_epoch: u32) -> Result<usize, Error> {
+        let n: i64 = self.tx.query_row(
+            "SELECT COUNT(*) FROM ch2_ids WHERE oracle_key = ?1 AND key_epoch = ?2",
+            params![&oracle_key[..], key_epoch],
+            |r| r.get(0),
+        )?;
+        usize::try_from(n).map_err(|_| Error::Storage("ch2 id count".into()))
+    }
+    fn put_ch2_ids(
+        &mut self,
+        oracle_key: &[u8; 32],
+        key_epoch: u32,
+        pairs: &[([u8; 32], [u8; 32])],
+    ) -> Result<(), Error> {
+        let newest: Option<u32> = self.tx.query_row(
+            "SELECT MAX(key_epoch) FROM ch2_ids WHERE oracle_key = ?1",
+            [&oracle_key[..]],
+            |r| r.get(0),
+        )?;
+        if newest.is_some_and(|e| e > key_epoch) {
+            return Ok(());
+        }
+        self.tx.execute(
+            "DELETE FROM ch2_ids WHERE oracle_key = ?1 AND key_epoch < ?2",
+            params![&oracle_key[..], key_epoch],
+        )?;
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR REPLACE INTO ch2_ids (oracle_key, key_epoch, ch1_id, ch2_id) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (ch1, ch2) in pairs {
+            stmt.execute(params![&oracle_key[..], key_epoch, &ch1[..], &ch2[..]])?;
+        }
         Ok(())
     }
 }
