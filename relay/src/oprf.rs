@@ -9,7 +9,7 @@ use crate::app::Refusal;
 use crate::limits;
 use axum::body::Bytes;
 use blindrelay::codec::{read_header, write_header, Decode, Encode, MessageType, Reader, Writer};
-use blindrelay::contact::{OprfRequest, OracleBinding, OracleParameters};
+use blindrelay::contact::{OprfRequest, OracleBinding, OracleParameters, VerifiedOracle};
 use blindrelay::relay::ErrorResponse;
 use blindrelay::route::ReadCapability;
 use blindrelay::Error;
@@ -182,7 +182,15 @@ pub struct OracleLink {
     credential: [u8; 32],
     key: [u8; 32],
     http: reqwest::Client,
-    cached: Mutex<Option<(Instant, Vec<u8>)>>,
+    cached: Mutex<Option<Cached>>,
+}
+
+/// The oracle's parameters as last fetched, and once verified under the pinned key, the
+/// verification (so the hot path checks only the time, not the signature, per request).
+struct Cached {
+    at: Instant,
+    bytes: Vec<u8>,
+    verified: Option<VerifiedOracle>,
 }
 
 impl core::fmt::Debug for OracleLink {
@@ -219,10 +227,8 @@ impl OracleLink {
     /// The oracle's current parameters (`0x14`), from the cache if fetched less than
     /// [`limits::ORACLE_PARAMETERS_CACHE_SECS`] ago.
     pub(crate) async fn parameters(&self) -> Result<Vec<u8>, OracleError> {
-        if let Some((at, bytes)) = self.lock().as_ref() {
-            if at.elapsed() < Duration::from_secs(limits::ORACLE_PARAMETERS_CACHE_SECS) {
-                return Ok(bytes.clone());
-            }
+        if let Some(c) = self.fresh() {
+            return Ok(c.bytes);
         }
         let response = self
             .http
@@ -234,18 +240,51 @@ impl OracleLink {
         // Structure only: the client verifies the signature under the key it pinned.
         OracleParameters::decode_exact(&bytes)
             .map_err(|e| OracleError::Unreachable(format!("oracle parameters: {e}")))?;
-        *self.lock() = Some((Instant::now(), bytes.clone()));
+        *self.lock() = Some(Cached {
+            at: Instant::now(),
+            bytes: bytes.clone(),
+            verified: None,
+        });
         Ok(bytes)
+    }
+
+    /// A copy of the cached entry if it is younger than
+    /// [`limits::ORACLE_PARAMETERS_CACHE_SECS`].
+    fn fresh(&self) -> Option<Cached> {
+        self.lock()
+            .as_ref()
+            .filter(|c| c.at.elapsed() < Duration::from_secs(limits::ORACLE_PARAMETERS_CACHE_SECS))
+            .map(|c| Cached {
+                at: c.at,
+                bytes: c.bytes.clone(),
+                verified: c.verified,
+            })
     }
 
     /// The oracle binding the relay's `ch2` parameters carry at `now` (spec §13.9): the
     /// oracle's key and the key epoch of its current parameters, which must verify under
     /// that key (the relay names only an oracle whose parameters it checked).
+    ///
+    /// The signature is verified once per fetched copy (the cache keeps the verification);
+    /// every call checks the parameters' time window at `now`.
     pub(crate) async fn binding(&self, now: u64) -> Result<OracleBinding, OracleError> {
-        let bytes = self.parameters().await?;
-        let verified = OracleParameters::decode_exact(&bytes)
-            .and_then(|p| p.verify(&self.key, now))
-            .map_err(|e| OracleError::Unreachable(format!("oracle parameters: {e}")))?;
+        let unusable = |e: Error| OracleError::Unreachable(format!("oracle parameters: {e}"));
+        let verified = match self.fresh().and_then(|c| c.verified) {
+            Some(v) => {
+                v.check_time(now).map_err(unusable)?;
+                v
+            }
+            None => {
+                let bytes = self.parameters().await?;
+                let v = OracleParameters::decode_exact(&bytes)
+                    .and_then(|p| p.verify(&self.key, now))
+                    .map_err(unusable)?;
+                if let Some(c) = self.lock().as_mut().filter(|c| c.bytes == bytes) {
+                    c.verified = Some(v);
+                }
+                v
+            }
+        };
         Ok(OracleBinding {
             oracle_key: self.key,
             key_epoch: verified.key_epoch(),
@@ -273,7 +312,7 @@ impl OracleLink {
         result
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Instant, Vec<u8>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Cached>> {
         self.cached
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -350,6 +389,54 @@ mod tests {
         // A new day starts from zero.
         assert!(q.charge(&[1; 32], 6, 10));
         assert!(!q.charge(&[1; 32], 6, u64::MAX));
+    }
+
+    /// The relay verifies the oracle's signature once per fetched copy and checks only the
+    /// time per request: with the oracle gone, the cached verification still answers; past
+    /// the parameters' expiry it refuses without fetching; a link pinning another key never
+    /// gets a binding.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_binding_is_verified_once_and_its_window_checked_per_request() {
+        use crate::oracle::store::SqliteOracleStore;
+        use crate::oracle::{oracle_with, start, RelayCredential};
+        use crate::Clock;
+        use blindrelay::contact::MAX_PARAMETERS_LIFETIME_SECS;
+        const NOW: u64 = 1_800_000_000;
+        crate::log::set_enabled(false);
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteOracleStore::open(&dir.path().join("oracle.db")).unwrap();
+        let relays = vec![RelayCredential {
+            name: "r".into(),
+            secret: [1; 32],
+            budget: 10,
+        }];
+        let oracle =
+            std::sync::Arc::new(oracle_with(store, Clock::Fixed(NOW), dir.path(), relays).unwrap());
+        let key = oracle.oracle_key();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = start(oracle, listener).unwrap();
+        let url = format!("http://{}", running.addr);
+        let link = OracleLink::new(&url, [1; 32], key).unwrap();
+        let wrong = OracleLink::new(&url, [1; 32], [9; 32]).unwrap();
+        let first = link.binding(NOW).await.map_err(|e| format!("{e:?}"));
+        assert!(first.is_ok(), "{first:?}");
+        assert!(wrong.binding(NOW).await.is_err());
+        assert!(
+            wrong.binding(NOW).await.is_err(),
+            "a cached copy is not trusted"
+        );
+        running.stop().await;
+        let cached = link.binding(NOW + 60).await.map_err(|e| format!("{e:?}"));
+        assert_eq!(cached, first, "answered from the cached verification");
+        let late = link
+            .binding(NOW + MAX_PARAMETERS_LIFETIME_SECS + 1)
+            .await
+            .map_err(|e| format!("{e:?}"));
+        assert!(
+            late.as_ref()
+                .is_err_and(|e| e.contains("oracle parameters")),
+            "expired parameters refused from the cache: {late:?}"
+        );
     }
 
     #[test]

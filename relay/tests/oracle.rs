@@ -729,3 +729,106 @@ async fn the_oprf_request_is_decoded_strictly_and_elements_are_the_oracles_busin
     relay.stop().await;
     o.running.stop().await;
 }
+
+/// Malformed and tampered bodies at both ends of the OPRF path (spec §13.9, §14): the
+/// relay's `POST /v1/oprf` and the oracle's `POST /v1/evaluate` answer each with success or
+/// a refusal carrying a registered code and a 4xx status, never a server error or a
+/// dropped connection, and a well-formed request still succeeds afterwards. One oracle
+/// and one relay serve every case (proptest runs 96 of them).
+#[test]
+fn random_and_tampered_oprf_bodies_get_success_or_a_coded_refusal() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let odir = tempfile::tempdir().unwrap();
+    let rdir = tempfile::tempdir().unwrap();
+    let (o, relay, client, v) = rt.block_on(async {
+        let o = start_oracle(odir.path(), 1_000_000).await;
+        let (relay, client) = start_relay(
+            rdir.path(),
+            Some((&o.url, o.oracle.oracle_key())),
+            1_000_000,
+        )
+        .await;
+        let v = o.verified().await;
+        (o, relay, client, v)
+    });
+    let cap = ReadCapability::generate(&mut OsRng);
+    let good_request = request(&v, 3);
+    let valid = [wrapped(&cap, &good_request), good_request.to_bytes()];
+    let acceptable = |r: &Result<(u16, Vec<u8>), ClientError>| match r {
+        Ok(_) => true,
+        Err(ClientError::Refused { status, code }) => {
+            (400..500).contains(status)
+                && blindrelay::Error::REGISTRY.iter().any(|(c, _)| c == code)
+        }
+        Err(_) => false,
+    };
+    let strategy = (
+        0usize..2,
+        prop_oneof![
+            // Random bytes, often behind a plausible header so decoding goes deeper.
+            (
+                proptest::collection::vec(any::<u8>(), 0..600),
+                proptest::option::of((
+                    0u8..=2,
+                    prop_oneof![Just(0x30u8), Just(0x15u8), any::<u8>()]
+                )),
+            )
+                .prop_map(|(mut body, header)| {
+                    if let Some((v, t)) = header {
+                        body.splice(0..0, [v, t]);
+                    }
+                    (None, body)
+                }),
+            // A valid body with bytes flipped and perhaps cut.
+            (
+                proptest::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 1..4),
+                proptest::option::of(any::<prop::sample::Index>()),
+            )
+                .prop_map(|(flips, cut)| (Some((flips, cut)), Vec::new())),
+        ],
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 96,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&strategy, |(end, (tamper, random))| {
+            let body = match tamper {
+                None => random,
+                Some((flips, cut)) => {
+                    let mut body = valid[end].clone();
+                    for (at, x) in flips {
+                        let i = at.index(body.len());
+                        body[i] ^= x;
+                    }
+                    if let Some(c) = cut {
+                        body.truncate(c.index(body.len()));
+                    }
+                    body
+                }
+            };
+            let r = rt.block_on(async {
+                if end == 0 {
+                    client.post("/v1/oprf", body).await
+                } else {
+                    o.client.evaluate_raw(Some(&CREDENTIAL), body).await
+                }
+            });
+            prop_assert!(acceptable(&r), "end {end}: {r:?}");
+            Ok(())
+        })
+        .unwrap();
+    rt.block_on(async {
+        let response = client.oprf(&cap, &request(&v, 2)).await.unwrap();
+        assert_eq!(response.evaluated().len(), 2);
+        relay.stop().await;
+        o.running.stop().await;
+    });
+}

@@ -66,6 +66,7 @@ impl OracleParameters {
             oracle_key: *oracle_key,
             key_epoch: self.key_epoch,
             public,
+            window: (self.issued_at, self.expires_at),
         })
     }
 }
@@ -77,9 +78,22 @@ pub struct VerifiedOracle {
     oracle_key: [u8; 32],
     key_epoch: u32,
     public: OraclePublicKey,
+    /// `(issued_at, expires_at)` of the verified parameters.
+    window: (u64, u64),
 }
 
 impl VerifiedOracle {
+    /// Whether the verified parameters are still valid at `now` (the time check of
+    /// [`OracleParameters::verify`], without the signature): for a party that keeps them,
+    /// such as a relay answering many requests with one verification.
+    ///
+    /// # Errors
+    /// [`Error::Expired`] outside the parameters' window (clock skew allowed as in
+    /// §13.9).
+    pub fn check_time(&self, now: u64) -> Result<(), Error> {
+        check_window(self.window.0, self.window.1, now)
+    }
+
     /// The oracle's pinned Ed25519 key.
     #[must_use]
     pub fn oracle_key(&self) -> &[u8; 32] {
