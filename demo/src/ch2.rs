@@ -9,19 +9,21 @@
 //!    parameters are `ch2` and name the oracle at its key epoch;
 //! 3. Bob and Carol each evaluate their own number through the relay (one OPRF round
 //!    trip) and register the resulting `ch2` ids;
-//! 4. Alice evaluates her address book in one round trip to the oracle, looks it up with
-//!    a lookup ledger, and finds Bob and Carol; an unchanged book then sends nothing;
+//! 4. Alice's client (`blindrelay-client`, SQLite) evaluates her address book in one
+//!    round trip to the oracle, looks it up with its lookup ledger, and finds Bob and
+//!    Carol; after a restart the unchanged book sends nothing, to the oracle or the relay;
 //! 5. the relay tries what `ch1` allowed: it computes the `ch1` id of each number it
 //!    wants to test (the salt is public) and searches its registry for it: nothing.
 
 use crate::{ensure, now, Context, DemoError, ADDRESS_BOOK, PARTIES};
 use blindrelay::codec::Encode;
 use blindrelay::contact::{
-    bucket_prefix, normalize_lenient, Ch2Id, ContactId, DiscoverySecret, GenerationMark,
-    LookupLedger, MatchTag, VerifiedDiscovery, VerifiedOracle,
+    bucket_prefix, normalize_lenient, Ch2Id, ContactId, GenerationMark, MatchTag, OprfRequest,
+    OprfResponse, VerifiedDiscovery, VerifiedOracle,
 };
 use blindrelay::relay::RegisterRequest;
 use blindrelay::route::ReadCapability;
+use blindrelay_client::{Ch2Ids, Client, SqliteStore as ClientStore};
 use blindrelay_relay::oprf::{hex, parse_hex32, OracleLink};
 use blindrelay_relay::oracle::store::SqliteOracleStore;
 use blindrelay_relay::oracle::{oracle_with, RelayCredential};
@@ -207,11 +209,21 @@ pub async fn run(dir: &Path, out: &mut impl Write, exe: &Path) -> Result<(), Dem
     }
     let hashing = t.elapsed();
     let t = Instant::now();
-    let (ids, oprf_bytes) =
-        evaluate(&http, &verified, &discovery, &alice.account, &ch1_ids).await?;
-    let secret = DiscoverySecret::generate(&mut OsRng);
-    let mut ledger = LookupLedger::new(&discovery);
-    let requests = ledger.plan(&discovery, &secret, &ids)?;
+    // Alice's client keeps its discovery state and her ch2 ids in its SQLite file.
+    let alice_db = dir.join("alice-ch2.db");
+    let mut client = Client::create(&mut OsRng, ClientStore::open(&alice_db)?, now())?;
+    let params = http.discovery().await?;
+    let alice_view = client.verify_discovery(&mut OsRng, params, &relay_key, now())?;
+    let (ids, oprf_bytes) = ch2_ids(
+        &mut client,
+        &http,
+        &verified,
+        &alice_view,
+        &alice.account,
+        &ch1_ids,
+    )
+    .await?;
+    let requests = client.plan_lookup(&alice_view, &relay_key, &ids)?;
     let mut exchanges = Vec::new();
     let mut bytes = 0usize;
     for request in requests {
@@ -220,7 +232,7 @@ pub async fn run(dir: &Path, out: &mut impl Write, exe: &Path) -> Result<(), Dem
         exchanges.push((request, response));
     }
     let pairs: Vec<_> = exchanges.iter().map(|(q, r)| (q, r)).collect();
-    let matches = discovery.match_responses(&pairs, &ids)?;
+    let matches = alice_view.match_responses(&pairs, &ids)?;
     let found: Vec<&str> = matches
         .iter()
         .filter_map(|m| {
@@ -246,9 +258,36 @@ pub async fn run(dir: &Path, out: &mut impl Write, exe: &Path) -> Result<(), Dem
         t.elapsed().as_secs_f64() * 1e3,
         found.join(" and ")
     )?;
+    // Alice's app restarts: her ch2 ids and ledger come back from the file, so the
+    // unchanged book costs no oracle request and no new lookup.
+    drop(client);
+    let mut client = Client::open(ClientStore::open(&alice_db)?)?;
+    let alice_view =
+        client.verify_discovery(&mut OsRng, http.discovery().await?, &relay_key, now())?;
+    let (again, oprf_again) = ch2_ids(
+        &mut client,
+        &http,
+        &verified,
+        &alice_view,
+        &alice.account,
+        &ch1_ids,
+    )
+    .await?;
     ensure(
-        ledger.plan(&discovery, &secret, &ids)?.is_empty(),
+        oprf_again == 0 && again == ids,
+        "after a restart the unchanged book sends the oracle nothing",
+    )?;
+    ensure(
+        client
+            .plan_lookup(&alice_view, &relay_key, &again)?
+            .is_empty(),
         "an unchanged address book sends no new lookup",
+    )?;
+    writeln!(
+        out,
+        "Alice: restarted; her {} ch2 ids and lookup ledger come back from her SQLite file: \
+         0 bytes to the oracle, no new lookup",
+        again.len()
     )?;
 
     // 5. The relay tries to test numbers offline, as ch1 would let it.
@@ -301,7 +340,38 @@ async fn evaluate(
 ) -> Result<(Vec<Ch2Id>, usize), DemoError> {
     let (state, request) = oracle.request(&mut OsRng, discovery, contacts)?;
     let response = http.oprf(account, &request).await?;
-    // The relay wrapper adds 34 bytes (header and capability) to the request.
-    let bytes = 34 + request.to_bytes().len() + response.to_bytes().len();
-    Ok((oracle.finalize(state, &response)?, bytes))
+    Ok((
+        oracle.finalize(state, &response)?,
+        oprf_bytes(&request, &response),
+    ))
+}
+
+/// The bytes of one OPRF round trip on the wire: the relay wrapper adds 34 bytes (header
+/// and capability) to the request.
+fn oprf_bytes(request: &OprfRequest, response: &OprfResponse) -> usize {
+    34 + request.to_bytes().len() + response.to_bytes().len()
+}
+
+/// The `ch2` ids of `contacts` through the client's store ([`Client::ch2_ids`]): only
+/// contacts it holds no id for go to the oracle. Returns the ids and the OPRF bytes sent
+/// and received (0 when every id was kept).
+async fn ch2_ids(
+    client: &mut Client<ClientStore>,
+    http: &RelayClient,
+    oracle: &VerifiedOracle,
+    discovery: &VerifiedDiscovery,
+    account: &ReadCapability,
+    contacts: &[ContactId],
+) -> Result<(Vec<Ch2Id>, usize), DemoError> {
+    let mut bytes = 0;
+    loop {
+        match client.ch2_ids(&mut OsRng, discovery, oracle, contacts)? {
+            Ch2Ids::Known(ids) => return Ok((ids, bytes)),
+            Ch2Ids::Evaluate { request, pending } => {
+                let response = http.oprf(account, &request).await?;
+                bytes += oprf_bytes(&request, &response);
+                client.finish_ch2_ids(pending, &response)?;
+            }
+        }
+    }
 }
