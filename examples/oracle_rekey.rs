@@ -1,5 +1,6 @@
 //! What a `ch2` key rotation costs the oracle (spec §13.8, "Re-keying"): every registrant
-//! evaluated once under the new key epoch, measured end to end over a whole registry
+//! evaluated once under the new key epoch, measured in-process (the oracle's cryptography,
+//! without HTTP or its budget store) over a whole registry
 //! rather than extrapolated from one element.
 //!
 //! ```sh
@@ -8,7 +9,7 @@
 //!
 //! `registrants` defaults to 1 000 000. `batch` is the number of blinded elements per
 //! oracle request (default 1: each registrant re-registers alone, with its own proof);
-//! `batch` = 0 measures the unblinded floor (RFC 9497 `Evaluate` plus the §13.2 HKDF, what
+//! `batch` = 0 measures unblinded evaluation (RFC 9497 `Evaluate` plus the §13.2 HKDF, what
 //! an oracle that knew every input would pay). One thread, so the wall time is the
 //! oracle's core time. It prints the throughput and the p50/p99 latency of one request.
 //! The oracle's cost does not depend on the elements' values, so a pool of 4 096 blinded

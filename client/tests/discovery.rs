@@ -628,14 +628,81 @@ fn ch2_ids_are_evaluated_once_per_key_epoch_across_restarts() {
     assert_eq!(sent, 22);
     assert!(ids[0] == epoch4.0.evaluate_unblinded(&book[0]).unwrap());
     assert!(ids[0] != expected[0]);
-    let kept3 = client
+    let kept = client
         .store_mut()
-        .transaction(|tx| tx.ch2_count(epoch3.1.oracle_key(), 3))
+        .transaction(|tx| tx.ch2_epoch(epoch3.1.oracle_key()))
         .unwrap();
-    assert_eq!(kept3, 0);
+    assert_eq!(kept, Some((4, 22)), "the epoch-3 ids are forgotten");
     // The relay's old parameters no longer name the client's oracle epoch.
     assert_eq!(
         code(client.ch2_ids(&mut rng, &d, &epoch4.1, &book)),
         Some(blindrelay::Error::LookupMismatch.code())
     );
+
+    // An oracle that went back to epoch 3 (a restored oracle, or a second relay still on
+    // the old epoch) is refused before anything is blinded, and a response finished after
+    // the client moved on writes nothing: no evaluation loop that never ends.
+    let Ch2Ids::Evaluate { request, pending } =
+        client.ch2_ids(&mut rng, &d4, &epoch4.1, &more).unwrap()
+    else {
+        panic!("new contacts must be evaluated")
+    };
+    let late = epoch4.0.answer(&mut rng, &request).unwrap();
+    let dump = client.store().dump().unwrap();
+    assert_eq!(
+        code(client.ch2_ids(&mut rng, &d, &epoch3.1, &book)),
+        Some(blindrelay::Error::GenerationRolledBack.code())
+    );
+    let epoch5 = oracle_at(5);
+    let d5 = client
+        .verify_discovery(
+            &mut rng,
+            ch2_params(&epoch5.1, later + MONTH),
+            &relay_key(),
+            later + MONTH,
+        )
+        .unwrap();
+    let (sent, _) = evaluate(&mut client, &mut rng, &d5, &epoch5, &book[..1]);
+    assert_eq!(sent, 1);
+    let dump5 = client.store().dump().unwrap();
+    assert_ne!(dump5, dump);
+    assert_eq!(
+        code(client.finish_ch2_ids(pending, &late)),
+        Some(blindrelay::Error::GenerationRolledBack.code())
+    );
+    assert_eq!(client.store().dump().unwrap(), dump5);
+}
+
+/// A book with more missing contacts than one OPRF batch takes several rounds, each at
+/// most `MAX_OPRF_BATCH` elements, and ends with every id (memory store).
+#[test]
+fn a_large_book_takes_several_rounds() {
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let mut client = Client::create(&mut rng, MemoryStore::new(), 0).unwrap();
+    let epoch = oracle_at(3);
+    let d = client
+        .verify_discovery(&mut rng, ch2_params(&epoch.1, T0), &relay_key(), T0)
+        .unwrap();
+    let n = blindrelay::contact::MAX_OPRF_BATCH + 5;
+    let book: Vec<ContactId> = (0..n)
+        .map(|i| {
+            let mut b = [0x3c; 32];
+            b[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            ContactId::from_bytes(b)
+        })
+        .collect();
+    let mut rounds = Vec::new();
+    let ids = loop {
+        match client.ch2_ids(&mut rng, &d, &epoch.1, &book).unwrap() {
+            Ch2Ids::Known(ids) => break ids,
+            Ch2Ids::Evaluate { request, pending } => {
+                rounds.push(request.blinded().len());
+                let response = epoch.0.answer(&mut rng, &request).unwrap();
+                client.finish_ch2_ids(pending, &response).unwrap();
+            }
+        }
+    };
+    assert_eq!(rounds, vec![blindrelay::contact::MAX_OPRF_BATCH, 5]);
+    assert_eq!(ids.len(), n);
+    assert!(ids[n - 1] == epoch.0.evaluate_unblinded(&book[n - 1]).unwrap());
 }

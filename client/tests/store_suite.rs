@@ -296,15 +296,17 @@ fn suite<S: Store>(mut store: S) {
                 vec![Some([13; 32]), None, Some([11; 32])]
             );
             assert_eq!(tx.ch2_ids(&o1, 4, &[[1; 32]])?, vec![None]);
-            assert_eq!(tx.ch2_count(&o1, 3)?, 3);
+            assert_eq!(tx.ch2_epoch(&o1)?, Some((3, 3)));
+            assert_eq!(tx.ch2_epoch(&[0x0c; 32])?, None);
             tx.put_ch2_ids(&o1, 4, &[([1; 32], [41; 32])])?;
-            assert_eq!(tx.ch2_count(&o1, 3)?, 0);
+            assert_eq!(tx.ch2_epoch(&o1)?, Some((4, 1)));
             assert_eq!(tx.ch2_ids(&o1, 3, &[[1; 32]])?, vec![None]);
             assert_eq!(tx.ch2_ids(&o1, 4, &[[1; 32]])?, vec![Some([41; 32])]);
             assert_eq!(tx.ch2_ids(&o2, 3, &[[1; 32]])?, vec![Some([21; 32])]);
             tx.put_ch2_ids(&o1, 3, &[([5; 32], [15; 32])])?;
-            assert_eq!(tx.ch2_count(&o1, 3)?, 0);
-            assert_eq!(tx.ch2_count(&o1, 4)?, 1);
+            assert_eq!(tx.ch2_ids(&o1, 3, &[[5; 32]])?, vec![None]);
+            assert_eq!(tx.ch2_epoch(&o1)?, Some((4, 1)));
+            assert_eq!(tx.ch2_epoch(&o2)?, Some((3, 1)));
             Ok(())
         })
         .unwrap();
@@ -315,7 +317,7 @@ fn suite<S: Store>(mut store: S) {
     store
         .transaction(|tx| {
             assert_eq!(tx.ch2_ids(&o1, 4, &[[1; 32]])?, vec![Some([41; 32])]);
-            assert_eq!(tx.ch2_count(&o1, 5)?, 0);
+            assert_eq!(tx.ch2_epoch(&o1)?, Some((4, 1)));
             Ok(())
         })
         .unwrap();

@@ -14,6 +14,7 @@ use blindrelay::contact::{
 };
 use rand_core::{CryptoRng, RngCore};
 use std::collections::BTreeSet;
+use zeroize::Zeroizing;
 
 /// The `ch2` ids of an address book, or the next oracle request they need (spec §13.4):
 /// what [`Client::ch2_ids`] returns.
@@ -37,7 +38,7 @@ pub enum Ch2Ids {
 /// when dropped (by the core's [`BlindState`]); `Debug` shows only sizes.
 pub struct Ch2Pending {
     oracle: VerifiedOracle,
-    contacts: Vec<[u8; 32]>,
+    contacts: Zeroizing<Vec<[u8; 32]>>,
     state: BlindState,
 }
 
@@ -47,6 +48,16 @@ impl core::fmt::Debug for Ch2Pending {
             .field("key_epoch", &self.oracle.key_epoch())
             .field("contacts", &self.contacts.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// Refuses `oracle` if ids of a later key epoch of the same oracle are kept (616).
+fn not_rolled_back(tx: &mut impl StoreTx, oracle: &VerifiedOracle) -> Result<(), Error> {
+    match tx.ch2_epoch(oracle.oracle_key())? {
+        Some((epoch, _)) if epoch > oracle.key_epoch() => {
+            Err(blindrelay::Error::GenerationRolledBack.into())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -224,9 +235,11 @@ impl<S: Store> Client<S> {
     ///
     /// # Errors
     /// [`Error::Protocol`]: `LookupMismatch` (615) if `discovery` does not name this oracle
-    /// and key epoch; `LengthOverMax` if the kept ids and the new ones would exceed
-    /// [`MAX_LEDGER_CONTACTS`] (the ledger's bound, which a lookup of them would hit
-    /// anyway); [`Error::Storage`].
+    /// and key epoch; `GenerationRolledBack` (616) if ids of a later key epoch of this
+    /// oracle are kept (an oracle that went back, or a relay still on an older epoch:
+    /// evaluating would never end, since a later epoch's ids are never replaced by an
+    /// earlier one's); `LengthOverMax` for a book of more than [`MAX_LEDGER_CONTACTS`]
+    /// contacts (the ledger's bound); [`Error::Storage`].
     pub fn ch2_ids(
         &mut self,
         rng: &mut (impl CryptoRng + RngCore),
@@ -235,31 +248,33 @@ impl<S: Store> Client<S> {
         contacts: &[ContactId],
     ) -> Result<Ch2Ids, Error> {
         oracle.named_by(discovery)?;
-        let ch1: Vec<[u8; 32]> = contacts.iter().map(|c| *c.as_bytes()).collect();
-        let (kept, count) = self.store.transaction(|tx| {
-            let kept = tx.ch2_ids(oracle.oracle_key(), oracle.key_epoch(), &ch1)?;
-            let count = tx.ch2_count(oracle.oracle_key(), oracle.key_epoch())?;
-            Ok((kept, count))
+        if contacts.len() > MAX_LEDGER_CONTACTS {
+            return Err(blindrelay::Error::LengthOverMax {
+                field: "ch2 contacts",
+            }
+            .into());
+        }
+        let ch1: Zeroizing<Vec<[u8; 32]>> =
+            Zeroizing::new(contacts.iter().map(|c| *c.as_bytes()).collect());
+        let kept = self.store.transaction(|tx| {
+            not_rolled_back(tx, oracle)?;
+            tx.ch2_ids(oracle.oracle_key(), oracle.key_epoch(), &ch1)
         })?;
         let mut seen = BTreeSet::new();
-        let missing: Vec<[u8; 32]> = ch1
+        let missing: Zeroizing<Vec<[u8; 32]>> = ch1
             .iter()
             .zip(&kept)
             .filter(|(c, k)| k.is_none() && seen.insert(**c))
             .map(|(c, _)| *c)
-            .collect();
+            .collect::<Vec<_>>()
+            .into();
         if missing.is_empty() {
             return Ok(Ch2Ids::Known(
                 kept.into_iter().flatten().map(Ch2Id::from_bytes).collect(),
             ));
         }
-        if count.saturating_add(missing.len()) > MAX_LEDGER_CONTACTS {
-            return Err(blindrelay::Error::LengthOverMax {
-                field: "ch2 ids kept",
-            }
-            .into());
-        }
-        let batch: Vec<[u8; 32]> = missing.into_iter().take(MAX_OPRF_BATCH).collect();
+        let batch: Zeroizing<Vec<[u8; 32]>> =
+            Zeroizing::new(missing.iter().take(MAX_OPRF_BATCH).copied().collect());
         let ids: Vec<ContactId> = batch.iter().map(|c| ContactId::from_bytes(*c)).collect();
         let (state, request) = oracle.request(rng, discovery, &ids)?;
         Ok(Ch2Ids::Evaluate {
@@ -280,7 +295,8 @@ impl<S: Store> Client<S> {
     ///
     /// # Errors
     /// [`Error::Protocol`] with the core's refusal: `LookupMismatch` (615),
-    /// `OprfBatchSize` (622), `OprfInvalidElement` (620), `OprfProofInvalid` (621);
+    /// `OprfBatchSize` (622), `OprfInvalidElement` (620), `OprfProofInvalid` (621); and
+    /// `GenerationRolledBack` (616) if ids of a later key epoch were kept meanwhile;
     /// [`Error::Storage`].
     pub fn finish_ch2_ids(
         &mut self,
@@ -293,13 +309,17 @@ impl<S: Store> Client<S> {
             state,
         } = pending;
         let ids = oracle.finalize(state, response)?;
-        let pairs: Vec<([u8; 32], [u8; 32])> = contacts
-            .iter()
-            .zip(&ids)
-            .map(|(c, id)| (*c, *id.as_contact_id().as_bytes()))
-            .collect();
-        self.store
-            .transaction(|tx| tx.put_ch2_ids(oracle.oracle_key(), oracle.key_epoch(), &pairs))?;
+        let pairs: Zeroizing<Vec<([u8; 32], [u8; 32])>> = Zeroizing::new(
+            contacts
+                .iter()
+                .zip(&ids)
+                .map(|(c, id)| (*c, *id.as_contact_id().as_bytes()))
+                .collect(),
+        );
+        self.store.transaction(|tx| {
+            not_rolled_back(tx, &oracle)?;
+            tx.put_ch2_ids(oracle.oracle_key(), oracle.key_epoch(), &pairs)
+        })?;
         Ok(ids)
     }
 }

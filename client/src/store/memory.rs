@@ -462,13 +462,13 @@ impl StoreTx for MemoryTx<'_> {
             .map(|c| kept.and_then(|(_, ids)| ids.get(c).copied()))
             .collect())
     }
-    fn ch2_count(&mut self, oracle_key: &[u8; 32], key_epoch: u32) -> Result<usize, Error> {
+    fn ch2_epoch(&mut self, oracle_key: &[u8; 32]) -> Result<Option<(u32, usize)>, Error> {
         Ok(self
             .state
             .ch2
             .get(oracle_key)
-            .filter(|(epoch, _)| *epoch == key_epoch)
-            .map_or(0, |(_, ids)| ids.len()))
+            .filter(|(_, ids)| !ids.is_empty())
+            .map(|(epoch, ids)| (*epoch, ids.len())))
     }
     fn put_ch2_ids(
         &mut self,
@@ -476,6 +476,9 @@ impl StoreTx for MemoryTx<'_> {
         key_epoch: u32,
         pairs: &[([u8; 32], [u8; 32])],
     ) -> Result<(), Error> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
         let old = self.state.ch2.get(oracle_key).cloned();
         let mut kept = match &old {
             Some((epoch, _)) if *epoch > key_epoch => return Ok(()),

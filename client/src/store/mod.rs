@@ -348,8 +348,9 @@ pub trait StoreTx {
         key_epoch: u32,
         contacts: &[[u8; 32]],
     ) -> Result<Vec<Option<[u8; 32]>>, Error>;
-    /// How many `ch2` ids are kept for `oracle_key` at `key_epoch`.
-    fn ch2_count(&mut self, oracle_key: &[u8; 32], key_epoch: u32) -> Result<usize, Error>;
+    /// The newest key epoch `ch2` ids are kept for under `oracle_key`, and how many; `None`
+    /// if none are kept.
+    fn ch2_epoch(&mut self, oracle_key: &[u8; 32]) -> Result<Option<(u32, usize)>, Error>;
     /// Keeps the `(ch1 id, ch2 id)` pairs for `oracle_key` at `key_epoch`, and forgets
     /// every id kept for `oracle_key` at an earlier key epoch: no lookup can use them again
     /// (key epochs only grow, spec §13.3).

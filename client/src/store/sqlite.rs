@@ -848,13 +848,22 @@ impl StoreTx for SqliteTx<'_> {
         }
         Ok(out)
     }
-    fn ch2_count(&mut self, oracle_key: &[u8; 32], key_epoch: u32) -> Result<usize, Error> {
-        let n: i64 = self.tx.query_row(
-            "SELECT COUNT(*) FROM ch2_ids WHERE oracle_key = ?1 AND key_epoch = ?2",
-            params![&oracle_key[..], key_epoch],
-            |r| r.get(0),
-        )?;
-        usize::try_from(n).map_err(|_| Error::Storage("ch2 id count".into()))
+    fn ch2_epoch(&mut self, oracle_key: &[u8; 32]) -> Result<Option<(u32, usize)>, Error> {
+        let row: Option<(u32, i64)> = self
+            .tx
+            .query_row(
+                "SELECT key_epoch, COUNT(*) FROM ch2_ids WHERE oracle_key = ?1 \
+                 GROUP BY key_epoch ORDER BY key_epoch DESC LIMIT 1",
+                [&oracle_key[..]],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        row.map(|(epoch, n)| {
+            usize::try_from(n)
+                .map(|n| (epoch, n))
+                .map_err(|_| Error::Storage("ch2 id count".into()))
+        })
+        .transpose()
     }
     fn put_ch2_ids(
         &mut self,

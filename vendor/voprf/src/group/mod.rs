@@ -97,6 +97,7 @@ pub trait Group {
     /// implementation multiplies one pair at a time; a group with a multi-scalar
     /// multiplication overrides it. The slices have equal lengths.
     fn vartime_multiscalar_mul(scalars: &[Self::Scalar], elems: &[Self::Elem]) -> Self::Elem {
+        debug_assert_eq!(scalars.len(), elems.len());
         scalars
             .iter()
             .zip(elems)
