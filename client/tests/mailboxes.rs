@@ -278,7 +278,7 @@ fn a_schema_1_file_migrates_and_the_index_is_rebuilt() {
     {
         let conn = rusqlite::Connection::open(&db.0).unwrap();
         conn.execute_batch(
-            "DROP TABLE discovery; DROP TABLE mailboxes; \
+            "DROP TABLE discovery; DROP TABLE ch2_ids; DROP TABLE mailboxes; \
              ALTER TABLE local DROP COLUMN public_capability; PRAGMA user_version = 1;",
         )
         .unwrap();
