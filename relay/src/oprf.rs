@@ -227,8 +227,8 @@ impl OracleLink {
     /// The oracle's current parameters (`0x14`), from the cache if fetched less than
     /// [`limits::ORACLE_PARAMETERS_CACHE_SECS`] ago.
     pub(crate) async fn parameters(&self) -> Result<Vec<u8>, OracleError> {
-        if let Some(c) = self.fresh() {
-            return Ok(c.bytes);
+        if let Some(bytes) = self.fresh(|c| c.bytes.clone()) {
+            return Ok(bytes);
         }
         let response = self
             .http
@@ -248,17 +248,14 @@ impl OracleLink {
         Ok(bytes)
     }
 
-    /// A copy of the cached entry if it is younger than
-    /// [`limits::ORACLE_PARAMETERS_CACHE_SECS`].
-    fn fresh(&self) -> Option<Cached> {
+    /// `read` of the cached entry, if it is younger than
+    /// [`limits::ORACLE_PARAMETERS_CACHE_SECS`] (under the lock: nothing is copied that
+    /// `read` does not take).
+    fn fresh<T>(&self, read: impl FnOnce(&Cached) -> T) -> Option<T> {
         self.lock()
             .as_ref()
             .filter(|c| c.at.elapsed() < Duration::from_secs(limits::ORACLE_PARAMETERS_CACHE_SECS))
-            .map(|c| Cached {
-                at: c.at,
-                bytes: c.bytes.clone(),
-                verified: c.verified,
-            })
+            .map(read)
     }
 
     /// The oracle binding the relay's `ch2` parameters carry at `now` (spec §13.9): the
@@ -269,7 +266,7 @@ impl OracleLink {
     /// every call checks the parameters' time window at `now`.
     pub(crate) async fn binding(&self, now: u64) -> Result<OracleBinding, OracleError> {
         let unusable = |e: Error| OracleError::Unreachable(format!("oracle parameters: {e}"));
-        let verified = match self.fresh().and_then(|c| c.verified) {
+        let verified = match self.fresh(|c| c.verified).flatten() {
             Some(v) => {
                 v.check_time(now).map_err(unusable)?;
                 v
